@@ -1,0 +1,256 @@
+/* Environment configuration: every variable is validated up front so a bad
+ * value stops the service with a message instead of surfacing at run time. */
+#include "config.h"
+
+#include <ctype.h>
+#include <errno.h>
+#include <limits.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+const char config_help[] =
+        "queryd: serves MySQL/MariaDB query results as JSON over HTTP.\n"
+        "\n"
+        "Configuration (environment variables):\n"
+        "  QUERYD_DATABASE_URL        required: mysql://user:pass@host:port/db\n"
+        "                             or mysql://user:pass@localhost/db?socket=/path/to.sock\n"
+        "  QUERYD_LISTEN              address to listen on (default 127.0.0.1:8080)\n"
+        "  QUERYD_WORKERS             worker threads (default: one per core)\n"
+        "  QUERYD_POOL_SIZE           database connections in total (default 8)\n"
+        "  QUERYD_QUEUE_LIMIT         requests that may wait for a connection (default 1024)\n"
+        "  QUERYD_REQUEST_TIMEOUT_MS  deadline of one request in ms (default 10000)\n"
+        "  QUERYD_TIME_ZONE           session time zone as +HH:MM (default +00:00)\n"
+        "\n"
+        "Endpoints: GET /users, GET /users/{id}, GET /healthz, GET /readyz.\n";
+
+static int fail(char *err, size_t err_size, const char *fmt, const char *what)
+{
+        snprintf(err, err_size, fmt, what);
+        return -EINVAL;
+}
+
+/* Decodes %XX escapes of a URL part into a new string; NULL when malformed. */
+static char *percent_decode(const char *text, size_t len)
+{
+        char *out = malloc(len + 1);
+        size_t n = 0;
+
+        if (out == NULL)
+                return NULL;
+        for (size_t i = 0; i < len; i++) {
+                if (text[i] != '%') {
+                        out[n++] = text[i];
+                        continue;
+                }
+                if (i + 2 >= len + 0 || !isxdigit((unsigned char)text[i + 1]) ||
+                    !isxdigit((unsigned char)text[i + 2])) {
+                        free(out);
+                        return NULL;
+                }
+                char hex[3] = { text[i + 1], text[i + 2], '\0' };
+                out[n++] = (char)strtol(hex, NULL, 16);
+                i += 2;
+        }
+        out[n] = '\0';
+        if (strlen(out) != n) { /* an encoded NUL cannot be passed on */
+                free(out);
+                return NULL;
+        }
+        return out;
+}
+
+static int parse_unsigned(const char *text, unsigned min, unsigned max, unsigned *ret)
+{
+        char *end;
+
+        if (text == NULL || !isdigit((unsigned char)text[0]))
+                return -EINVAL;
+        errno = 0;
+        unsigned long v = strtoul(text, &end, 10);
+        if (errno != 0 || *end != '\0' || v < min || v > max)
+                return -EINVAL;
+        *ret = (unsigned)v;
+        return 0;
+}
+
+static int parse_authority(const char *auth, size_t len, db_target_t *t, char *err, size_t n)
+{
+        const char *at = memrchr(auth, '@', len);
+
+        if (at == NULL)
+                return fail(err, n, "%s: user missing (expected mysql://user:pass@host/db)",
+                            "QUERYD_DATABASE_URL");
+        const char *colon = memchr(auth, ':', (size_t)(at - auth));
+        size_t user_len = colon ? (size_t)(colon - auth) : (size_t)(at - auth);
+        t->user = percent_decode(auth, user_len);
+        t->password = colon ? percent_decode(colon + 1, (size_t)(at - colon - 1)) : strdup("");
+        if (t->user == NULL || t->password == NULL || t->user[0] == '\0')
+                return fail(err, n, "%s: bad user or password encoding", "QUERYD_DATABASE_URL");
+
+        const char *host = at + 1;
+        size_t host_len = len - (size_t)(host - auth);
+        const char *port = memchr(host, ':', host_len);
+        if (port != NULL) {
+                char digits[8] = "";
+                size_t digits_len = host_len - (size_t)(port + 1 - host);
+                if (digits_len == 0 || digits_len >= sizeof(digits))
+                        return fail(err, n, "%s: bad port", "QUERYD_DATABASE_URL");
+                memcpy(digits, port + 1, digits_len);
+                if (parse_unsigned(digits, 1, 65535, &t->port) < 0)
+                        return fail(err, n, "%s: port must be 1..65535", "QUERYD_DATABASE_URL");
+                host_len = (size_t)(port - host);
+        }
+        if (host_len == 0)
+                return fail(err, n, "%s: host missing", "QUERYD_DATABASE_URL");
+        t->host = strndup(host, host_len);
+        return t->host ? 0 : -ENOMEM;
+}
+
+static int parse_query(const char *query, db_target_t *t, char *err, size_t n)
+{
+        if (query == NULL)
+                return 0;
+        if (strncmp(query, "socket=", 7) != 0 || query[7] != '/' || strchr(query, '&'))
+                return fail(err, n, "%s: the only option is ?socket=/absolute/path",
+                            "QUERYD_DATABASE_URL");
+        t->socket = percent_decode(query + 7, strlen(query + 7));
+        if (t->socket == NULL)
+                return fail(err, n, "%s: bad socket path encoding", "QUERYD_DATABASE_URL");
+        if (strcmp(t->host, "localhost") != 0)
+                return fail(err, n, "%s: a socket needs the host localhost", "QUERYD_DATABASE_URL");
+        return 0;
+}
+
+int config_parse_database_url(const char *url, db_target_t *t, char *err, size_t n)
+{
+        static const char scheme[] = "mysql://";
+
+        memset(t, 0, sizeof(*t));
+        if (url == NULL || url[0] == '\0')
+                return fail(err, n, "%s is required (mysql://user:pass@host:port/db)",
+                            "QUERYD_DATABASE_URL");
+        if (strncmp(url, scheme, sizeof(scheme) - 1) != 0)
+                return fail(err, n, "%s must start with mysql://", "QUERYD_DATABASE_URL");
+        const char *auth = url + sizeof(scheme) - 1;
+        const char *slash = strchr(auth, '/');
+        if (slash == NULL)
+                return fail(err, n, "%s: database name missing", "QUERYD_DATABASE_URL");
+        int r = parse_authority(auth, (size_t)(slash - auth), t, err, n);
+        if (r == 0) {
+                const char *query = strchr(slash + 1, '?');
+                size_t db_len = query ? (size_t)(query - slash - 1) : strlen(slash + 1);
+                t->database = percent_decode(slash + 1, db_len);
+                if (t->database == NULL || t->database[0] == '\0' || strchr(t->database, '/'))
+                        r = fail(err, n, "%s: database name missing or malformed",
+                                 "QUERYD_DATABASE_URL");
+                else
+                        r = parse_query(query ? query + 1 : NULL, t, err, n);
+        }
+        if (r < 0)
+                db_target_done(t);
+        return r;
+}
+
+static char *redact_url(const db_target_t *t)
+{
+        char *text = NULL;
+        int r;
+
+        if (t->socket)
+                r = asprintf(&text, "mysql://%s:***@localhost/%s?socket=%s", t->user,
+                             t->database, t->socket);
+        else
+                r = asprintf(&text, "mysql://%s:***@%s:%u/%s", t->user, t->host,
+                             t->port ? t->port : 3306, t->database);
+        return r < 0 ? NULL : text;
+}
+
+static int parse_listen(const char *text, config_t *c, char *err, size_t n)
+{
+        const char *colon = text ? strrchr(text, ':') : NULL;
+        unsigned port;
+
+        if (colon == NULL || colon == text || (size_t)(colon - text) >= sizeof(c->listen_host) ||
+            parse_unsigned(colon + 1, 0, 65535, &port) < 0)
+                return fail(err, n, "%s must be HOST:PORT, e.g. 127.0.0.1:8080", "QUERYD_LISTEN");
+        memcpy(c->listen_host, text, (size_t)(colon - text));
+        c->listen_host[colon - text] = '\0';
+        c->listen_port = (uint16_t)port;
+        return 0;
+}
+
+static int env_unsigned(const char *name, unsigned def, unsigned min, unsigned max,
+                        unsigned *ret, char *err, size_t n)
+{
+        const char *text = getenv(name);
+
+        if (text == NULL || text[0] == '\0') {
+                *ret = def;
+                return 0;
+        }
+        if (parse_unsigned(text, min, max, ret) == 0)
+                return 0;
+        snprintf(err, n, "%s must be an integer from %u to %u", name, min, max);
+        return -EINVAL;
+}
+
+static int parse_time_zone(const char *text, config_t *c, char *err, size_t n)
+{
+        if (text == NULL || text[0] == '\0')
+                text = "+00:00";
+        if (strlen(text) != 6 || (text[0] != '+' && text[0] != '-') || !isdigit(text[1]) ||
+            !isdigit(text[2]) || text[3] != ':' || !isdigit(text[4]) || !isdigit(text[5]) ||
+            text[4] > '5' || (text[1] - '0') * 10 + (text[2] - '0') > 14)
+                return fail(err, n, "%s must be an offset like +00:00 or -05:30",
+                            "QUERYD_TIME_ZONE");
+        memcpy(c->time_zone, text, 7);
+        return 0;
+}
+
+int config_from_env(config_t *c, char *err, size_t n)
+{
+        long cores = sysconf(_SC_NPROCESSORS_ONLN);
+        const char *listen = getenv("QUERYD_LISTEN");
+        int r;
+
+        memset(c, 0, sizeof(*c));
+        r = config_parse_database_url(getenv("QUERYD_DATABASE_URL"), &c->db, err, n);
+        if (r == 0)
+                r = parse_listen(listen && listen[0] ? listen : "127.0.0.1:8080", c, err, n);
+        if (r == 0)
+                r = env_unsigned("QUERYD_WORKERS", cores > 0 ? (unsigned)cores : 1, 1, 256,
+                                 &c->workers, err, n);
+        if (r == 0)
+                r = env_unsigned("QUERYD_POOL_SIZE", 8, 1, 4096, &c->pool_size, err, n);
+        if (r == 0)
+                r = env_unsigned("QUERYD_QUEUE_LIMIT", 1024, 0, 1000000, &c->queue_limit, err, n);
+        if (r == 0)
+                r = env_unsigned("QUERYD_REQUEST_TIMEOUT_MS", 10000, 100, 3600000,
+                                 &c->request_timeout_ms, err, n);
+        if (r == 0)
+                r = parse_time_zone(getenv("QUERYD_TIME_ZONE"), c, err, n);
+        if (r == 0 && (c->database_url_redacted = redact_url(&c->db)) == NULL)
+                r = -ENOMEM;
+        if (r < 0)
+                config_done(c);
+        return r;
+}
+
+void db_target_done(db_target_t *t)
+{
+        free(t->user);
+        free(t->password);
+        free(t->host);
+        free(t->database);
+        free(t->socket);
+        memset(t, 0, sizeof(*t));
+}
+
+void config_done(config_t *c)
+{
+        db_target_done(&c->db);
+        free(c->database_url_redacted);
+        c->database_url_redacted = NULL;
+}

@@ -1,0 +1,52 @@
+/*
+ * Service configuration, read from the environment once at start and
+ * read-only afterwards (worker threads share it without locks).
+ */
+#ifndef QUERYD_CONFIG_H
+#define QUERYD_CONFIG_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+/** Where and as whom to connect; every string is owned by the config. */
+typedef struct db_target {
+        char *user;
+        char *password;
+        char *host;     /* NULL or "localhost" with socket set means the unix socket */
+        char *database;
+        char *socket;   /* NULL for TCP */
+        unsigned port;  /* 0 means the client library's default */
+} db_target_t;
+
+typedef struct config {
+        db_target_t db;
+        char *database_url_redacted; /* the URL with its password masked, for logs */
+        char listen_host[64];
+        uint16_t listen_port;
+        unsigned workers;
+        unsigned pool_size;
+        unsigned queue_limit;
+        unsigned request_timeout_ms;
+        char time_zone[8]; /* "+HH:MM" or "-HH:MM" */
+} config_t;
+
+/** The help text listing every variable, for `queryd --help`. */
+extern const char config_help[];
+
+/**
+ * Fills config from the environment. On failure returns -EINVAL and writes a
+ * message naming the variable into err; the config then holds nothing to free.
+ */
+int config_from_env(config_t *config, char *err, size_t err_size);
+
+/**
+ * Parses mysql://user:pass@host:port/db or mysql://user:pass@localhost/db?socket=/path.
+ * User and password may be percent-encoded. Returns 0 or -EINVAL with a message in err.
+ */
+int config_parse_database_url(const char *url, db_target_t *target, char *err, size_t err_size);
+
+/** Frees what the config owns; safe to call twice. */
+void config_done(config_t *config);
+void db_target_done(db_target_t *target);
+
+#endif

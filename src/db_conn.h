@@ -1,0 +1,91 @@
+/*
+ * One pooled, non-blocking MariaDB connection: connecting, closing, watching
+ * an idle socket for a server that went away, and driving client calls
+ * through the *_start/_cont API with the socket on a uv_poll.
+ * Used by db_pool.c and db_query.c only.
+ */
+#ifndef QUERYD_DB_CONN_H
+#define QUERYD_DB_CONN_H
+
+#include <mysql.h>
+#include <stdbool.h>
+#include <uv.h>
+
+#include "config.h"
+
+typedef struct db_conn db_conn_t;
+typedef struct db_pool db_pool_t;
+typedef struct db_lease db_lease_t;
+
+/**
+ * One step of a non-blocking client call: called with ready == 0 to start it
+ * and with the MYSQL_WAIT_* events that happened to continue it. Returns the
+ * MYSQL_WAIT_* events to wait for, or 0 when the call has finished.
+ */
+typedef int (*db_step_fn)(db_conn_t *conn, int ready);
+typedef void (*db_done_fn)(db_conn_t *conn);
+
+typedef enum db_conn_state {
+        CONN_DOWN,       /* no connection; a reconnect may be scheduled */
+        CONN_CONNECTING,
+        CONN_IDLE,
+        CONN_BUSY,       /* lent to a request */
+        CONN_CLOSING,
+} db_conn_state_t;
+
+enum { DB_CONN_MAX_STATEMENTS = 16 };
+
+typedef struct db_cached_stmt {
+        const char *sql; /* compared by address: statements are static strings */
+        MYSQL_STMT *stmt;
+} db_cached_stmt_t;
+
+struct db_conn {
+        db_pool_t *pool;
+        MYSQL *mysql;
+        uv_poll_t *poll;  /* heap: freed in its close callback, after the conn moves on */
+        uv_timer_t timer; /* MYSQL_WAIT_TIMEOUT while a call runs; reconnect backoff when down */
+        db_conn_state_t state;
+        db_step_fn step;  /* the client call in progress, or NULL */
+        db_done_fn done;
+        void *op;         /* the caller's state for the call in progress */
+        unsigned backoff_ms;
+        bool reconnect_after_close;
+        db_conn_t *next_idle;
+        db_lease_t *lease;
+        unsigned statement_count;
+        db_cached_stmt_t statements[DB_CONN_MAX_STATEMENTS];
+};
+
+/** Prepares the conn's handles; it starts DOWN. Returns 0 or a UV error. */
+int db_conn_init(db_conn_t *conn, db_pool_t *pool, uv_loop_t *loop);
+
+/** Starts connecting now; the pool hears of the outcome. */
+void db_conn_connect(db_conn_t *conn);
+
+/**
+ * Runs a client call: step(conn, 0) now, step(conn, events) as the socket
+ * becomes ready, then done(conn). done may run before this returns.
+ */
+void db_conn_drive(db_conn_t *conn, db_step_fn step, db_done_fn done, void *op);
+
+/** Watches an idle conn: if the server closes it, it is reopened. */
+void db_conn_watch_idle(db_conn_t *conn);
+void db_conn_unwatch(db_conn_t *conn);
+
+/**
+ * Closes the connection whatever it is doing (a call in progress is dropped
+ * and its done never runs), then reconnects if reconnect is true.
+ */
+void db_conn_close(db_conn_t *conn, bool reconnect);
+
+/** Stops the conn's handles for good; the loop sees them closed a turn later. */
+void db_conn_done(db_conn_t *conn);
+
+/** The prepared statement cached for sql on this connection, or NULL. */
+MYSQL_STMT *db_conn_statement(db_conn_t *conn, const char *sql);
+
+/** Caches a prepared statement; false when the cache is full (the caller closes it). */
+bool db_conn_keep_statement(db_conn_t *conn, const char *sql, MYSQL_STMT *stmt);
+
+#endif

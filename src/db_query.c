@@ -1,0 +1,184 @@
+/*
+ * One prepared statement on a leased connection, as a chain of non-blocking
+ * client calls: prepare -> execute -> fetch* -> free result. Each link is a
+ * step function driven by db_conn_drive().
+ */
+#include "db_query.h"
+
+#include <errno.h>
+#include <stdio.h>
+#include <string.h>
+
+#include "db_conn.h"
+
+static db_query_t *query_of(db_conn_t *conn)
+{
+        return conn->op;
+}
+
+/* Client-side errors (2000..2999) mean the connection itself is unusable. */
+static bool is_client_error(unsigned code)
+{
+        return code >= 2000 && code < 3000;
+}
+
+static void finish(db_query_t *q, int status)
+{
+        q->lease->clean = status == 0 || !is_client_error(q->error.code);
+        q->lease->broken = !q->lease->clean;
+        q->done_cb(q, status, q->data);
+}
+
+static void capture_stmt_error(db_query_t *q)
+{
+        q->error.code = mysql_stmt_errno(q->stmt);
+        snprintf(q->error.sqlstate, sizeof(q->error.sqlstate), "%s", mysql_stmt_sqlstate(q->stmt));
+        snprintf(q->error.message, sizeof(q->error.message), "%s", mysql_stmt_error(q->stmt));
+        if (q->error.code == 0) { /* an error the library did not number */
+                q->error.code = 2000;
+                snprintf(q->error.sqlstate, sizeof(q->error.sqlstate), "HY000");
+        }
+}
+
+static void fail_with_stmt_error(db_query_t *q)
+{
+        capture_stmt_error(q);
+        finish(q, -EIO);
+}
+
+/* ---- free result ---- */
+
+static int free_result_step(db_conn_t *conn, int ready)
+{
+        my_bool failed;
+
+        if (ready == 0)
+                return mysql_stmt_free_result_start(&failed, query_of(conn)->stmt);
+        return mysql_stmt_free_result_cont(&failed, query_of(conn)->stmt, ready);
+}
+
+static void free_result_done(db_conn_t *conn)
+{
+        finish(query_of(conn), 0);
+}
+
+/* ---- fetch ---- */
+
+/* Fetches rows until one must wait for the socket or the result ends. */
+static int fetch_step(db_conn_t *conn, int ready)
+{
+        db_query_t *q = query_of(conn);
+
+        for (;;) {
+                int status = ready == 0 ? mysql_stmt_fetch_start(&q->ret, q->stmt)
+                                        : mysql_stmt_fetch_cont(&q->ret, q->stmt, ready);
+                if (status != 0)
+                        return status;
+                if (q->ret != 0 && q->ret != MYSQL_DATA_TRUNCATED)
+                        return 0; /* MYSQL_NO_DATA or an error */
+                q->row_cb(q, q->data);
+                ready = 0;
+        }
+}
+
+static void fetch_done(db_conn_t *conn)
+{
+        db_query_t *q = query_of(conn);
+
+        if (q->ret != MYSQL_NO_DATA) {
+                fail_with_stmt_error(q);
+                return;
+        }
+        db_conn_drive(conn, free_result_step, free_result_done, q);
+}
+
+/* ---- execute ---- */
+
+static int execute_step(db_conn_t *conn, int ready)
+{
+        db_query_t *q = query_of(conn);
+
+        if (ready == 0)
+                return mysql_stmt_execute_start(&q->ret, q->stmt);
+        return mysql_stmt_execute_cont(&q->ret, q->stmt, ready);
+}
+
+static void execute_done(db_conn_t *conn)
+{
+        db_query_t *q = query_of(conn);
+
+        if (q->ret != 0) {
+                fail_with_stmt_error(q);
+                return;
+        }
+        int r = rowjson_bind(&q->rows, q->scope, q->stmt, q->time_zone);
+        if (r < 0) {
+                /* The result is unread: finish() marks the conn for reopening. */
+                q->error.code = 2008; /* CR_OUT_OF_MEMORY */
+                snprintf(q->error.sqlstate, sizeof(q->error.sqlstate), "HY001");
+                snprintf(q->error.message, sizeof(q->error.message), "cannot bind the result");
+                finish(q, -EIO);
+                return;
+        }
+        db_conn_drive(conn, fetch_step, fetch_done, q);
+}
+
+static void execute(db_query_t *q, db_conn_t *conn)
+{
+        if (q->params != NULL && mysql_stmt_bind_param(q->stmt, q->params)) {
+                fail_with_stmt_error(q);
+                return;
+        }
+        q->lease->clean = false;
+        db_conn_drive(conn, execute_step, execute_done, q);
+}
+
+/* ---- prepare ---- */
+
+static int prepare_step(db_conn_t *conn, int ready)
+{
+        db_query_t *q = query_of(conn);
+
+        if (ready == 0)
+                return mysql_stmt_prepare_start(&q->ret, q->stmt, q->sql, strlen(q->sql));
+        return mysql_stmt_prepare_cont(&q->ret, q->stmt, ready);
+}
+
+static void prepare_done(db_conn_t *conn)
+{
+        db_query_t *q = query_of(conn);
+
+        if (q->ret == 0 && db_conn_keep_statement(conn, q->sql, q->stmt)) {
+                execute(q, conn);
+                return;
+        }
+        capture_stmt_error(q);
+        /* A failed prepare left no statement on the server; a statement the
+         * cache refused did, and COM_STMT_CLOSE is sent without awaiting a reply. */
+        mysql_stmt_close(q->stmt);
+        q->stmt = NULL;
+        finish(q, -EIO);
+}
+
+void db_query_run(db_query_t *q, db_lease_t *lease, scope_t *scope)
+{
+        db_conn_t *conn = lease->conn;
+
+        q->lease = lease;
+        q->scope = scope;
+        q->stmt = db_conn_statement(conn, q->sql);
+        if (q->stmt != NULL) {
+                execute(q, conn);
+                return;
+        }
+        q->stmt = mysql_stmt_init(conn->mysql);
+        if (q->stmt == NULL) {
+                q->error.code = 2008;
+                snprintf(q->error.sqlstate, sizeof(q->error.sqlstate), "HY001");
+                snprintf(q->error.message, sizeof(q->error.message), "out of memory");
+                finish(q, -EIO);
+                return;
+        }
+        lease->clean = false;
+        db_conn_drive(conn, prepare_step, prepare_done, q);
+}

@@ -1,0 +1,54 @@
+/*
+ * Runs one prepared statement on a leased connection through the
+ * non-blocking API: prepare (once per connection, then cached), bind,
+ * execute, fetch rows one by one, free the result.
+ */
+#ifndef QUERYD_DB_QUERY_H
+#define QUERYD_DB_QUERY_H
+
+#include <mysql.h>
+
+#include "db_pool.h"
+#include "rowjson.h"
+#include "scope.h"
+
+typedef struct db_query db_query_t;
+
+/** Called after each fetched row; q->rows holds its values. */
+typedef void (*db_query_row_cb)(db_query_t *q, void *data);
+
+/** Called once at the end: status 0, or -EIO with q->error filled in. */
+typedef void (*db_query_done_cb)(db_query_t *q, int status, void *data);
+
+typedef struct db_error {
+        unsigned code;     /* MariaDB errno */
+        char sqlstate[6];
+        char message[256];
+} db_error_t;
+
+struct db_query {
+        /* set by the caller */
+        const char *sql;   /* a string with static lifetime: it keys the statement cache */
+        MYSQL_BIND *params;
+        const char *time_zone;
+        db_query_row_cb row_cb;
+        db_query_done_cb done_cb;
+        void *data;
+        /* results */
+        rowjson_t rows;
+        db_error_t error;
+        /* internal */
+        db_lease_t *lease;
+        scope_t *scope;
+        MYSQL_STMT *stmt;
+        int ret;
+};
+
+/**
+ * Runs q on the lease's connection; row and done callbacks run on the loop,
+ * possibly before this returns. If the request's scope closes first, the
+ * lease release reopens the connection and no callback runs.
+ */
+void db_query_run(db_query_t *q, db_lease_t *lease, scope_t *scope);
+
+#endif

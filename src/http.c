@@ -1,0 +1,558 @@
+/*
+ * libmicrohttpd in external-epoll mode on a libuv loop.
+ *
+ * Facts this file is built around (libmicrohttpd 0.9.75):
+ * - MHD_resume_connection wakes nothing in this mode: after resuming, the loop
+ *   must call MHD_run itself. We do so from a uv_idle "kick", never from
+ *   inside a libmicrohttpd callback.
+ * - Queuing a response on the first call of the access handler closes the
+ *   connection instead of keeping it alive, so requests are answered on the
+ *   second call or after resume.
+ * - After every MHD_run the timer is re-armed from MHD_get_timeout.
+ * - Suspended connections neither time out nor report disconnects: every
+ *   suspended request has its own deadline timer.
+ */
+#include "http.h"
+
+#include <errno.h>
+#include <microhttpd.h>
+#include <netdb.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/random.h>
+#include <sys/socket.h>
+#include <unistd.h>
+
+#include "db_errors.h"
+#include "log.h"
+#include "problem.h"
+#include "routes/routes.h"
+#include "worker.h"
+
+enum { CONNECTION_IDLE_TIMEOUT_S = 60, CONNECTION_MEMORY_LIMIT = 64 * 1024, LISTEN_BACKLOG = 1024 };
+
+struct http_server {
+        worker_t *worker;
+        struct MHD_Daemon *daemon;
+        uv_poll_t daemon_poll; /* readable when the daemon's epoll set has events */
+        uv_timer_t daemon_timer;
+        uv_idle_t kick;        /* runs MHD_run on the next loop turn */
+        uv_timer_t drain_timer;
+        http_request_t *suspended;
+        unsigned active_requests;
+        bool stopping;
+        void (*stopped_cb)(worker_t *w);
+        uint32_t id_prefix;
+        uint64_t id_counter;
+};
+
+static void run_daemon(http_server_t *s);
+
+/* ---- driving the daemon from the loop ---- */
+
+static void kick_cb(uv_idle_t *idle)
+{
+        uv_idle_stop(idle);
+        run_daemon(idle->data);
+}
+
+static void kick(http_server_t *s)
+{
+        if (s->daemon != NULL)
+                uv_idle_start(&s->kick, kick_cb);
+}
+
+static void daemon_timer_cb(uv_timer_t *timer)
+{
+        run_daemon(timer->data);
+}
+
+static void daemon_poll_cb(uv_poll_t *poll, int status, int events)
+{
+        (void)status;
+        (void)events;
+        run_daemon(poll->data);
+}
+
+static void run_daemon(http_server_t *s)
+{
+        MHD_UNSIGNED_LONG_LONG timeout;
+
+        if (s->daemon == NULL)
+                return;
+        MHD_run(s->daemon);
+        if (MHD_get_timeout(s->daemon, &timeout) != MHD_YES) {
+                uv_timer_stop(&s->daemon_timer);
+                return;
+        }
+        /* A zero timeout means data is already buffered: run again next turn. */
+        if (timeout == 0)
+                kick(s);
+        else
+                uv_timer_start(&s->daemon_timer, daemon_timer_cb, timeout, 0);
+}
+
+/* ---- request contexts ---- */
+
+static bool is_well_formed_id(const char *id)
+{
+        size_t len = id ? strlen(id) : 0;
+
+        if (len == 0 || len > 64)
+                return false;
+        return strspn(id, "abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789._-") == len;
+}
+
+static void assign_id(http_server_t *s, http_request_t *req)
+{
+        const char *incoming = MHD_lookup_connection_value(req->connection, MHD_HEADER_KIND,
+                                                           "X-Request-Id");
+
+        if (is_well_formed_id(incoming))
+                snprintf(req->id, sizeof(req->id), "%s", incoming);
+        else
+                snprintf(req->id, sizeof(req->id), "%08x%08x", s->id_prefix,
+                         (unsigned)++s->id_counter);
+}
+
+static void deadline_closed_cb(uv_handle_t *handle)
+{
+        http_request_t *req = handle->data;
+
+        scope_unref(req->scope);
+}
+
+/* Scope release for the deadline timer: the scope stays alive until libuv
+ * has let go of the handle. */
+static void release_deadline(void *arg)
+{
+        http_request_t *req = arg;
+
+        uv_close((uv_handle_t *)req->deadline, deadline_closed_cb);
+}
+
+static void unlink_suspended(http_server_t *s, http_request_t *req)
+{
+        if (req->prev)
+                req->prev->next = req->next;
+        else
+                s->suspended = req->next;
+        if (req->next)
+                req->next->prev = req->prev;
+        req->prev = req->next = NULL;
+}
+
+static void release_response(void *arg)
+{
+        http_request_t *req = arg;
+
+        if (req->response != NULL)
+                MHD_destroy_response(req->response);
+        req->response = NULL;
+}
+
+static http_request_t *request_new(http_server_t *s, struct MHD_Connection *connection,
+                                   const char *url)
+{
+        scope_t *scope = scope_new();
+        http_request_t *req = scope ? scope_alloc(scope, sizeof(*req)) : NULL;
+
+        if (req == NULL)
+                goto fail;
+        req->worker = s->worker;
+        req->scope = scope;
+        req->connection = connection;
+        req->path = scope_strndup(scope, url, strlen(url));
+        req->deadline = scope_alloc(scope, sizeof(*req->deadline));
+        if (req->path == NULL || req->deadline == NULL)
+                goto fail;
+        uv_timer_init(&s->worker->loop, req->deadline);
+        req->deadline->data = req;
+        scope_ref(scope);
+        if (scope_defer(scope, release_deadline, req, NULL) < 0) {
+                uv_close((uv_handle_t *)req->deadline, deadline_closed_cb);
+                goto fail;
+        }
+        if (scope_defer(scope, release_response, req, NULL) < 0)
+                goto fail;
+        assign_id(s, req);
+        s->active_requests++;
+        return req;
+fail:
+        if (scope != NULL)
+                scope_close(scope);
+        return NULL;
+}
+
+/* ---- answering ---- */
+
+static void add_headers(http_request_t *req, struct MHD_Response *r, unsigned status,
+                        const char *content_type)
+{
+        MHD_add_response_header(r, MHD_HTTP_HEADER_CONTENT_TYPE, content_type);
+        MHD_add_response_header(r, "X-Request-Id", req->id);
+        if (status == 405)
+                MHD_add_response_header(r, MHD_HTTP_HEADER_ALLOW, router_allowed_methods);
+        if (status == 503)
+                MHD_add_response_header(r, MHD_HTTP_HEADER_RETRY_AFTER, "1");
+}
+
+void http_respond(http_request_t *req, unsigned status, const char *content_type, char *body,
+                  size_t len)
+{
+        http_server_t *s = req->worker->http;
+
+        if (req->answered) {
+                free(body);
+                return;
+        }
+        req->response = MHD_create_response_from_buffer_with_free_callback(len, body, free);
+        if (req->response == NULL) {
+                free(body);
+                log_error("request %s: cannot create a response", req->id);
+                return; /* the deadline will try once more */
+        }
+        req->answered = true;
+        req->status = status;
+        add_headers(req, req->response, status, content_type);
+        uv_timer_stop(req->deadline);
+        if (req->suspended) {
+                req->suspended = false;
+                unlink_suspended(s, req);
+                MHD_resume_connection(req->connection);
+                kick(s);
+        }
+}
+
+void http_respond_json(http_request_t *req, unsigned status, json_t *value)
+{
+        bool problem = json_object_get(value, "request_id") != NULL && status >= 400;
+        char *body = value ? json_dumps(value, JSON_COMPACT) : NULL;
+
+        json_decref(value);
+        if (body == NULL) {
+                log_error("request %s: cannot serialize the response", req->id);
+                body = strdup("{\"type\":\"urn:queryd:problem:internal\",\"title\":\"Internal Error\","
+                              "\"status\":500}");
+                status = 500;
+                problem = true;
+                if (body == NULL)
+                        return;
+        }
+        http_respond(req, status, problem ? "application/problem+json" : "application/json", body,
+                     strlen(body));
+}
+
+static void fail_with(http_request_t *req, unsigned status, const char *slug, const char *detail,
+                      const db_error_t *db)
+{
+        json_t *problem = problem_new(status, slug, detail, req->id);
+
+        if (db != NULL && problem != NULL) {
+                json_object_set_new(problem, "errno", json_integer(db->code));
+                json_object_set_new(problem, "sqlstate", json_string(db->sqlstate));
+        }
+        if (status >= 500)
+                log_error("request %s %s: %u %s: %s", req->id, req->path, status, slug, detail);
+        http_respond_json(req, status, problem);
+}
+
+void http_fail(http_request_t *req, unsigned status, const char *slug, const char *fmt, ...)
+{
+        char detail[512];
+        va_list ap;
+
+        va_start(ap, fmt);
+        vsnprintf(detail, sizeof(detail), fmt, ap);
+        va_end(ap);
+        fail_with(req, status, slug, detail, NULL);
+}
+
+void http_fail_db(http_request_t *req, const db_error_t *error)
+{
+        db_error_mapping_t m = db_errors_map(error->code);
+        char detail[320];
+
+        snprintf(detail, sizeof(detail), "the database answered: %s", error->message);
+        fail_with(req, m.status, m.slug, detail, error);
+}
+
+void http_fail_acquire(http_request_t *req, int status)
+{
+        if (status == -EAGAIN)
+                http_fail(req, 503, "overloaded", "too many requests are waiting for a database "
+                                                  "connection");
+        else if (status == -ESHUTDOWN)
+                http_fail(req, 503, "database-unavailable", "the service is shutting down");
+        else if (status == -ENOTCONN)
+                http_fail(req, 503, "database-unavailable", "the database cannot be reached");
+        else
+                http_fail(req, 500, "internal", "cannot borrow a database connection (%s)",
+                          strerror(-status));
+}
+
+/* ---- deadlines ---- */
+
+static void default_deadline(http_request_t *req)
+{
+        http_fail(req, 504, "timeout", "the request did not complete within %u ms",
+                  req->worker->config->request_timeout_ms);
+}
+
+static void deadline_cb(uv_timer_t *timer)
+{
+        http_request_t *req = timer->data;
+
+        if (!req->answered)
+                req->on_deadline(req);
+        if (!req->answered) /* the handler did not answer: do it for it */
+                default_deadline(req);
+}
+
+void http_set_deadline(http_request_t *req, unsigned ms, http_deadline_fn on_deadline)
+{
+        req->on_deadline = on_deadline ? on_deadline : default_deadline;
+        uv_timer_start(req->deadline, deadline_cb, ms, 0);
+}
+
+/* ---- query arguments ---- */
+
+static enum MHD_Result collect_arg(void *cls, enum MHD_ValueKind kind, const char *key,
+                                   const char *value)
+{
+        http_request_t *req = cls;
+
+        (void)kind;
+        if (req->arg_count == HTTP_MAX_QUERY_ARGS) {
+                req->too_many_args = true;
+                return MHD_NO;
+        }
+        req->args[req->arg_count].name = key;
+        req->args[req->arg_count].value = value;
+        req->arg_count++;
+        return MHD_YES;
+}
+
+bool http_check_query_args(http_request_t *req, const char *const *allowed)
+{
+        bool repeated;
+
+        if (req->too_many_args) {
+                http_fail(req, 400, "invalid-parameter", "too many query parameters (at most %d)",
+                          HTTP_MAX_QUERY_ARGS);
+                return false;
+        }
+        const char *bad = query_args_check(req->args, req->arg_count, allowed, &repeated);
+        if (bad == NULL)
+                return true;
+        http_fail(req, 400, "invalid-parameter",
+                  repeated ? "query parameter '%s' is given more than once"
+                           : "unknown query parameter '%s'",
+                  bad);
+        return false;
+}
+
+/* ---- libmicrohttpd callbacks ---- */
+
+static void dispatch(http_request_t *req, const char *method)
+{
+        route_match_t match;
+
+        MHD_get_connection_values(req->connection, MHD_GET_ARGUMENT_KIND, collect_arg, req);
+        switch (router_match(routes, route_count, method, req->path, &match)) {
+        case ROUTE_NOT_FOUND:
+                http_fail(req, 404, "not-found", "no resource at this path");
+                return;
+        case ROUTE_METHOD_NOT_ALLOWED:
+                http_fail(req, 405, "method-not-allowed", "%s is not allowed here; use %s",
+                          method, router_allowed_methods);
+                return;
+        case ROUTE_FOUND:
+                match.route->handler(req, &match);
+                return;
+        }
+}
+
+static enum MHD_Result queue_answer(http_request_t *req)
+{
+        enum MHD_Result r = MHD_queue_response(req->connection, req->status, req->response);
+
+        MHD_destroy_response(req->response);
+        req->response = NULL;
+        return r;
+}
+
+static enum MHD_Result access_cb(void *cls, struct MHD_Connection *connection, const char *url,
+                                 const char *method, const char *version,
+                                 const char *upload_data, size_t *upload_data_size, void **con_cls)
+{
+        http_server_t *s = cls;
+        http_request_t *req = *con_cls;
+
+        (void)version;
+        (void)upload_data;
+        if (req == NULL) {
+                req = request_new(s, connection, url);
+                *con_cls = req;
+                return req ? MHD_YES : MHD_NO;
+        }
+        if (*upload_data_size > 0) {
+                *upload_data_size = 0; /* no endpoint takes a body: discard it */
+                return MHD_YES;
+        }
+        if (req->response != NULL)
+                return queue_answer(req);
+        if (req->answered)
+                return MHD_NO; /* answered, but the response could not be built */
+        http_set_deadline(req, s->worker->config->request_timeout_ms, NULL);
+        dispatch(req, method);
+        if (req->response != NULL)
+                return queue_answer(req);
+        MHD_suspend_connection(connection);
+        req->suspended = true;
+        req->next = s->suspended;
+        if (s->suspended)
+                s->suspended->prev = req;
+        s->suspended = req;
+        return MHD_YES;
+}
+
+static void maybe_finish_drain(http_server_t *s);
+
+static void completed_cb(void *cls, struct MHD_Connection *connection, void **con_cls,
+                         enum MHD_RequestTerminationCode toe)
+{
+        http_server_t *s = cls;
+        http_request_t *req = *con_cls;
+
+        (void)connection;
+        (void)toe;
+        if (req == NULL)
+                return;
+        *con_cls = NULL;
+        if (req->suspended)
+                unlink_suspended(s, req);
+        s->active_requests--;
+        scope_close(req->scope);
+        if (s->stopping)
+                maybe_finish_drain(s);
+}
+
+/* ---- start and stop ---- */
+
+static int resolve_listen(const config_t *c, struct sockaddr_storage *addr, bool *ret_ipv6)
+{
+        struct addrinfo hints = { .ai_flags = AI_PASSIVE | AI_NUMERICSERV,
+                                  .ai_socktype = SOCK_STREAM };
+        struct addrinfo *found;
+        char port[8];
+
+        snprintf(port, sizeof(port), "%u", c->listen_port);
+        if (getaddrinfo(c->listen_host, port, &hints, &found) != 0)
+                return -EADDRNOTAVAIL;
+        memcpy(addr, found->ai_addr, found->ai_addrlen);
+        *ret_ipv6 = found->ai_family == AF_INET6;
+        freeaddrinfo(found);
+        return 0;
+}
+
+static struct MHD_Daemon *start_daemon(http_server_t *s, const config_t *c)
+{
+        struct sockaddr_storage addr;
+        bool ipv6;
+
+        if (resolve_listen(c, &addr, &ipv6) < 0) {
+                log_error("QUERYD_LISTEN: cannot resolve %s", c->listen_host);
+                return NULL;
+        }
+        unsigned flags = MHD_USE_EPOLL | MHD_ALLOW_SUSPEND_RESUME | MHD_USE_ERROR_LOG |
+                         (ipv6 ? MHD_USE_IPv6 : 0);
+        return MHD_start_daemon(flags, c->listen_port, NULL, NULL, access_cb, s,
+                                MHD_OPTION_SOCK_ADDR, (struct sockaddr *)&addr,
+                                MHD_OPTION_LISTENING_ADDRESS_REUSE, (unsigned)1,
+                                MHD_OPTION_NOTIFY_COMPLETED, completed_cb, s,
+                                MHD_OPTION_CONNECTION_TIMEOUT, (unsigned)CONNECTION_IDLE_TIMEOUT_S,
+                                MHD_OPTION_CONNECTION_MEMORY_LIMIT, (size_t)CONNECTION_MEMORY_LIMIT,
+                                MHD_OPTION_LISTEN_BACKLOG_SIZE, (unsigned)LISTEN_BACKLOG,
+                                MHD_OPTION_END);
+}
+
+int http_server_new(http_server_t **ret_server, worker_t *w)
+{
+        http_server_t *s = calloc(1, sizeof(*s));
+
+        *ret_server = NULL;
+        if (s == NULL)
+                return -ENOMEM;
+        s->worker = w;
+        if (getrandom(&s->id_prefix, sizeof(s->id_prefix), 0) != sizeof(s->id_prefix))
+                s->id_prefix = (uint32_t)getpid() ^ w->index;
+        s->daemon = start_daemon(s, w->config);
+        if (s->daemon == NULL) {
+                log_error("cannot listen on %s:%u", w->config->listen_host, w->config->listen_port);
+                free(s);
+                return -EADDRINUSE;
+        }
+        const union MHD_DaemonInfo *info = MHD_get_daemon_info(s->daemon, MHD_DAEMON_INFO_EPOLL_FD);
+        uv_poll_init(&w->loop, &s->daemon_poll, info->epoll_fd);
+        uv_timer_init(&w->loop, &s->daemon_timer);
+        uv_timer_init(&w->loop, &s->drain_timer);
+        uv_idle_init(&w->loop, &s->kick);
+        s->daemon_poll.data = s->daemon_timer.data = s->drain_timer.data = s->kick.data = s;
+        uv_poll_start(&s->daemon_poll, UV_READABLE, daemon_poll_cb);
+        kick(s);
+        *ret_server = s;
+        return 0;
+}
+
+/* Requests still suspended when the drain ends are answered, since stopping
+ * a daemon with suspended connections is not allowed. */
+static void finish_stop(http_server_t *s)
+{
+        while (s->suspended != NULL)
+                http_fail(s->suspended, 503, "database-unavailable", "the service is shutting down");
+        uv_timer_stop(&s->drain_timer);
+        uv_poll_stop(&s->daemon_poll);
+        struct MHD_Daemon *daemon = s->daemon;
+        s->daemon = NULL;
+        MHD_run(daemon); /* lets the daemon take back the connections just resumed */
+        MHD_stop_daemon(daemon);
+        uv_close((uv_handle_t *)&s->daemon_poll, NULL);
+        uv_close((uv_handle_t *)&s->daemon_timer, NULL);
+        uv_close((uv_handle_t *)&s->drain_timer, NULL);
+        uv_close((uv_handle_t *)&s->kick, NULL);
+        if (s->stopped_cb != NULL)
+                s->stopped_cb(s->worker);
+}
+
+static void maybe_finish_drain(http_server_t *s)
+{
+        if (s->active_requests == 0 && s->daemon != NULL)
+                finish_stop(s);
+}
+
+static void drain_timeout_cb(uv_timer_t *timer)
+{
+        http_server_t *s = timer->data;
+
+        log_info("drain timeout: %u requests still in flight", s->active_requests);
+        finish_stop(s);
+}
+
+void http_server_stop(http_server_t *s, unsigned drain_ms, void (*done_cb)(worker_t *w))
+{
+        s->stopping = true;
+        s->stopped_cb = done_cb;
+        MHD_socket listener = MHD_quiesce_daemon(s->daemon);
+        if (listener != MHD_INVALID_SOCKET)
+                close(listener);
+        uv_timer_start(&s->drain_timer, drain_timeout_cb, drain_ms, 0);
+        maybe_finish_drain(s);
+}
+
+void http_server_free(http_server_t *s)
+{
+        free(s);
+}

@@ -1,0 +1,92 @@
+/*
+ * libmicrohttpd glue: one daemon per worker in external-epoll mode, driven by
+ * the worker's libuv loop; request contexts with their scope, suspend and
+ * resume around asynchronous work, deadlines, and the one way to answer.
+ */
+#ifndef QUERYD_HTTP_H
+#define QUERYD_HTTP_H
+
+#include <jansson.h>
+#include <stdbool.h>
+#include <stddef.h>
+#include <uv.h>
+
+#include "db_query.h"
+#include "query_args.h"
+#include "router.h"
+#include "scope.h"
+
+typedef struct worker worker_t;
+typedef struct http_server http_server_t;
+typedef void (*http_deadline_fn)(http_request_t *req);
+
+enum { HTTP_MAX_QUERY_ARGS = 16 };
+
+struct http_request {
+        worker_t *worker;
+        scope_t *scope;               /* closes when libmicrohttpd completes the request */
+        const char *path;
+        char id[65];                  /* request id, also sent as X-Request-Id */
+        query_arg_t args[HTTP_MAX_QUERY_ARGS];
+        size_t arg_count;
+        bool too_many_args;
+        void *route_state;            /* the handler's own, for its callbacks */
+        /* private to http.c */
+        struct MHD_Connection *connection;
+        struct MHD_Response *response;
+        unsigned status;
+        bool answered;
+        bool suspended;
+        uv_timer_t *deadline;
+        http_deadline_fn on_deadline;
+        http_request_t *prev, *next;  /* the server's list of suspended requests */
+};
+
+/** Creates the worker's daemon bound to the configured address. Returns 0 or -errno. */
+int http_server_new(http_server_t **ret_server, worker_t *worker);
+
+/**
+ * Stops accepting, lets requests in flight finish (up to drain_ms), then
+ * stops the daemon and closes its handles; done_cb runs when the daemon is
+ * stopped (its handles close on the next loop turn).
+ */
+void http_server_stop(http_server_t *server, unsigned drain_ms, void (*done_cb)(worker_t *w));
+
+/** Frees a stopped server once its handles have closed. */
+void http_server_free(http_server_t *server);
+
+/**
+ * Answers with body (malloc'd; ownership passes here, also on failure).
+ * Only the first answer of a request counts; later ones are dropped. May be
+ * called from the route handler or later from any callback on the loop.
+ */
+void http_respond(http_request_t *req, unsigned status, const char *content_type, char *body,
+                  size_t len);
+
+/** Answers with value serialized as application/json; steals the reference. */
+void http_respond_json(http_request_t *req, unsigned status, json_t *value);
+
+/** Answers with an application/problem+json error; detail is printf-formatted. */
+void http_fail(http_request_t *req, unsigned status, const char *slug, const char *fmt, ...)
+        __attribute__((format(printf, 4, 5)));
+
+/** Answers for a failed statement, mapped by db_errors; adds errno and sqlstate. */
+void http_fail_db(http_request_t *req, const db_error_t *error);
+
+/** Answers for a failed acquire (db_pool_acquire's or its callback's error). */
+void http_fail_acquire(http_request_t *req, int status);
+
+/**
+ * Replaces the request's deadline: after ms, on_deadline runs unless the
+ * request was answered (it must answer). The default deadline is the
+ * configured request timeout and answers 504.
+ */
+void http_set_deadline(http_request_t *req, unsigned ms, http_deadline_fn on_deadline);
+
+/**
+ * Checks the query string against allowed names (NULL-terminated): unknown
+ * or repeated names get a 400 answer and false.
+ */
+bool http_check_query_args(http_request_t *req, const char *const *allowed);
+
+#endif

@@ -1,0 +1,28 @@
+/*
+ * Writers of JSON text fragments into a strbuf: strings (always valid UTF-8),
+ * numbers in their shortest exact form, base64. Rows are written with these
+ * rather than through json_t trees; see rowjson.c for why.
+ */
+#ifndef QUERYD_JSON_TEXT_H
+#define QUERYD_JSON_TEXT_H
+
+#include <stddef.h>
+
+#include "strbuf.h"
+
+/** Appends a quoted JSON string; invalid UTF-8 sequences become U+FFFD. */
+void json_text_string(strbuf_t *out, const char *bytes, size_t len);
+
+/** Appends the shortest decimal that reads back as the same double; null if not finite. */
+void json_text_double(strbuf_t *out, double value);
+
+/** Appends the shortest decimal that reads back as the same float; null if not finite. */
+void json_text_float(strbuf_t *out, float value);
+
+/** Appends bytes as a quoted base64 string (RFC 4648 alphabet, padded). */
+void json_text_base64(strbuf_t *out, const unsigned char *bytes, size_t len);
+
+/** Whether bytes are one complete JSON value (object, array or scalar). */
+int json_text_is_valid(const char *bytes, size_t len);
+
+#endif

@@ -1,0 +1,100 @@
+/* queryd: wiring only. Reads the configuration, starts the workers, waits for
+ * SIGINT or SIGTERM, and stops everything in order. */
+#include <mysql.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "config.h"
+#include "log.h"
+#include "scope.h"
+#include "worker.h"
+
+static void block_stop_signals(sigset_t *set)
+{
+        sigemptyset(set);
+        sigaddset(set, SIGINT);
+        sigaddset(set, SIGTERM);
+        /* Worker threads inherit the mask, so only sigwait below sees them. */
+        pthread_sigmask(SIG_BLOCK, set, NULL);
+        signal(SIGPIPE, SIG_IGN);
+}
+
+static int run(const config_t *config)
+{
+        unsigned workers = config->workers < config->pool_size ? config->workers : config->pool_size;
+        worker_t *all = calloc(workers, sizeof(*all));
+        unsigned ready = 0;
+        int status = 0;
+        sigset_t stop_signals;
+        int sig;
+
+        if (all == NULL)
+                return 1;
+        block_stop_signals(&stop_signals);
+        for (; ready < workers; ready++) {
+                unsigned share = config->pool_size / workers + (ready < config->pool_size % workers);
+                if (worker_init(&all[ready], ready, config, share) < 0) {
+                        status = 1;
+                        break;
+                }
+        }
+        for (unsigned i = 0; i < ready; i++) {
+                all[i].all = all;
+                all[i].all_count = ready;
+        }
+        /* Workers that were set up run even when a later one failed, so that
+         * the ordinary stop below releases what they hold. */
+        for (unsigned i = 0; i < ready; i++)
+                if (worker_start(&all[i]) < 0)
+                        abort(); /* cannot create a thread at start: nothing sane to do */
+        if (status == 0) {
+                log_info("queryd listening on http://%s:%u with %u workers and %u connections to %s",
+                         config->listen_host, config->listen_port, workers, config->pool_size,
+                         config->database_url_redacted);
+                sigwait(&stop_signals, &sig);
+                log_info("signal %d: draining and stopping", sig);
+        }
+        for (unsigned i = 0; i < ready; i++)
+                worker_request_stop(&all[i]);
+        for (unsigned i = 0; i < ready; i++)
+                if (worker_join(&all[i]) != 0)
+                        status = 1;
+        free(all);
+        return status;
+}
+
+int main(int argc, char **argv)
+{
+        config_t config;
+        char err[256];
+
+        if (argc > 1 && (strcmp(argv[1], "--help") == 0 || strcmp(argv[1], "-h") == 0)) {
+                fputs(config_help, stdout);
+                return 0;
+        }
+        if (argc > 1) {
+                fprintf(stderr, "queryd: unexpected argument '%s' (configuration comes from the "
+                                "environment; see --help)\n", argv[1]);
+                return 2;
+        }
+        if (config_from_env(&config, err, sizeof(err)) < 0) {
+                fprintf(stderr, "queryd: %s\n", err);
+                return 2;
+        }
+        if (mysql_library_init(0, NULL, NULL) != 0) {
+                fprintf(stderr, "queryd: cannot initialise the MariaDB client library\n");
+                config_done(&config);
+                return 1;
+        }
+        int status = run(&config);
+        mysql_library_end();
+        config_done(&config);
+        if (scope_live_count() != 0) {
+                log_error("%ld request scopes leaked", scope_live_count());
+                status = 1;
+        }
+        log_info("stopped");
+        return status;
+}

@@ -1,0 +1,31 @@
+/*
+ * Strict parsing of request parameters: integers without sign tricks or
+ * trailing junk, and query strings without unknown or repeated names.
+ */
+#ifndef QUERYD_QUERY_ARGS_H
+#define QUERYD_QUERY_ARGS_H
+
+#include <stdbool.h>
+#include <stddef.h>
+
+/** Parses text as a signed 64-bit decimal: optional '-', digits, nothing else. */
+bool query_args_parse_int64(const char *text, size_t len, long long *ret_value);
+
+/** The query string's arguments as name/value pairs (values may be NULL). */
+typedef struct query_arg {
+        const char *name;
+        const char *value;
+} query_arg_t;
+
+/**
+ * Checks every argument's name is in allowed (NULL-terminated) and appears
+ * once. Returns NULL when all is well, else the offending name; *ret_repeated
+ * tells a repeated name from an unknown one.
+ */
+const char *query_args_check(const query_arg_t *args, size_t count, const char *const *allowed,
+                             bool *ret_repeated);
+
+/** The value of name, or NULL when absent. */
+const char *query_args_get(const query_arg_t *args, size_t count, const char *name);
+
+#endif

@@ -1,0 +1,97 @@
+/* A statement run on behalf of a request, from acquire to release. */
+#include "query_call.h"
+
+#include "worker.h"
+
+static void free_rows_json(void *arg)
+{
+        strbuf_done(arg);
+}
+
+query_call_t *query_call_new(http_request_t *req, const char *sql, MYSQL_BIND *params)
+{
+        query_call_t *call = scope_alloc(req->scope, sizeof(*call));
+
+        if (call == NULL || scope_defer(req->scope, free_rows_json, &call->rows_json, NULL) < 0)
+                return NULL;
+        call->req = req;
+        call->query.sql = sql;
+        call->query.params = params;
+        call->query.time_zone = req->worker->config->time_zone;
+        call->max_rows = (unsigned long long)-1;
+        call->key_index = -1;
+        return call;
+}
+
+static void on_row(db_query_t *q, void *data)
+{
+        query_call_t *call = data;
+
+        if (call->row_count == 0 && call->key_column != NULL)
+                call->key_index = rowjson_find_column(&q->rows, call->key_column);
+        if (call->row_count < call->max_rows) {
+                if (call->row_count > 0)
+                        strbuf_append_char(&call->rows_json, ',');
+                rowjson_append_row(&q->rows, q->stmt, &call->rows_json);
+                rowjson_get_int(&q->rows, call->key_index, &call->last_key);
+        }
+        call->row_count++;
+}
+
+static void on_done(db_query_t *q, int status, void *data)
+{
+        query_call_t *call = data;
+
+        db_pool_release(call->lease); /* the rows are read: the connection is free */
+        if (status < 0) {
+                http_fail_db(call->req, &q->error);
+        } else if (call->rows_json.failed) {
+                http_fail(call->req, 500, "internal", "out of memory while writing the rows");
+                status = -1;
+        }
+        call->done(call, status);
+}
+
+static void on_lease(db_lease_t *lease, int status, void *data)
+{
+        query_call_t *call = data;
+
+        if (status < 0) {
+                http_fail_acquire(call->req, status);
+                call->done(call, status);
+                return;
+        }
+        call->running = true;
+        call->query.row_cb = on_row;
+        call->query.done_cb = on_done;
+        call->query.data = call;
+        db_query_run(&call->query, lease, call->req->scope);
+}
+
+static void on_deadline(http_request_t *req)
+{
+        query_call_t *call = req->route_state;
+        unsigned ms = req->worker->config->request_timeout_ms;
+
+        if (call->running)
+                http_fail(req, 504, "timeout", "the query did not complete within %u ms", ms);
+        else
+                http_fail(req, 503, "overloaded",
+                          "no database connection became free within %u ms", ms);
+        /* Leave the queue, or drop the connection with its statement still
+         * running: nothing will read its rows now. */
+        if (call->lease != NULL)
+                db_pool_release(call->lease);
+}
+
+void query_call_start(query_call_t *call, query_call_done_fn done)
+{
+        http_request_t *req = call->req;
+
+        call->done = done;
+        req->route_state = call;
+        http_set_deadline(req, req->worker->config->request_timeout_ms, on_deadline);
+        int r = db_pool_acquire(req->worker->pool, req->scope, on_lease, call, &call->lease);
+        if (r < 0)
+                http_fail_acquire(req, r);
+}

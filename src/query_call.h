@@ -1,0 +1,49 @@
+/*
+ * One prepared statement run for an HTTP request: borrow a connection, run
+ * the statement, write the rows as comma-separated JSON objects, give the
+ * connection back, and report. Deadlines answer 503 while waiting for a
+ * connection and 504 once the statement runs.
+ */
+#ifndef QUERYD_QUERY_CALL_H
+#define QUERYD_QUERY_CALL_H
+
+#include <stdbool.h>
+
+#include "db_query.h"
+#include "http.h"
+#include "strbuf.h"
+
+typedef struct query_call query_call_t;
+
+/** status 0: rows are in call->rows_json; otherwise the request was already answered. */
+typedef void (*query_call_done_fn)(query_call_t *call, int status);
+
+struct query_call {
+        http_request_t *req;
+        strbuf_t rows_json;          /* "{...},{...}": the first max_rows rows */
+        unsigned long long row_count; /* every row fetched, written or not */
+        unsigned long long max_rows;
+        const char *key_column;      /* optional integer column to remember */
+        int key_index;
+        long long last_key;          /* its value in the last row written */
+        void *data;
+        /* private */
+        query_call_done_fn done;
+        db_query_t query;
+        db_lease_t *lease;
+        bool running;
+};
+
+/**
+ * Allocates a call in the request's scope. The caller fills sql, params
+ * (pointing at scope or static memory), max_rows and key_column, then starts it.
+ */
+query_call_t *query_call_new(http_request_t *req, const char *sql, MYSQL_BIND *params);
+
+/**
+ * Starts the call; done runs exactly once unless the request was answered
+ * here (no connection could be borrowed), in which case it never runs.
+ */
+void query_call_start(query_call_t *call, query_call_done_fn done);
+
+#endif

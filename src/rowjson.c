@@ -1,0 +1,363 @@
+/*
+ * Result rows -> JSON text. Rows are written straight into the response
+ * buffer instead of through json_t trees: that keeps exact digits for DECIMAL
+ * and big BIGINT, prints doubles in their shortest form, and avoids one
+ * allocation per value. jansson still validates embedded JSON columns.
+ */
+#include "rowjson.h"
+
+#include <errno.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "json_text.h"
+
+/* Strings shorter than this are read in place; longer ones are fetched whole. */
+enum { INLINE_TEXT_BYTES = 512, BINARY_CHARSET = 63 };
+
+static const long long MAX_EXACT_DOUBLE_INT = 9007199254740992LL; /* 2^53 */
+
+typedef enum column_kind {
+        KIND_INT,       /* number, or string beyond +-2^53 */
+        KIND_BIT,       /* big-endian bytes shown as a number */
+        KIND_FLOAT,
+        KIND_DOUBLE,
+        KIND_DECIMAL,   /* exact digits as a string */
+        KIND_DATE,
+        KIND_DATETIME,
+        KIND_TIMESTAMP, /* datetime plus the session's zone offset */
+        KIND_TIME,
+        KIND_TEXT,
+        KIND_BINARY,    /* base64 */
+        KIND_JSON,      /* embedded as a value when valid */
+} column_kind_t;
+
+struct rowjson_column {
+        column_kind_t kind;
+        char *key; /* "name": ready to copy */
+        size_t key_len;
+        unsigned decimals;
+        bool is_unsigned;
+        union {
+                long long i;
+                double d;
+                float f;
+                MYSQL_TIME t;
+        } value;
+        char *text;
+        unsigned long length;
+        my_bool is_null;
+        my_bool error;
+};
+
+static bool is_json_column(const MYSQL_FIELD *f)
+{
+        MARIADB_CONST_STRING format;
+
+        if (f->type == MYSQL_TYPE_JSON)
+                return true;
+        return mariadb_field_attr(&format, f, MARIADB_FIELD_ATTR_FORMAT_NAME) == 0 &&
+               format.length == 4 && memcmp(format.str, "json", 4) == 0;
+}
+
+static column_kind_t kind_of(const MYSQL_FIELD *f)
+{
+        switch (f->type) {
+        case MYSQL_TYPE_TINY:
+        case MYSQL_TYPE_SHORT:
+        case MYSQL_TYPE_INT24:
+        case MYSQL_TYPE_LONG:
+        case MYSQL_TYPE_LONGLONG:
+        case MYSQL_TYPE_YEAR:
+                return KIND_INT;
+        case MYSQL_TYPE_BIT:
+                return KIND_BIT;
+        case MYSQL_TYPE_FLOAT:
+                return KIND_FLOAT;
+        case MYSQL_TYPE_DOUBLE:
+                return KIND_DOUBLE;
+        case MYSQL_TYPE_DECIMAL:
+        case MYSQL_TYPE_NEWDECIMAL:
+                return KIND_DECIMAL;
+        case MYSQL_TYPE_DATE:
+        case MYSQL_TYPE_NEWDATE:
+                return KIND_DATE;
+        case MYSQL_TYPE_DATETIME:
+        case MYSQL_TYPE_DATETIME2:
+                return KIND_DATETIME;
+        case MYSQL_TYPE_TIMESTAMP:
+        case MYSQL_TYPE_TIMESTAMP2:
+                return KIND_TIMESTAMP;
+        case MYSQL_TYPE_TIME:
+        case MYSQL_TYPE_TIME2:
+                return KIND_TIME;
+        case MYSQL_TYPE_GEOMETRY:
+                return KIND_BINARY;
+        default:
+                if (is_json_column(f))
+                        return KIND_JSON;
+                return f->charsetnr == BINARY_CHARSET ? KIND_BINARY : KIND_TEXT;
+        }
+}
+
+/* Points the bind at the column's storage in the form its kind wants. */
+static int bind_column(scope_t *scope, rowjson_column_t *c, MYSQL_BIND *b, const MYSQL_FIELD *f)
+{
+        b->is_null = &c->is_null;
+        b->error = &c->error;
+        b->length = &c->length;
+        switch (c->kind) {
+        case KIND_INT:
+                b->buffer_type = MYSQL_TYPE_LONGLONG;
+                b->buffer = &c->value.i;
+                b->is_unsigned = c->is_unsigned;
+                return 0;
+        case KIND_FLOAT:
+                b->buffer_type = MYSQL_TYPE_FLOAT;
+                b->buffer = &c->value.f;
+                return 0;
+        case KIND_DOUBLE:
+                b->buffer_type = MYSQL_TYPE_DOUBLE;
+                b->buffer = &c->value.d;
+                return 0;
+        case KIND_DATE:
+        case KIND_DATETIME:
+        case KIND_TIMESTAMP:
+        case KIND_TIME:
+                b->buffer_type = f->type == MYSQL_TYPE_TIME2 ? MYSQL_TYPE_TIME : f->type;
+                b->buffer = &c->value.t;
+                b->buffer_length = sizeof(c->value.t);
+                return 0;
+        default:
+                b->buffer_type = c->kind == KIND_TEXT || c->kind == KIND_DECIMAL
+                                         ? MYSQL_TYPE_STRING
+                                         : MYSQL_TYPE_BLOB;
+                b->buffer_length = f->length > 0 && f->length < INLINE_TEXT_BYTES
+                                           ? f->length
+                                           : INLINE_TEXT_BYTES;
+                c->text = scope_alloc(scope, b->buffer_length + 1);
+                b->buffer = c->text;
+                return c->text ? 0 : -ENOMEM;
+        }
+}
+
+static int prepare_key(scope_t *scope, rowjson_column_t *c, const MYSQL_FIELD *f, bool first)
+{
+        strbuf_t key = { 0 };
+
+        if (!first)
+                strbuf_append_char(&key, ',');
+        json_text_string(&key, f->name, f->name_length);
+        strbuf_append_char(&key, ':');
+        if (!key.failed)
+                c->key = scope_strndup(scope, key.data, key.len);
+        c->key_len = key.len;
+        strbuf_done(&key);
+        return c->key ? 0 : -ENOMEM;
+}
+
+int rowjson_bind(rowjson_t *rj, scope_t *scope, MYSQL_STMT *stmt, const char *time_zone)
+{
+        MYSQL_RES *meta = mysql_stmt_result_metadata(stmt);
+        int r = 0;
+
+        memset(rj, 0, sizeof(*rj));
+        rj->time_zone = time_zone;
+        if (meta == NULL)
+                return 0; /* a statement without a result set */
+        rj->count = mysql_num_fields(meta);
+        rj->columns = scope_alloc(scope, rj->count * sizeof(*rj->columns));
+        rj->binds = scope_alloc(scope, rj->count * sizeof(*rj->binds));
+        if (rj->columns == NULL || rj->binds == NULL)
+                r = -ENOMEM;
+        MYSQL_FIELD *fields = mysql_fetch_fields(meta);
+        for (unsigned i = 0; r == 0 && i < rj->count; i++) {
+                rowjson_column_t *c = &rj->columns[i];
+                c->kind = kind_of(&fields[i]);
+                c->decimals = fields[i].decimals;
+                c->is_unsigned = (fields[i].flags & UNSIGNED_FLAG) != 0;
+                r = prepare_key(scope, c, &fields[i], i == 0);
+                if (r == 0)
+                        r = bind_column(scope, c, &rj->binds[i], &fields[i]);
+        }
+        mysql_free_result(meta);
+        if (r == 0 && rj->count > 0 && mysql_stmt_bind_result(stmt, rj->binds))
+                r = -EIO;
+        return r;
+}
+
+static void append_int(strbuf_t *out, const rowjson_column_t *c)
+{
+        long long v = c->value.i;
+
+        if (c->is_unsigned) {
+                unsigned long long u = (unsigned long long)v;
+                strbuf_appendf(out, u > (unsigned long long)MAX_EXACT_DOUBLE_INT ? "\"%llu\"" : "%llu",
+                               u);
+        } else {
+                bool exact = v >= -MAX_EXACT_DOUBLE_INT && v <= MAX_EXACT_DOUBLE_INT;
+                strbuf_appendf(out, exact ? "%lld" : "\"%lld\"", v);
+        }
+}
+
+/* Fraction digits the column declares; computed values may claim 31 or 39. */
+static unsigned fraction_digits(const rowjson_column_t *c)
+{
+        if (c->decimals <= 6)
+                return c->decimals;
+        return c->value.t.second_part ? 6 : 0;
+}
+
+static void append_fraction(strbuf_t *out, const rowjson_column_t *c)
+{
+        unsigned digits = fraction_digits(c);
+        unsigned long fraction = c->value.t.second_part;
+
+        if (digits == 0)
+                return;
+        for (unsigned i = digits; i < 6; i++)
+                fraction /= 10;
+        strbuf_appendf(out, ".%0*lu", (int)digits, fraction);
+}
+
+static void append_temporal(strbuf_t *out, const rowjson_column_t *c, const char *zone)
+{
+        const MYSQL_TIME *t = &c->value.t;
+
+        strbuf_append_char(out, '"');
+        if (c->kind == KIND_TIME) {
+                /* Hours may exceed 24 and the value may be negative: keep it as given. */
+                strbuf_appendf(out, "%s%02u:%02u:%02u", t->neg ? "-" : "", t->day * 24 + t->hour,
+                               t->minute, t->second);
+                append_fraction(out, c);
+        } else {
+                strbuf_appendf(out, "%04u-%02u-%02u", t->year, t->month, t->day);
+                if (c->kind != KIND_DATE) {
+                        strbuf_appendf(out, "T%02u:%02u:%02u", t->hour, t->minute, t->second);
+                        append_fraction(out, c);
+                        if (c->kind == KIND_TIMESTAMP)
+                                strbuf_append_str(out, zone);
+                }
+        }
+        strbuf_append_char(out, '"');
+}
+
+static void append_bits(strbuf_t *out, const rowjson_column_t *c)
+{
+        unsigned long long v = 0;
+
+        for (unsigned long i = 0; i < c->length && i < 8; i++)
+                v = v << 8 | (unsigned char)c->text[i];
+        strbuf_appendf(out, v > (unsigned long long)MAX_EXACT_DOUBLE_INT ? "\"%llu\"" : "%llu", v);
+}
+
+static void append_bytes(strbuf_t *out, const rowjson_column_t *c, const char *bytes)
+{
+        switch (c->kind) {
+        case KIND_BIT:
+                append_bits(out, c);
+                break;
+        case KIND_BINARY:
+                json_text_base64(out, (const unsigned char *)bytes, c->length);
+                break;
+        case KIND_JSON:
+                if (json_text_is_valid(bytes, c->length))
+                        strbuf_append(out, bytes, c->length);
+                else
+                        json_text_string(out, bytes, c->length);
+                break;
+        default:
+                json_text_string(out, bytes, c->length);
+                break;
+        }
+}
+
+/* A value longer than its buffer: fetch it whole into a temporary block. */
+static void append_long_bytes(strbuf_t *out, rowjson_t *rj, MYSQL_STMT *stmt, unsigned i)
+{
+        rowjson_column_t *c = &rj->columns[i];
+        MYSQL_BIND whole = rj->binds[i];
+        unsigned long length = 0;
+        char *bytes = malloc(c->length + 1);
+
+        if (bytes == NULL) {
+                out->failed = true;
+                return;
+        }
+        whole.buffer = bytes;
+        whole.buffer_length = c->length;
+        whole.length = &length;
+        if (mysql_stmt_fetch_column(stmt, &whole, i, 0) != 0)
+                out->failed = true;
+        else
+                append_bytes(out, c, bytes);
+        free(bytes);
+}
+
+static void append_value(strbuf_t *out, rowjson_t *rj, MYSQL_STMT *stmt, unsigned i)
+{
+        rowjson_column_t *c = &rj->columns[i];
+
+        if (c->is_null) {
+                strbuf_append(out, "null", 4);
+                return;
+        }
+        switch (c->kind) {
+        case KIND_INT:
+                append_int(out, c);
+                break;
+        case KIND_FLOAT:
+                json_text_float(out, c->value.f);
+                break;
+        case KIND_DOUBLE:
+                json_text_double(out, c->value.d);
+                break;
+        case KIND_DATE:
+        case KIND_DATETIME:
+        case KIND_TIMESTAMP:
+        case KIND_TIME:
+                append_temporal(out, c, rj->time_zone);
+                break;
+        default:
+                if (c->length > rj->binds[i].buffer_length)
+                        append_long_bytes(out, rj, stmt, i);
+                else
+                        append_bytes(out, c, c->text);
+                break;
+        }
+}
+
+void rowjson_append_row(rowjson_t *rj, MYSQL_STMT *stmt, strbuf_t *out)
+{
+        strbuf_append_char(out, '{');
+        for (unsigned i = 0; i < rj->count; i++) {
+                strbuf_append(out, rj->columns[i].key, rj->columns[i].key_len);
+                append_value(out, rj, stmt, i);
+        }
+        strbuf_append_char(out, '}');
+}
+
+int rowjson_find_column(const rowjson_t *rj, const char *name)
+{
+        size_t len = strlen(name);
+
+        for (unsigned i = 0; i < rj->count; i++) {
+                const rowjson_column_t *c = &rj->columns[i];
+                const char *key = c->key + (i > 0) + 1; /* past the comma and quote */
+                if (c->key_len == len + (i > 0) + 3 && memcmp(key, name, len) == 0)
+                        return (int)i;
+        }
+        return -1;
+}
+
+bool rowjson_get_int(const rowjson_t *rj, int column, long long *ret_value)
+{
+        if (column < 0 || (unsigned)column >= rj->count)
+                return false;
+        const rowjson_column_t *c = &rj->columns[column];
+        if (c->kind != KIND_INT || c->is_null)
+                return false;
+        *ret_value = c->value.i;
+        return true;
+}

@@ -1,0 +1,51 @@
+/*
+ * A worker thread: one libuv loop driving one HTTP daemon on the shared port
+ * and one slice of the database pool. Workers share only the read-only
+ * configuration and each other's pool counters (atomics).
+ */
+#ifndef QUERYD_WORKER_H
+#define QUERYD_WORKER_H
+
+#include <pthread.h>
+#include <stdbool.h>
+#include <stdint.h>
+#include <uv.h>
+
+#include "config.h"
+#include "db_pool.h"
+
+typedef struct http_server http_server_t;
+typedef struct worker worker_t;
+
+struct worker {
+        unsigned index;
+        const config_t *config;
+        uv_loop_t loop;
+        uv_async_t stop_signal;
+        http_server_t *http;
+        db_pool_t *pool;
+        pthread_t thread;
+        worker_t *all;     /* every worker, for process-wide figures */
+        unsigned all_count;
+        int exit_status;   /* 0, or non-zero when something leaked */
+};
+
+/**
+ * Sets up the loop, binds the HTTP daemon and starts connecting the pool
+ * slice, on the calling thread. Returns 0 or a negative errno (logged).
+ */
+int worker_init(worker_t *w, unsigned index, const config_t *config, unsigned pool_size);
+
+/** Runs the worker's loop on a new thread. */
+int worker_start(worker_t *w);
+
+/** Asks the worker to drain and stop; safe from any thread. */
+void worker_request_stop(worker_t *w);
+
+/** Waits for the thread to end; the worker's exit status. */
+int worker_join(worker_t *w);
+
+/** Pool counts summed over every worker. */
+void worker_pool_totals(const worker_t *w, db_pool_stats_t *ret_totals);
+
+#endif
