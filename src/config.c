@@ -44,7 +44,7 @@ static char *percent_decode(const char *text, size_t len)
                         out[n++] = text[i];
                         continue;
                 }
-                if (i + 2 >= len + 0 || !isxdigit((unsigned char)text[i + 1]) ||
+                if (i + 2 >= len || !isxdigit((unsigned char)text[i + 1]) ||
                     !isxdigit((unsigned char)text[i + 2])) {
                         free(out);
                         return NULL;
@@ -173,7 +173,7 @@ static int parse_listen(const char *text, config_t *c, char *err, size_t n)
         unsigned port;
 
         if (colon == NULL || colon == text || (size_t)(colon - text) >= sizeof(c->listen_host) ||
-            parse_unsigned(colon + 1, 0, 65535, &port) < 0)
+            parse_unsigned(colon + 1, 1, 65535, &port) < 0)
                 return fail(err, n, "%s must be HOST:PORT, e.g. 127.0.0.1:8080", "QUERYD_LISTEN");
         memcpy(c->listen_host, text, (size_t)(colon - text));
         c->listen_host[colon - text] = '\0';
@@ -200,9 +200,10 @@ static int parse_time_zone(const char *text, config_t *c, char *err, size_t n)
 {
         if (text == NULL || text[0] == '\0')
                 text = "+00:00";
-        if (strlen(text) != 6 || (text[0] != '+' && text[0] != '-') || !isdigit(text[1]) ||
-            !isdigit(text[2]) || text[3] != ':' || !isdigit(text[4]) || !isdigit(text[5]) ||
-            text[4] > '5' || (text[1] - '0') * 10 + (text[2] - '0') > 14)
+        if (strlen(text) != 6 || (text[0] != '+' && text[0] != '-') ||
+            strspn(text + 1, "0123456789") != 2 || text[3] != ':' ||
+            strspn(text + 4, "0123456789") != 2 || text[4] > '5' ||
+            (text[1] - '0') * 10 + (text[2] - '0') > 14)
                 return fail(err, n, "%s must be an offset like +00:00 or -05:30",
                             "QUERYD_TIME_ZONE");
         memcpy(c->time_zone, text, 7);

@@ -12,6 +12,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/socket.h>
 
 #include "db_pool_events.h"
 
@@ -233,11 +234,31 @@ static void close_done(db_conn_t *c)
                 db_pool_on_conn_closed(c->pool, c);
 }
 
+/*
+ * Ends a client call that is waiting for the socket. Starting another call
+ * (mysql_close_start) while one is suspended is not something the library
+ * promises to handle, so the socket is shut down and the suspended call is
+ * continued until it fails on it, which it does without waiting.
+ */
+static void abort_call(db_conn_t *c)
+{
+        enum { MAX_ATTEMPTS = 8 };
+
+        shutdown(mysql_get_socket(c->mysql), SHUT_RDWR);
+        c->aborting = true;
+        for (int i = 0; i < MAX_ATTEMPTS; i++)
+                if (c->step(c, MYSQL_WAIT_READ | MYSQL_WAIT_WRITE) == 0)
+                        break;
+        c->aborting = false;
+}
+
 void db_conn_close(db_conn_t *c, bool reconnect)
 {
         if (c->poll != NULL)
                 uv_poll_stop(c->poll);
         uv_timer_stop(&c->timer);
+        if (c->step != NULL && c->mysql != NULL && c->state != CONN_CLOSING)
+                abort_call(c);
         c->step = NULL;
         c->done = NULL;
         c->reconnect_after_close = reconnect;
@@ -277,4 +298,14 @@ bool db_conn_keep_statement(db_conn_t *c, const char *sql, MYSQL_STMT *stmt)
         c->statements[c->statement_count].stmt = stmt;
         c->statement_count++;
         return true;
+}
+
+void db_conn_forget_statement(db_conn_t *c, MYSQL_STMT *stmt)
+{
+        for (unsigned i = 0; i < c->statement_count; i++) {
+                if (c->statements[i].stmt == stmt) {
+                        c->statements[i] = c->statements[--c->statement_count];
+                        return;
+                }
+        }
 }

@@ -51,6 +51,7 @@ struct db_conn {
         void *op;         /* the caller's state for the call in progress */
         unsigned backoff_ms;
         bool reconnect_after_close;
+        bool aborting;    /* a call is being ended early: callers must not see its rows */
         db_conn_t *next_idle;
         db_lease_t *lease;
         unsigned statement_count;
@@ -87,5 +88,8 @@ MYSQL_STMT *db_conn_statement(db_conn_t *conn, const char *sql);
 
 /** Caches a prepared statement; false when the cache is full (the caller closes it). */
 bool db_conn_keep_statement(db_conn_t *conn, const char *sql, MYSQL_STMT *stmt);
+
+/** Drops stmt from the cache without closing it. */
+void db_conn_forget_statement(db_conn_t *conn, MYSQL_STMT *stmt);
 
 #endif

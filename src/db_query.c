@@ -76,7 +76,8 @@ static int fetch_step(db_conn_t *conn, int ready)
                         return status;
                 if (q->ret != 0 && q->ret != MYSQL_DATA_TRUNCATED)
                         return 0; /* MYSQL_NO_DATA or an error */
-                q->row_cb(q, q->data);
+                if (!conn->aborting)
+                        q->row_cb(q, q->data);
                 ready = 0;
         }
 }
@@ -148,13 +149,13 @@ static void prepare_done(db_conn_t *conn)
 {
         db_query_t *q = query_of(conn);
 
-        if (q->ret == 0 && db_conn_keep_statement(conn, q->sql, q->stmt)) {
+        if (q->ret == 0) {
                 execute(q, conn);
                 return;
         }
         capture_stmt_error(q);
-        /* A failed prepare left no statement on the server; a statement the
-         * cache refused did, and COM_STMT_CLOSE is sent without awaiting a reply. */
+        /* A failed prepare left no statement on the server to close. */
+        db_conn_forget_statement(conn, q->stmt);
         mysql_stmt_close(q->stmt);
         q->stmt = NULL;
         finish(q, -EIO);
@@ -172,6 +173,12 @@ void db_query_run(db_query_t *q, db_lease_t *lease, scope_t *scope)
                 return;
         }
         q->stmt = mysql_stmt_init(conn->mysql);
+        /* Cached before it is prepared, so that a connection closed in the
+         * middle of the prepare still frees it. */
+        if (q->stmt != NULL && !db_conn_keep_statement(conn, q->sql, q->stmt)) {
+                mysql_stmt_close(q->stmt);
+                q->stmt = NULL;
+        }
         if (q->stmt == NULL) {
                 q->error.code = 2008;
                 snprintf(q->error.sqlstate, sizeof(q->error.sqlstate), "HY001");

@@ -5,6 +5,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/resource.h>
 
 #include "config.h"
 #include "log.h"
@@ -19,6 +20,18 @@ static void block_stop_signals(sigset_t *set)
         /* Worker threads inherit the mask, so only sigwait below sees them. */
         pthread_sigmask(SIG_BLOCK, set, NULL);
         signal(SIGPIPE, SIG_IGN);
+}
+
+/* Every client connection and every database connection is a descriptor:
+ * the default soft limit of 1024 would cap concurrency well below the hard one. */
+static void raise_descriptor_limit(void)
+{
+        struct rlimit limit;
+
+        if (getrlimit(RLIMIT_NOFILE, &limit) == 0 && limit.rlim_cur < limit.rlim_max) {
+                limit.rlim_cur = limit.rlim_max;
+                setrlimit(RLIMIT_NOFILE, &limit);
+        }
 }
 
 static int run(const config_t *config)
@@ -88,6 +101,7 @@ int main(int argc, char **argv)
                 config_done(&config);
                 return 1;
         }
+        raise_descriptor_limit();
         int status = run(&config);
         mysql_library_end();
         config_done(&config);
