@@ -527,18 +527,21 @@ static void finish_stop(http_server_t *s)
                 s->stopped_cb(s->worker);
 }
 
-static void maybe_finish_drain(http_server_t *s)
-{
-        if (s->active_requests == 0 && s->daemon != NULL)
-                finish_stop(s);
-}
-
-static void drain_timeout_cb(uv_timer_t *timer)
+static void drain_timer_cb(uv_timer_t *timer)
 {
         http_server_t *s = timer->data;
 
-        log_info("drain timeout: %u requests still in flight", s->active_requests);
+        if (s->active_requests > 0)
+                log_info("drain timeout: %u requests still in flight", s->active_requests);
         finish_stop(s);
+}
+
+/* Called from libmicrohttpd's completion callback too, where stopping the
+ * daemon would re-enter it: the stop always happens from the timer. */
+static void maybe_finish_drain(http_server_t *s)
+{
+        if (s->active_requests == 0 && s->daemon != NULL)
+                uv_timer_start(&s->drain_timer, drain_timer_cb, 0, 0);
 }
 
 void http_server_stop(http_server_t *s, unsigned drain_ms, void (*done_cb)(worker_t *w))
@@ -548,7 +551,7 @@ void http_server_stop(http_server_t *s, unsigned drain_ms, void (*done_cb)(worke
         MHD_socket listener = MHD_quiesce_daemon(s->daemon);
         if (listener != MHD_INVALID_SOCKET)
                 close(listener);
-        uv_timer_start(&s->drain_timer, drain_timeout_cb, drain_ms, 0);
+        uv_timer_start(&s->drain_timer, drain_timer_cb, drain_ms, 0);
         maybe_finish_drain(s);
 }
 
