@@ -198,7 +198,9 @@ int db_pool_acquire(db_pool_t *pool, scope_t *scope, db_lease_cb cb, void *data,
                 return -ESHUTDOWN;
         if (pool->idle == NULL && pool->down)
                 return -ENOTCONN;
-        if (pool->idle == NULL && atomic_load(&pool->waiting_count) >= pool->queue_limit)
+        /* Queued leases include those the idle connections will take on the
+         * next turn: only the rest count against the limit. */
+        if (atomic_load(&pool->waiting_count) >= atomic_load(&pool->idle_count) + pool->queue_limit)
                 return -EAGAIN;
         db_lease_t *lease = scope_alloc(scope, sizeof(*lease));
         if (lease == NULL || scope_defer(scope, lease_release, lease, &lease->release) < 0)

@@ -226,23 +226,35 @@ void http_respond(http_request_t *req, unsigned status, const char *content_type
         }
 }
 
-void http_respond_json(http_request_t *req, unsigned status, json_t *value)
+static void respond_dumped(http_request_t *req, unsigned status, const char *content_type,
+                           json_t *value)
 {
-        bool problem = json_object_get(value, "request_id") != NULL && status >= 400;
         char *body = value ? json_dumps(value, JSON_COMPACT) : NULL;
 
         json_decref(value);
         if (body == NULL) {
                 log_error("request %s: cannot serialize the response", req->id);
-                body = strdup("{\"type\":\"urn:queryd:problem:internal\",\"title\":\"Internal Error\","
-                              "\"status\":500}");
+                body = strdup("{\"type\":\"urn:queryd:problem:internal\","
+                              "\"title\":\"Internal Error\",\"status\":500}");
                 status = 500;
-                problem = true;
+                content_type = "application/problem+json";
                 if (body == NULL)
                         return;
         }
-        http_respond(req, status, problem ? "application/problem+json" : "application/json", body,
-                     strlen(body));
+        http_respond(req, status, content_type, body, strlen(body));
+}
+
+void http_respond_json(http_request_t *req, unsigned status, json_t *value)
+{
+        respond_dumped(req, status, "application/json", value);
+}
+
+void http_respond_problem(http_request_t *req, json_t *problem)
+{
+        json_t *status = json_object_get(problem, "status");
+
+        respond_dumped(req, status ? (unsigned)json_integer_value(status) : 500,
+                       "application/problem+json", problem);
 }
 
 static void fail_with(http_request_t *req, unsigned status, const char *slug, const char *detail,
@@ -256,7 +268,7 @@ static void fail_with(http_request_t *req, unsigned status, const char *slug, co
         }
         if (status >= 500)
                 log_error("request %s %s: %u %s: %s", req->id, req->path, status, slug, detail);
-        http_respond_json(req, status, problem);
+        http_respond_problem(req, problem);
 }
 
 void http_fail(http_request_t *req, unsigned status, const char *slug, const char *fmt, ...)
@@ -442,6 +454,41 @@ static void completed_cb(void *cls, struct MHD_Connection *connection, void **co
 
 /* ---- start and stop ---- */
 
+static int hex_value(char c)
+{
+        if (c >= '0' && c <= '9')
+                return c - '0';
+        if (c >= 'a' && c <= 'f')
+                return c - 'a' + 10;
+        if (c >= 'A' && c <= 'F')
+                return c - 'A' + 10;
+        return -1;
+}
+
+/*
+ * Percent-decoding of paths and query arguments, in place. "%00" stays as it
+ * is: a decoded NUL would silently cut "/users/1%00junk" down to "/users/1".
+ */
+static size_t unescape_cb(void *cls, struct MHD_Connection *connection, char *text)
+{
+        char *out = text;
+
+        (void)cls;
+        (void)connection;
+        for (const char *in = text; *in != '\0'; in++) {
+                int hi = in[0] == '%' ? hex_value(in[1]) : -1;
+                int lo = hi >= 0 ? hex_value(in[2]) : -1;
+                if (lo < 0 || (hi == 0 && lo == 0)) {
+                        *out++ = *in;
+                        continue;
+                }
+                *out++ = (char)(hi * 16 + lo);
+                in += 2;
+        }
+        *out = '\0';
+        return (size_t)(out - text);
+}
+
 static int resolve_listen(const config_t *c, struct sockaddr_storage *addr, bool *ret_ipv6)
 {
         struct addrinfo hints = { .ai_flags = AI_PASSIVE | AI_NUMERICSERV,
@@ -473,6 +520,7 @@ static struct MHD_Daemon *start_daemon(http_server_t *s, const config_t *c)
                                 MHD_OPTION_SOCK_ADDR, (struct sockaddr *)&addr,
                                 MHD_OPTION_LISTENING_ADDRESS_REUSE, (unsigned)1,
                                 MHD_OPTION_NOTIFY_COMPLETED, completed_cb, s,
+                                MHD_OPTION_UNESCAPE_CALLBACK, unescape_cb, NULL,
                                 MHD_OPTION_CONNECTION_TIMEOUT, (unsigned)CONNECTION_IDLE_TIMEOUT_S,
                                 MHD_OPTION_CONNECTION_MEMORY_LIMIT, (size_t)CONNECTION_MEMORY_LIMIT,
                                 MHD_OPTION_LISTEN_BACKLOG_SIZE, (unsigned)LISTEN_BACKLOG,

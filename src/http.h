@@ -66,6 +66,9 @@ void http_respond(http_request_t *req, unsigned status, const char *content_type
 /** Answers with value serialized as application/json; steals the reference. */
 void http_respond_json(http_request_t *req, unsigned status, json_t *value);
 
+/** Answers with a problem document (see problem.h); steals the reference. */
+void http_respond_problem(http_request_t *req, json_t *problem);
+
 /** Answers with an application/problem+json error; detail is printf-formatted. */
 void http_fail(http_request_t *req, unsigned status, const char *slug, const char *fmt, ...)
         __attribute__((format(printf, 4, 5)));

@@ -77,6 +77,37 @@ void json_text_string(strbuf_t *out, const char *bytes, size_t len)
         strbuf_append_char(out, '"');
 }
 
+/*
+ * The fewest significant digits (at most max_digits) whose decimal reads back
+ * as the same value. Reading back is monotonic in the digit count, so a
+ * binary search needs about four formatting rounds.
+ */
+static void shortest_decimal(char *text, size_t size, double value, int max_digits,
+                             bool (*reads_back)(const char *text, double value))
+{
+        int lo = 1, hi = max_digits;
+
+        while (lo < hi) {
+                int mid = (lo + hi) / 2;
+                snprintf(text, size, "%.*g", mid, value);
+                if (reads_back(text, value))
+                        hi = mid;
+                else
+                        lo = mid + 1;
+        }
+        snprintf(text, size, "%.*g", lo, value);
+}
+
+static bool reads_back_as_double(const char *text, double value)
+{
+        return strtod(text, NULL) == value;
+}
+
+static bool reads_back_as_float(const char *text, double value)
+{
+        return strtof(text, NULL) == (float)value;
+}
+
 void json_text_double(strbuf_t *out, double value)
 {
         char text[40];
@@ -85,29 +116,19 @@ void json_text_double(strbuf_t *out, double value)
                 strbuf_append(out, "null", 4);
                 return;
         }
-        /* 15 digits represent every decimal the database was given with at most
-         * 15 significant digits; 17 always read back exactly. */
-        for (int precision = 15; precision <= 17; precision++) {
-                snprintf(text, sizeof(text), "%.*g", precision, value);
-                if (strtod(text, NULL) == value)
-                        break;
-        }
+        shortest_decimal(text, sizeof(text), value, 17, reads_back_as_double);
         strbuf_append_str(out, text);
 }
 
 void json_text_float(strbuf_t *out, float value)
 {
-        char text[32];
+        char text[40];
 
         if (!isfinite(value)) {
                 strbuf_append(out, "null", 4);
                 return;
         }
-        for (int precision = 6; precision <= 9; precision++) {
-                snprintf(text, sizeof(text), "%.*g", precision, (double)value);
-                if (strtof(text, NULL) == value)
-                        break;
-        }
+        shortest_decimal(text, sizeof(text), value, 9, reads_back_as_float);
         strbuf_append_str(out, text);
 }
 

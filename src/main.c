@@ -12,13 +12,22 @@
 #include "scope.h"
 #include "worker.h"
 
-static void block_stop_signals(sigset_t *set)
+static void stop_signals_set(sigset_t *set)
 {
         sigemptyset(set);
         sigaddset(set, SIGINT);
         sigaddset(set, SIGTERM);
-        /* Worker threads inherit the mask, so only sigwait below sees them. */
-        pthread_sigmask(SIG_BLOCK, set, NULL);
+}
+
+/* Blocked from the first instruction, so that a stop request arriving while
+ * queryd starts is waited for instead of killing it; worker threads inherit
+ * the mask, so only the main thread's sigwait sees these signals. */
+static void block_stop_signals(void)
+{
+        sigset_t set;
+
+        stop_signals_set(&set);
+        pthread_sigmask(SIG_BLOCK, &set, NULL);
         signal(SIGPIPE, SIG_IGN);
 }
 
@@ -34,6 +43,12 @@ static void raise_descriptor_limit(void)
         }
 }
 
+/* Worker index's part of total, split as evenly as whole numbers allow. */
+static unsigned share(unsigned total, unsigned workers, unsigned index)
+{
+        return total / workers + (index < total % workers);
+}
+
 static int run(const config_t *config)
 {
         unsigned workers = config->workers < config->pool_size ? config->workers : config->pool_size;
@@ -45,10 +60,10 @@ static int run(const config_t *config)
 
         if (all == NULL)
                 return 1;
-        block_stop_signals(&stop_signals);
+        stop_signals_set(&stop_signals);
         for (; ready < workers; ready++) {
-                unsigned share = config->pool_size / workers + (ready < config->pool_size % workers);
-                if (worker_init(&all[ready], ready, config, share) < 0) {
+                if (worker_init(&all[ready], ready, config, share(config->pool_size, workers, ready),
+                                share(config->queue_limit, workers, ready)) < 0) {
                         status = 1;
                         break;
                 }
@@ -83,6 +98,7 @@ int main(int argc, char **argv)
         config_t config;
         char err[256];
 
+        block_stop_signals();
         if (argc > 1 && (strcmp(argv[1], "--help") == 0 || strcmp(argv[1], "-h") == 0)) {
                 fputs(config_help, stdout);
                 return 0;

@@ -33,6 +33,8 @@ bool strbuf_reserve(strbuf_t *b, size_t n)
 
 void strbuf_append(strbuf_t *b, const void *bytes, size_t n)
 {
+        if (n == 0)
+                return;
         if (!strbuf_reserve(b, n))
                 return;
         memcpy(b->data + b->len, bytes, n);

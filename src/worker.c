@@ -32,7 +32,8 @@ static void stop_cb(uv_async_t *async)
         http_server_stop(w->http, DRAIN_MS, http_stopped_cb);
 }
 
-int worker_init(worker_t *w, unsigned index, const config_t *config, unsigned pool_size)
+int worker_init(worker_t *w, unsigned index, const config_t *config, unsigned pool_size,
+                unsigned queue_limit)
 {
         int r;
 
@@ -46,8 +47,7 @@ int worker_init(worker_t *w, unsigned index, const config_t *config, unsigned po
         w->stop_signal.data = w;
         r = http_server_new(&w->http, w);
         if (r == 0)
-                r = db_pool_new(&w->pool, &w->loop, config, pool_size,
-                                config->queue_limit / config->workers + 1);
+                r = db_pool_new(&w->pool, &w->loop, config, pool_size, queue_limit);
         if (r == 0)
                 return 0;
         /* Only the stop signal (and possibly the HTTP server) exist: undo them. */

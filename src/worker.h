@@ -32,9 +32,11 @@ struct worker {
 
 /**
  * Sets up the loop, binds the HTTP daemon and starts connecting the pool
- * slice, on the calling thread. Returns 0 or a negative errno (logged).
+ * slice (pool_size connections, queue_limit waiters), on the calling thread.
+ * Returns 0 or a negative errno (logged).
  */
-int worker_init(worker_t *w, unsigned index, const config_t *config, unsigned pool_size);
+int worker_init(worker_t *w, unsigned index, const config_t *config, unsigned pool_size,
+                unsigned queue_limit);
 
 /** Runs the worker's loop on a new thread. */
 int worker_start(worker_t *w);

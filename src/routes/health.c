@@ -33,7 +33,7 @@ static void not_ready(http_request_t *req)
                                       "no database round trip succeeded within 2000 ms", req->id);
 
         json_object_set_new(problem, "pool", pool_json(req->worker));
-        http_respond_json(req, 503, problem);
+        http_respond_problem(req, problem);
 }
 
 static void ready_done(query_call_t *call, int status)
