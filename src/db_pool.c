@@ -43,9 +43,11 @@ static void dispatch_cb(uv_idle_t *handle);
 int db_pool_new(db_pool_t **ret_pool, uv_loop_t *loop, const config_t *config, unsigned size,
                 unsigned queue_limit)
 {
-        db_pool_t *pool = calloc(1, sizeof(*pool));
+        db_pool_t *pool = size > 0 ? calloc(1, sizeof(*pool)) : NULL;
 
         *ret_pool = NULL;
+        if (size == 0)
+                return -EINVAL;
         if (pool == NULL)
                 return -ENOMEM;
         pool->conns = calloc(size, sizeof(*pool->conns));
@@ -203,8 +205,11 @@ int db_pool_acquire(db_pool_t *pool, scope_t *scope, db_lease_cb cb, void *data,
         if (atomic_load(&pool->waiting_count) >= atomic_load(&pool->idle_count) + pool->queue_limit)
                 return -EAGAIN;
         db_lease_t *lease = scope_alloc(scope, sizeof(*lease));
-        if (lease == NULL || scope_defer(scope, lease_release, lease, &lease->release) < 0)
+        if (lease == NULL)
                 return -ENOMEM;
+        int r = scope_defer(scope, lease_release, lease, &lease->release);
+        if (r < 0)
+                return r;
         lease->pool = pool;
         lease->cb = cb;
         lease->data = data;

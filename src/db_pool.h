@@ -41,7 +41,7 @@ typedef struct db_pool_stats {
 
 /**
  * Creates a pool of size connections and starts connecting them. queue_limit
- * bounds the requests that may wait. Returns 0 or a negative errno.
+ * bounds the requests that may wait. Returns 0, -EINVAL for size 0, or -ENOMEM.
  */
 int db_pool_new(db_pool_t **ret_pool, uv_loop_t *loop, const config_t *config, unsigned size,
                 unsigned queue_limit);
@@ -51,7 +51,8 @@ int db_pool_new(db_pool_t **ret_pool, uv_loop_t *loop, const config_t *config, u
  * released when the scope closes: the connection goes back to the pool, or is
  * reopened if it is not clean. cb runs exactly once, on a later loop turn,
  * unless this returns an error: -EAGAIN when the wait queue is full,
- * -ENOTCONN when the database is down, -ENOMEM, -ESHUTDOWN while closing.
+ * -ENOTCONN when the database is down, -ENOMEM, -ESHUTDOWN while closing,
+ * -ECANCELED when the scope is already closed.
  */
 int db_pool_acquire(db_pool_t *pool, scope_t *scope, db_lease_cb cb, void *data,
                     db_lease_t **ret_lease);

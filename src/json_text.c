@@ -1,13 +1,16 @@
 /* JSON text writers. The number formatting exists because jansson 2.14 prints
- * every real with 17 significant digits (0.1 becomes 0.10000000000000001). */
+ * every real with 17 significant digits (0.1 becomes 0.10000000000000001), and
+ * the validator because jansson refuses valid JSON it cannot hold in a json_t
+ * (integers past 64 bits, 1e400), which must still be embedded as it is. */
 #include "json_text.h"
 
-#include <jansson.h>
+#include <ctype.h>
 #include <math.h>
 #include <stdbool.h>
 #include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
+#include <string.h>
 
 /* Length of the valid UTF-8 sequence at s (1..4), or 0 when it is not one.
  * Overlong forms, surrogates and code points past U+10FFFF are invalid. */
@@ -79,23 +82,61 @@ void json_text_string(strbuf_t *out, const char *bytes, size_t len)
 
 /*
  * The fewest significant digits (at most max_digits) whose decimal reads back
- * as the same value. Reading back is monotonic in the digit count, so a
- * binary search needs about four formatting rounds.
+ * as the same value. Reading back is monotonic in the digit count for all but
+ * rare values, where the search may settle a digit long; the upper bound
+ * always reads back, so the result always does.
  */
-static void shortest_decimal(char *text, size_t size, double value, int max_digits,
-                             bool (*reads_back)(const char *text, double value))
+static int shortest_digits(double value, int max_digits, bool (*reads_back)(const char *, double))
 {
+        char text[40];
         int lo = 1, hi = max_digits;
 
         while (lo < hi) {
                 int mid = (lo + hi) / 2;
-                snprintf(text, size, "%.*g", mid, value);
+                snprintf(text, sizeof(text), "%.*e", mid - 1, value);
                 if (reads_back(text, value))
                         hi = mid;
                 else
                         lo = mid + 1;
         }
-        snprintf(text, size, "%.*g", lo, value);
+        return lo;
+}
+
+/* Writes value with that many significant digits: plain notation for
+ * magnitudes from 1e-7 to 1e21 (as JavaScript prints numbers), else exponent. */
+static void append_number(strbuf_t *out, double value, int digits)
+{
+        char text[48];
+        char mantissa[24];
+        size_t n = 0;
+
+        snprintf(text, sizeof(text), "%.*e", digits - 1, value);
+        char *e = strchr(text, 'e');
+        int exponent = atoi(e + 1);
+        if (exponent < -7 || exponent >= 21) {
+                strbuf_append_str(out, text);
+                return;
+        }
+        /* The significant digits, without sign, point and exponent. */
+        for (const char *c = text; c < e; c++)
+                if (*c >= '0' && *c <= '9')
+                        mantissa[n++] = *c;
+        if (value < 0 || (value == 0 && signbit(value)))
+                strbuf_append_char(out, '-');
+        if (exponent < 0) {
+                strbuf_append(out, "0.", 2);
+                for (int i = -1; i > exponent; i--)
+                        strbuf_append_char(out, '0');
+                strbuf_append(out, mantissa, n);
+        } else if ((size_t)exponent + 1 >= n) {
+                strbuf_append(out, mantissa, n);
+                for (size_t i = n; i < (size_t)exponent + 1; i++)
+                        strbuf_append_char(out, '0');
+        } else {
+                strbuf_append(out, mantissa, (size_t)exponent + 1);
+                strbuf_append_char(out, '.');
+                strbuf_append(out, mantissa + exponent + 1, n - (size_t)exponent - 1);
+        }
 }
 
 static bool reads_back_as_double(const char *text, double value)
@@ -110,26 +151,20 @@ static bool reads_back_as_float(const char *text, double value)
 
 void json_text_double(strbuf_t *out, double value)
 {
-        char text[40];
-
         if (!isfinite(value)) {
                 strbuf_append(out, "null", 4);
                 return;
         }
-        shortest_decimal(text, sizeof(text), value, 17, reads_back_as_double);
-        strbuf_append_str(out, text);
+        append_number(out, value, shortest_digits(value, 17, reads_back_as_double));
 }
 
 void json_text_float(strbuf_t *out, float value)
 {
-        char text[40];
-
         if (!isfinite(value)) {
                 strbuf_append(out, "null", 4);
                 return;
         }
-        shortest_decimal(text, sizeof(text), value, 9, reads_back_as_float);
-        strbuf_append_str(out, text);
+        append_number(out, value, shortest_digits(value, 9, reads_back_as_float));
 }
 
 void json_text_base64(strbuf_t *out, const unsigned char *s, size_t len)
@@ -161,13 +196,167 @@ void json_text_base64(strbuf_t *out, const unsigned char *s, size_t len)
         out->data[out->len] = '\0';
 }
 
+/* ---- validation: RFC 8259 syntax, without building any value ---- */
+
+enum { MAX_JSON_DEPTH = 512 };
+
+typedef struct json_scan {
+        const unsigned char *p;
+        const unsigned char *end;
+        int depth;
+} json_scan_t;
+
+static bool scan_value(json_scan_t *s);
+
+static void skip_space(json_scan_t *s)
+{
+        while (s->p < s->end && (*s->p == ' ' || *s->p == '\t' || *s->p == '\n' || *s->p == '\r'))
+                s->p++;
+}
+
+static bool scan_literal(json_scan_t *s, const char *word)
+{
+        size_t n = strlen(word);
+
+        if ((size_t)(s->end - s->p) < n || memcmp(s->p, word, n) != 0)
+                return false;
+        s->p += n;
+        return true;
+}
+
+static size_t count_digits(json_scan_t *s)
+{
+        const unsigned char *start = s->p;
+
+        while (s->p < s->end && *s->p >= '0' && *s->p <= '9')
+                s->p++;
+        return (size_t)(s->p - start);
+}
+
+static bool scan_number(json_scan_t *s)
+{
+        if (s->p < s->end && *s->p == '-')
+                s->p++;
+        if (s->p < s->end && *s->p == '0')
+                s->p++;
+        else if (count_digits(s) == 0)
+                return false;
+        if (s->p < s->end && *s->p == '.') {
+                s->p++;
+                if (count_digits(s) == 0)
+                        return false;
+        }
+        if (s->p < s->end && (*s->p == 'e' || *s->p == 'E')) {
+                s->p++;
+                if (s->p < s->end && (*s->p == '+' || *s->p == '-'))
+                        s->p++;
+                if (count_digits(s) == 0)
+                        return false;
+        }
+        return true;
+}
+
+static bool scan_string(json_scan_t *s)
+{
+        s->p++; /* the opening quote */
+        while (s->p < s->end) {
+                unsigned char c = *s->p;
+                if (c == '"') {
+                        s->p++;
+                        return true;
+                }
+                if (c < 0x20)
+                        return false;
+                if (c != '\\') {
+                        size_t n = utf8_sequence_length(s->p, (size_t)(s->end - s->p));
+                        if (n == 0)
+                                return false;
+                        s->p += n;
+                        continue;
+                }
+                if (++s->p == s->end)
+                        return false;
+                if (*s->p == 'u') {
+                        if (s->end - s->p < 5)
+                                return false;
+                        for (int i = 1; i <= 4; i++)
+                                if (!isxdigit(s->p[i]))
+                                        return false;
+                        s->p += 5;
+                } else if (strchr("\"\\/bfnrt", *s->p) != NULL && *s->p != '\0') {
+                        s->p++;
+                } else {
+                        return false;
+                }
+        }
+        return false;
+}
+
+/* Members of an array (close ']') or object (close '}'), after the opener. */
+static bool scan_members(json_scan_t *s, char close)
+{
+        if (++s->depth > MAX_JSON_DEPTH)
+                return false;
+        s->p++;
+        skip_space(s);
+        if (s->p < s->end && *s->p == close) {
+                s->p++;
+                s->depth--;
+                return true;
+        }
+        for (;;) {
+                if (close == '}') {
+                        skip_space(s);
+                        if (s->p == s->end || *s->p != '"' || !scan_string(s))
+                                return false;
+                        skip_space(s);
+                        if (s->p == s->end || *s->p++ != ':')
+                                return false;
+                }
+                if (!scan_value(s))
+                        return false;
+                skip_space(s);
+                if (s->p == s->end)
+                        return false;
+                if (*s->p == close) {
+                        s->p++;
+                        s->depth--;
+                        return true;
+                }
+                if (*s->p++ != ',')
+                        return false;
+        }
+}
+
+static bool scan_value(json_scan_t *s)
+{
+        skip_space(s);
+        if (s->p == s->end)
+                return false;
+        switch (*s->p) {
+        case '{':
+                return scan_members(s, '}');
+        case '[':
+                return scan_members(s, ']');
+        case '"':
+                return scan_string(s);
+        case 't':
+                return scan_literal(s, "true");
+        case 'f':
+                return scan_literal(s, "false");
+        case 'n':
+                return scan_literal(s, "null");
+        default:
+                return scan_number(s);
+        }
+}
+
 int json_text_is_valid(const char *bytes, size_t len)
 {
-        json_error_t error;
-        json_t *value = json_loadb(bytes, len, JSON_DECODE_ANY, &error);
+        json_scan_t s = { (const unsigned char *)bytes, (const unsigned char *)bytes + len, 0 };
 
-        if (value == NULL)
+        if (!scan_value(&s))
                 return 0;
-        json_decref(value);
-        return 1;
+        skip_space(&s);
+        return s.p == s.end;
 }

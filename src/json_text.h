@@ -22,7 +22,10 @@ void json_text_float(strbuf_t *out, float value);
 /** Appends bytes as a quoted base64 string (RFC 4648 alphabet, padded). */
 void json_text_base64(strbuf_t *out, const unsigned char *bytes, size_t len);
 
-/** Whether bytes are one complete JSON value (object, array or scalar). */
+/**
+ * Whether bytes are exactly one JSON value (RFC 8259 syntax, valid UTF-8,
+ * nesting at most 512 deep); numbers of any size are accepted.
+ */
 int json_text_is_valid(const char *bytes, size_t len);
 
 #endif

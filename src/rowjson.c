@@ -2,7 +2,8 @@
  * Result rows -> JSON text. Rows are written straight into the response
  * buffer instead of through json_t trees: that keeps exact digits for DECIMAL
  * and big BIGINT, prints doubles in their shortest form, and avoids one
- * allocation per value. jansson still validates embedded JSON columns.
+ * allocation per value. JSON columns are checked for syntax and embedded as
+ * they are, so their numbers keep every digit.
  */
 #include "rowjson.h"
 

@@ -36,6 +36,8 @@ static atomic_long live_scopes;
 
 static block_t *block_new(size_t size)
 {
+        if (size > SIZE_MAX - sizeof(block_t))
+                return NULL;
         block_t *b = malloc(sizeof(*b) + size);
 
         if (b == NULL)
@@ -86,7 +88,7 @@ void *scope_alloc(scope_t *s, size_t size)
 
 char *scope_strndup(scope_t *s, const char *text, size_t len)
 {
-        char *copy = scope_alloc(s, len + 1);
+        char *copy = len < SIZE_MAX ? scope_alloc(s, len + 1) : NULL;
 
         if (copy == NULL)
                 return NULL;
