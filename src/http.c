@@ -454,39 +454,11 @@ static void completed_cb(void *cls, struct MHD_Connection *connection, void **co
 
 /* ---- start and stop ---- */
 
-static int hex_value(char c)
-{
-        if (c >= '0' && c <= '9')
-                return c - '0';
-        if (c >= 'a' && c <= 'f')
-                return c - 'a' + 10;
-        if (c >= 'A' && c <= 'F')
-                return c - 'A' + 10;
-        return -1;
-}
-
-/*
- * Percent-decoding of paths and query arguments, in place. "%00" stays as it
- * is: a decoded NUL would silently cut "/users/1%00junk" down to "/users/1".
- */
 static size_t unescape_cb(void *cls, struct MHD_Connection *connection, char *text)
 {
-        char *out = text;
-
         (void)cls;
         (void)connection;
-        for (const char *in = text; *in != '\0'; in++) {
-                int hi = in[0] == '%' ? hex_value(in[1]) : -1;
-                int lo = hi >= 0 ? hex_value(in[2]) : -1;
-                if (lo < 0 || (hi == 0 && lo == 0)) {
-                        *out++ = *in;
-                        continue;
-                }
-                *out++ = (char)(hi * 16 + lo);
-                in += 2;
-        }
-        *out = '\0';
-        return (size_t)(out - text);
+        return query_args_unescape(text);
 }
 
 static int resolve_listen(const config_t *c, struct sockaddr_storage *addr, bool *ret_ipv6)

@@ -27,6 +27,35 @@ bool query_args_parse_int64(const char *text, size_t len, long long *ret_value)
         return true;
 }
 
+static int hex_value(char c)
+{
+        if (c >= '0' && c <= '9')
+                return c - '0';
+        if (c >= 'a' && c <= 'f')
+                return c - 'a' + 10;
+        if (c >= 'A' && c <= 'F')
+                return c - 'A' + 10;
+        return -1;
+}
+
+size_t query_args_unescape(char *text)
+{
+        char *out = text;
+
+        for (const char *in = text; *in != '\0'; in++) {
+                int hi = in[0] == '%' ? hex_value(in[1]) : -1;
+                int lo = hi >= 0 ? hex_value(in[2]) : -1;
+                if (lo < 0 || (hi == 0 && lo == 0)) {
+                        *out++ = *in;
+                        continue;
+                }
+                *out++ = (char)(hi * 16 + lo);
+                in += 2;
+        }
+        *out = '\0';
+        return (size_t)(out - text);
+}
+
 static bool is_allowed(const char *name, const char *const *allowed)
 {
         for (; *allowed != NULL; allowed++)

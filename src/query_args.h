@@ -8,6 +8,13 @@
 #include <stdbool.h>
 #include <stddef.h>
 
+/**
+ * Percent-decodes a NUL-terminated path or query argument in place and
+ * returns its new length. "%00" and malformed escapes stay as they are, so a
+ * decoded NUL can never cut "/users/1%00junk" down to "/users/1".
+ */
+size_t query_args_unescape(char *text);
+
 /** Parses text as a signed 64-bit decimal: optional '-', digits, nothing else. */
 bool query_args_parse_int64(const char *text, size_t len, long long *ret_value);
 
