@@ -5,6 +5,7 @@
 #include <ctype.h>
 #include <errno.h>
 #include <limits.h>
+#include <stddef.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -14,16 +15,24 @@ const char config_help[] =
         "queryd: serves MySQL/MariaDB query results as JSON over HTTP.\n"
         "\n"
         "Configuration (environment variables):\n"
-        "  QUERYD_DATABASE_URL        required: mysql://user:pass@host:port/db\n"
-        "                             or mysql://user:pass@localhost/db?socket=/path/to.sock\n"
-        "  QUERYD_LISTEN              address to listen on (default 127.0.0.1:8080)\n"
-        "  QUERYD_WORKERS             worker threads (default: one per core)\n"
-        "  QUERYD_POOL_SIZE           database connections in total (default 8)\n"
-        "  QUERYD_QUEUE_LIMIT         requests that may wait for a connection (default 1024)\n"
-        "  QUERYD_REQUEST_TIMEOUT_MS  deadline of one request in ms (default 10000)\n"
-        "  QUERYD_TIME_ZONE           session time zone as +HH:MM (default +00:00)\n"
+        "  QUERYD_DATABASE_URL            required: mysql://user:pass@host:port/db\n"
+        "                                 or mysql://user:pass@localhost/db?socket=/path/to.sock\n"
+        "  QUERYD_LISTEN                  address to listen on (default 127.0.0.1:8080)\n"
+        "  QUERYD_WORKERS                 worker threads (default: one per core)\n"
+        "  QUERYD_POOL_SIZE               database connections in total (default 8)\n"
+        "  QUERYD_QUEUE_LIMIT             requests that may wait for a connection (default 1024)\n"
+        "  QUERYD_ACQUIRE_TIMEOUT_MS      longest wait for a connection, then 503 (default 1000)\n"
+        "  QUERYD_QUERY_TIMEOUT_MS        longest run of a statement, then 504 (default 5000)\n"
+        "  QUERYD_DRAIN_TIMEOUT_MS        at shutdown, time left to requests in flight (default 10000)\n"
+        "  QUERYD_IDLE_TIMEOUT_MS         a silent client connection is closed (default 30000)\n"
+        "  QUERYD_HEADER_TIMEOUT_MS       a request's headers must arrive within (default 10000)\n"
+        "  QUERYD_MAX_CONNECTIONS         client connections in total (default 10000)\n"
+        "  QUERYD_MAX_CONNECTIONS_PER_IP  client connections from one address, 0 for no limit\n"
+        "                                 (default 1000)\n"
+        "  QUERYD_ACCESS_LOG              1: one JSON line per request on stdout, 0: none (default 1)\n"
+        "  QUERYD_TIME_ZONE               session time zone as +HH:MM (default +00:00)\n"
         "\n"
-        "Endpoints: GET /users, GET /users/{id}, GET /healthz, GET /readyz.\n";
+        "Endpoints: GET /users, GET /users/{id}, GET /healthz, GET /readyz, GET /metrics.\n";
 
 static int fail(char *err, size_t err_size, const char *fmt, const char *what)
 {
@@ -210,6 +219,28 @@ static int parse_time_zone(const char *text, config_t *c, char *err, size_t n)
         return 0;
 }
 
+/* The numeric variables: name, default, bounds, and where the value goes. */
+typedef struct numeric_var {
+        const char *name;
+        unsigned def, min, max;
+        size_t offset;
+} numeric_var_t;
+
+#define NUMERIC(name, def, min, max, field) { name, def, min, max, offsetof(config_t, field) }
+
+static const numeric_var_t numeric_vars[] = {
+        NUMERIC("QUERYD_POOL_SIZE", 8, 1, 4096, pool_size),
+        NUMERIC("QUERYD_QUEUE_LIMIT", 1024, 0, 1000000, queue_limit),
+        NUMERIC("QUERYD_ACQUIRE_TIMEOUT_MS", 1000, 1, 600000, acquire_timeout_ms),
+        NUMERIC("QUERYD_QUERY_TIMEOUT_MS", 5000, 10, 3600000, query_timeout_ms),
+        NUMERIC("QUERYD_DRAIN_TIMEOUT_MS", 10000, 0, 600000, drain_timeout_ms),
+        NUMERIC("QUERYD_IDLE_TIMEOUT_MS", 30000, 1000, 3600000, idle_timeout_ms),
+        NUMERIC("QUERYD_HEADER_TIMEOUT_MS", 10000, 100, 600000, header_timeout_ms),
+        NUMERIC("QUERYD_MAX_CONNECTIONS", 10000, 1, 1000000, max_connections),
+        NUMERIC("QUERYD_MAX_CONNECTIONS_PER_IP", 1000, 0, 1000000, max_connections_per_ip),
+        NUMERIC("QUERYD_ACCESS_LOG", 1, 0, 1, access_log),
+};
+
 int config_from_env(config_t *c, char *err, size_t n)
 {
         long cores = sysconf(_SC_NPROCESSORS_ONLN);
@@ -223,13 +254,11 @@ int config_from_env(config_t *c, char *err, size_t n)
         if (r == 0)
                 r = env_unsigned("QUERYD_WORKERS", cores > 0 ? (unsigned)cores : 1, 1, 256,
                                  &c->workers, err, n);
-        if (r == 0)
-                r = env_unsigned("QUERYD_POOL_SIZE", 8, 1, 4096, &c->pool_size, err, n);
-        if (r == 0)
-                r = env_unsigned("QUERYD_QUEUE_LIMIT", 1024, 0, 1000000, &c->queue_limit, err, n);
-        if (r == 0)
-                r = env_unsigned("QUERYD_REQUEST_TIMEOUT_MS", 10000, 100, 3600000,
-                                 &c->request_timeout_ms, err, n);
+        for (size_t i = 0; r == 0 && i < sizeof(numeric_vars) / sizeof(numeric_vars[0]); i++) {
+                const numeric_var_t *v = &numeric_vars[i];
+                r = env_unsigned(v->name, v->def, v->min, v->max,
+                                 (unsigned *)((char *)c + v->offset), err, n);
+        }
         if (r == 0)
                 r = parse_time_zone(getenv("QUERYD_TIME_ZONE"), c, err, n);
         if (r == 0 && (c->database_url_redacted = redact_url(&c->db)) == NULL)

@@ -26,7 +26,14 @@ typedef struct config {
         unsigned workers;
         unsigned pool_size;
         unsigned queue_limit;
-        unsigned request_timeout_ms;
+        unsigned acquire_timeout_ms;    /* waiting for a connection: then 503 */
+        unsigned query_timeout_ms;      /* a statement's run time: then 504 */
+        unsigned drain_timeout_ms;      /* at shutdown, for requests in flight */
+        unsigned idle_timeout_ms;       /* a silent client connection is closed */
+        unsigned header_timeout_ms;     /* a request's headers must arrive within this */
+        unsigned max_connections;       /* client connections, all workers together */
+        unsigned max_connections_per_ip;
+        unsigned access_log;            /* 1: one JSON line per request on stdout */
         char time_zone[8]; /* "+HH:MM" or "-HH:MM" */
 } config_t;
 

@@ -16,7 +16,9 @@
 
 #include "db_pool_events.h"
 
-enum { CONNECT_TIMEOUT_S = 3, BACKOFF_MIN_MS = 100, BACKOFF_MAX_MS = 2000 };
+/* Retries back off from 100 ms to at most 500 ms (plus jitter), so service
+ * resumes well within a second of the database coming back. */
+enum { CONNECT_TIMEOUT_S = 3, BACKOFF_MIN_MS = 100, BACKOFF_MAX_MS = 500 };
 
 static void run_step(db_conn_t *c, int ready);
 

@@ -51,7 +51,8 @@ struct db_conn {
         void *op;         /* the caller's state for the call in progress */
         unsigned backoff_ms;
         bool reconnect_after_close;
-        bool aborting;    /* a call is being ended early: callers must not see its rows */
+        bool aborting;
+        bool was_up;      /* it has been connected before: the next connect is a reconnect */    /* a call is being ended early: callers must not see its rows */
         db_conn_t *next_idle;
         db_lease_t *lease;
         unsigned statement_count;

@@ -13,6 +13,7 @@
 #include "db_conn.h"
 #include "db_pool_events.h"
 #include "log.h"
+#include "metrics.h"
 
 struct db_pool {
         uv_loop_t *loop;
@@ -247,6 +248,9 @@ void db_pool_on_conn_up(db_pool_t *pool, db_conn_t *conn)
                 log_info("database reachable again");
         pool->down = false;
         pool->conns_up++;
+        if (conn->was_up)
+                metrics_count_reconnect();
+        conn->was_up = true;
         if (pool->closing) {
                 db_conn_close(conn, false);
                 return;

@@ -136,13 +136,33 @@ static void execute(db_query_t *q, db_conn_t *conn)
 
 /* ---- prepare ---- */
 
+/* The statement as prepared: with a timeout, the database itself stops it. */
+static const char *statement_text(db_query_t *q)
+{
+        char *text;
+
+        if (q->timeout_ms == 0)
+                return q->sql;
+        text = scope_alloc(q->scope, strlen(q->sql) + 64);
+        if (text == NULL)
+                return NULL;
+        sprintf(text, "SET STATEMENT max_statement_time=%u.%03u FOR %s", q->timeout_ms / 1000,
+                q->timeout_ms % 1000, q->sql);
+        return text;
+}
+
 static int prepare_step(db_conn_t *conn, int ready)
 {
         db_query_t *q = query_of(conn);
 
-        if (ready == 0)
-                return mysql_stmt_prepare_start(&q->ret, q->stmt, q->sql, strlen(q->sql));
-        return mysql_stmt_prepare_cont(&q->ret, q->stmt, ready);
+        if (ready != 0)
+                return mysql_stmt_prepare_cont(&q->ret, q->stmt, ready);
+        const char *text = statement_text(q);
+        if (text == NULL) {
+                q->ret = 1; /* out of memory, reported as the prepare's failure */
+                return 0;
+        }
+        return mysql_stmt_prepare_start(&q->ret, q->stmt, text, strlen(text));
 }
 
 static void prepare_done(db_conn_t *conn)

@@ -31,6 +31,7 @@ struct db_query {
         const char *sql;   /* a string with static lifetime: it keys the statement cache */
         MYSQL_BIND *params;
         const char *time_zone;
+        unsigned timeout_ms; /* the database interrupts the statement after this; 0: never */
         db_query_row_cb row_cb;
         db_query_done_cb done_cb;
         void *data;

@@ -23,15 +23,21 @@
 #include <string.h>
 #include <sys/random.h>
 #include <sys/socket.h>
+#include <arpa/inet.h>
 #include <unistd.h>
 
+#include "access_log.h"
+#include "conn_guard.h"
 #include "db_errors.h"
 #include "log.h"
+#include "metrics.h"
 #include "problem.h"
 #include "routes/routes.h"
 #include "worker.h"
 
-enum { CONNECTION_IDLE_TIMEOUT_S = 60, CONNECTION_MEMORY_LIMIT = 64 * 1024, LISTEN_BACKLOG = 1024 };
+/* Request line and headers must fit in the connection's memory: longer ones
+ * are refused with 414 or 431 by libmicrohttpd. */
+enum { CONNECTION_MEMORY_LIMIT = 64 * 1024, LISTEN_BACKLOG = 1024 };
 
 struct http_server {
         worker_t *worker;
@@ -40,6 +46,7 @@ struct http_server {
         uv_timer_t daemon_timer;
         uv_idle_t kick;        /* runs MHD_run on the next loop turn */
         uv_timer_t drain_timer;
+        conn_guard_t *guard;
         http_request_t *suspended;
         unsigned active_requests;
         bool stopping;
@@ -154,7 +161,7 @@ static void release_response(void *arg)
 }
 
 static http_request_t *request_new(http_server_t *s, struct MHD_Connection *connection,
-                                   const char *url)
+                                   const char *url, const char *method)
 {
         scope_t *scope = scope_new();
         http_request_t *req = scope ? scope_alloc(scope, sizeof(*req)) : NULL;
@@ -165,8 +172,11 @@ static http_request_t *request_new(http_server_t *s, struct MHD_Connection *conn
         req->scope = scope;
         req->connection = connection;
         req->path = scope_strndup(scope, url, strlen(url));
+        req->method = scope_strndup(scope, method, strlen(method));
+        req->started_ns = uv_hrtime();
+        req->route = METRICS_UNMATCHED_ROUTE;
         req->deadline = scope_alloc(scope, sizeof(*req->deadline));
-        if (req->path == NULL || req->deadline == NULL)
+        if (req->path == NULL || req->method == NULL || req->deadline == NULL)
                 goto fail;
         uv_timer_init(&s->worker->loop, req->deadline);
         req->deadline->data = req;
@@ -184,6 +194,49 @@ fail:
         if (scope != NULL)
                 scope_close(scope);
         return NULL;
+}
+
+/* ---- noticing a client that hangs up while its request waits ---- */
+
+static void client_watch_closed_cb(uv_handle_t *handle)
+{
+        http_request_t *req = handle->data;
+
+        scope_unref(req->scope);
+}
+
+static void client_gone_cb(uv_poll_t *watch, int status, int events)
+{
+        (void)status;
+        (void)events;
+        http_fail(watch->data, 499, "client-closed",
+                  "the client closed its connection before the answer");
+}
+
+/* The watch shares the client's socket with libmicrohttpd, so it is closed
+ * on resume, while libmicrohttpd still holds that socket open: its fd number
+ * cannot have been reused by then. */
+static void watch_client(http_server_t *s, http_request_t *req)
+{
+        const union MHD_ConnectionInfo *info =
+                MHD_get_connection_info(req->connection, MHD_CONNECTION_INFO_CONNECTION_FD);
+        uv_poll_t *watch = scope_alloc(req->scope, sizeof(*watch));
+
+        if (info == NULL || watch == NULL ||
+            uv_poll_init_socket(&s->worker->loop, watch, info->connect_fd) < 0)
+                return; /* the deadline still bounds the request */
+        watch->data = req;
+        scope_ref(req->scope);
+        req->client_watch = watch;
+        uv_poll_start(watch, UV_DISCONNECT, client_gone_cb);
+}
+
+static void unwatch_client(http_request_t *req)
+{
+        if (req->client_watch == NULL)
+                return;
+        uv_close((uv_handle_t *)req->client_watch, client_watch_closed_cb);
+        req->client_watch = NULL;
 }
 
 /* ---- answering ---- */
@@ -216,10 +269,12 @@ void http_respond(http_request_t *req, unsigned status, const char *content_type
         }
         req->answered = true;
         req->status = status;
+        req->body_bytes = len;
         add_headers(req, req->response, status, content_type);
         uv_timer_stop(req->deadline);
         if (req->suspended) {
                 req->suspended = false;
+                unwatch_client(req);
                 unlink_suspended(s, req);
                 MHD_resume_connection(req->connection);
                 kick(s);
@@ -307,10 +362,17 @@ void http_fail_acquire(http_request_t *req, int status)
 
 /* ---- deadlines ---- */
 
+/* Handlers without a deadline of their own get the longest a database
+ * request may take: waiting for a connection, then running. */
+static unsigned default_deadline_ms(const config_t *c)
+{
+        return c->acquire_timeout_ms + c->query_timeout_ms + 1000;
+}
+
 static void default_deadline(http_request_t *req)
 {
         http_fail(req, 504, "timeout", "the request did not complete within %u ms",
-                  req->worker->config->request_timeout_ms);
+                  default_deadline_ms(req->worker->config));
 }
 
 static void deadline_cb(uv_timer_t *timer)
@@ -373,7 +435,10 @@ static void dispatch(http_request_t *req, const char *method)
         route_match_t match;
 
         MHD_get_connection_values(req->connection, MHD_GET_ARGUMENT_KIND, collect_arg, req);
-        switch (router_match(routes, route_count, method, req->path, &match)) {
+        router_result_t found = router_match(routes, route_count, method, req->path, &match);
+        if (match.route != NULL)
+                req->route = (int)(match.route - routes);
+        switch (found) {
         case ROUTE_NOT_FOUND:
                 http_fail(req, 404, "not-found", "no resource at this path");
                 return;
@@ -406,7 +471,8 @@ static enum MHD_Result access_cb(void *cls, struct MHD_Connection *connection, c
         (void)version;
         (void)upload_data;
         if (req == NULL) {
-                req = request_new(s, connection, url);
+                conn_guard_request_started(connection);
+                req = request_new(s, connection, url, method);
                 *con_cls = req;
                 return req ? MHD_YES : MHD_NO;
         }
@@ -418,12 +484,13 @@ static enum MHD_Result access_cb(void *cls, struct MHD_Connection *connection, c
                 return queue_answer(req);
         if (req->answered)
                 return MHD_NO; /* answered, but the response could not be built */
-        http_set_deadline(req, s->worker->config->request_timeout_ms, NULL);
+        http_set_deadline(req, default_deadline_ms(s->worker->config), NULL);
         dispatch(req, method);
         if (req->response != NULL)
                 return queue_answer(req);
         MHD_suspend_connection(connection);
         req->suspended = true;
+        watch_client(s, req);
         req->next = s->suspended;
         if (s->suspended)
                 s->suspended->prev = req;
@@ -433,19 +500,75 @@ static enum MHD_Result access_cb(void *cls, struct MHD_Connection *connection, c
 
 static void maybe_finish_drain(http_server_t *s);
 
+static const char *outcome_of(const http_request_t *req, enum MHD_RequestTerminationCode toe)
+{
+        if (req->status == 499)
+                return "client-gone";
+        switch (toe) {
+        case MHD_REQUEST_TERMINATED_COMPLETED_OK:
+                return "completed";
+        case MHD_REQUEST_TERMINATED_TIMEOUT_REACHED:
+                return "timeout";
+        case MHD_REQUEST_TERMINATED_DAEMON_SHUTDOWN:
+                return "shutdown";
+        case MHD_REQUEST_TERMINATED_READ_ERROR:
+        case MHD_REQUEST_TERMINATED_CLIENT_ABORT:
+                return "client-gone";
+        default:
+                return "error";
+        }
+}
+
+static void client_address(struct MHD_Connection *connection, char *text, size_t size)
+{
+        const union MHD_ConnectionInfo *info =
+                MHD_get_connection_info(connection, MHD_CONNECTION_INFO_CLIENT_ADDRESS);
+        const struct sockaddr *sa = info ? info->client_addr : NULL;
+
+        text[0] = '\0';
+        if (sa != NULL && sa->sa_family == AF_INET)
+                inet_ntop(AF_INET, &((const struct sockaddr_in *)sa)->sin_addr, text, size);
+        else if (sa != NULL && sa->sa_family == AF_INET6)
+                inet_ntop(AF_INET6, &((const struct sockaddr_in6 *)sa)->sin6_addr, text, size);
+}
+
+/* Every request ends here, answered or not: count it and log it. */
+static void record(http_server_t *s, http_request_t *req, enum MHD_RequestTerminationCode toe)
+{
+        double seconds = (double)(uv_hrtime() - req->started_ns) / 1e9;
+        char client[INET6_ADDRSTRLEN];
+
+        metrics_record_request(req->route, req->status, seconds, req->body_bytes);
+        if (!s->worker->config->access_log)
+                return;
+        client_address(req->connection, client, sizeof(client));
+        access_log_write(&(access_log_entry_t){
+                .request_id = req->id,
+                .method = req->method,
+                .path = req->path,
+                .args = req->args,
+                .arg_count = req->arg_count,
+                .client = client[0] ? client : NULL,
+                .status = req->status,
+                .bytes = req->body_bytes,
+                .duration_ms = seconds * 1e3,
+                .outcome = outcome_of(req, toe),
+        });
+}
+
 static void completed_cb(void *cls, struct MHD_Connection *connection, void **con_cls,
                          enum MHD_RequestTerminationCode toe)
 {
         http_server_t *s = cls;
         http_request_t *req = *con_cls;
 
-        (void)connection;
-        (void)toe;
+        conn_guard_request_done(connection);
         if (req == NULL)
                 return;
         *con_cls = NULL;
         if (req->suspended)
                 unlink_suspended(s, req);
+        record(s, req, toe);
         s->active_requests--;
         scope_close(req->scope);
         if (s->stopping)
@@ -488,12 +611,21 @@ static struct MHD_Daemon *start_daemon(http_server_t *s, const config_t *c)
         }
         unsigned flags = MHD_USE_EPOLL | MHD_ALLOW_SUSPEND_RESUME | MHD_USE_ERROR_LOG |
                          (ipv6 ? MHD_USE_IPv6 : 0);
+        unsigned workers = c->workers < c->pool_size ? c->workers : c->pool_size;
+        /* Limits are per daemon: each worker takes its share. The kernel spreads
+         * connections over the workers' sockets, so per-address shares are
+         * rounded up. */
+        unsigned max_connections = (c->max_connections + workers - 1) / workers;
+        unsigned per_ip = (c->max_connections_per_ip + workers - 1) / workers;
         return MHD_start_daemon(flags, c->listen_port, NULL, NULL, access_cb, s,
                                 MHD_OPTION_SOCK_ADDR, (struct sockaddr *)&addr,
                                 MHD_OPTION_LISTENING_ADDRESS_REUSE, (unsigned)1,
                                 MHD_OPTION_NOTIFY_COMPLETED, completed_cb, s,
+                                MHD_OPTION_NOTIFY_CONNECTION, conn_guard_notify_cb, s->guard,
                                 MHD_OPTION_UNESCAPE_CALLBACK, unescape_cb, NULL,
-                                MHD_OPTION_CONNECTION_TIMEOUT, (unsigned)CONNECTION_IDLE_TIMEOUT_S,
+                                MHD_OPTION_CONNECTION_TIMEOUT, (c->idle_timeout_ms + 999) / 1000,
+                                MHD_OPTION_CONNECTION_LIMIT, max_connections,
+                                MHD_OPTION_PER_IP_CONNECTION_LIMIT, per_ip,
                                 MHD_OPTION_CONNECTION_MEMORY_LIMIT, (size_t)CONNECTION_MEMORY_LIMIT,
                                 MHD_OPTION_LISTEN_BACKLOG_SIZE, (unsigned)LISTEN_BACKLOG,
                                 MHD_OPTION_END);
@@ -509,9 +641,14 @@ int http_server_new(http_server_t **ret_server, worker_t *w)
         s->worker = w;
         if (getrandom(&s->id_prefix, sizeof(s->id_prefix), 0) != sizeof(s->id_prefix))
                 s->id_prefix = (uint32_t)getpid() ^ w->index;
+        if (conn_guard_new(&s->guard, &w->loop, w->config->header_timeout_ms) < 0) {
+                free(s);
+                return -ENOMEM;
+        }
         s->daemon = start_daemon(s, w->config);
         if (s->daemon == NULL) {
                 log_error("cannot listen on %s:%u", w->config->listen_host, w->config->listen_port);
+                conn_guard_close(s->guard);
                 free(s);
                 return -EADDRINUSE;
         }
@@ -539,6 +676,7 @@ static void finish_stop(http_server_t *s)
         s->daemon = NULL;
         MHD_run(daemon); /* lets the daemon take back the connections just resumed */
         MHD_stop_daemon(daemon);
+        conn_guard_close(s->guard); /* after the daemon: closing connections still report */
         uv_close((uv_handle_t *)&s->daemon_poll, NULL);
         uv_close((uv_handle_t *)&s->daemon_timer, NULL);
         uv_close((uv_handle_t *)&s->drain_timer, NULL);

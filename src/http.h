@@ -9,6 +9,7 @@
 #include <jansson.h>
 #include <stdbool.h>
 #include <stddef.h>
+#include <stdint.h>
 #include <uv.h>
 
 #include "db_query.h"
@@ -32,6 +33,11 @@ struct http_request {
         bool too_many_args;
         void *route_state;            /* the handler's own, for its callbacks */
         /* private to http.c */
+        const char *method;
+        uint64_t started_ns;
+        int route;                    /* index in the route table, or METRICS_UNMATCHED_ROUTE */
+        size_t body_bytes;
+        uv_poll_t *client_watch;      /* while suspended: notices the client hanging up */
         struct MHD_Connection *connection;
         struct MHD_Response *response;
         unsigned status;

@@ -17,6 +17,7 @@ static const struct {
         { "timeout", "Timeout" },
         { "database-error", "Database Error" },
         { "internal", "Internal Error" },
+        { "client-closed", "Client Closed Request" },
 };
 
 static const char *title_of(const char *slug)

@@ -1,6 +1,7 @@
 /* A statement run on behalf of a request, from acquire to release. */
 #include "query_call.h"
 
+#include "metrics.h"
 #include "worker.h"
 
 static void free_rows_json(void *arg)
@@ -18,6 +19,7 @@ query_call_t *query_call_new(http_request_t *req, const char *sql, MYSQL_BIND *p
         call->query.sql = sql;
         call->query.params = params;
         call->query.time_zone = req->worker->config->time_zone;
+        call->query.timeout_ms = req->worker->config->query_timeout_ms;
         call->max_rows = (unsigned long long)-1;
         call->key_index = -1;
         return call;
@@ -44,6 +46,7 @@ static void on_done(db_query_t *q, int status, void *data)
 
         db_pool_release(call->lease); /* the rows are read: the connection is free */
         if (status < 0) {
+                metrics_count_db_error();
                 http_fail_db(call->req, &q->error);
         } else if (call->rows_json.failed) {
                 http_fail(call->req, 500, "internal", "out of memory while writing the rows");
@@ -52,12 +55,19 @@ static void on_done(db_query_t *q, int status, void *data)
         call->done(call, status);
 }
 
+/* The database stops the statement at query_timeout_ms; queryd waits a
+ * little longer for that answer before it gives up on the connection. */
+enum { QUERY_GRACE_MS = 1000 };
+
+static void on_deadline(http_request_t *req);
+
 static void on_lease(db_lease_t *lease, int status, void *data)
 {
         query_call_t *call = data;
+        http_request_t *req = call->req;
 
         if (status < 0) {
-                http_fail_acquire(call->req, status);
+                http_fail_acquire(req, status);
                 call->done(call, status);
                 return;
         }
@@ -65,19 +75,26 @@ static void on_lease(db_lease_t *lease, int status, void *data)
         call->query.row_cb = on_row;
         call->query.done_cb = on_done;
         call->query.data = call;
-        db_query_run(&call->query, lease, call->req->scope);
+        if (call->deadline_ms == 0)
+                http_set_deadline(req, req->worker->config->query_timeout_ms + QUERY_GRACE_MS,
+                                  on_deadline);
+        db_query_run(&call->query, lease, req->scope);
 }
 
 static void on_deadline(http_request_t *req)
 {
         query_call_t *call = req->route_state;
-        unsigned ms = req->worker->config->request_timeout_ms;
+        const config_t *config = req->worker->config;
 
-        if (call->running)
-                http_fail(req, 504, "timeout", "the query did not complete within %u ms", ms);
+        if (call->on_timeout != NULL)
+                call->on_timeout(req);
+        else if (call->running)
+                http_fail(req, 504, "timeout", "the query did not complete within %u ms",
+                          config->query_timeout_ms);
         else
                 http_fail(req, 503, "overloaded",
-                          "no database connection became free within %u ms", ms);
+                          "no database connection became free within %u ms",
+                          config->acquire_timeout_ms);
         /* Leave the queue, or drop the connection with its statement still
          * running: nothing will read its rows now. */
         if (call->lease != NULL)
@@ -90,7 +107,9 @@ void query_call_start(query_call_t *call, query_call_done_fn done)
 
         call->done = done;
         req->route_state = call;
-        http_set_deadline(req, req->worker->config->request_timeout_ms, on_deadline);
+        http_set_deadline(req, call->deadline_ms ? call->deadline_ms
+                                                 : req->worker->config->acquire_timeout_ms,
+                          on_deadline);
         int r = db_pool_acquire(req->worker->pool, req->scope, on_lease, call, &call->lease);
         if (r < 0)
                 http_fail_acquire(req, r);

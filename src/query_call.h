@@ -1,8 +1,8 @@
 /*
  * One prepared statement run for an HTTP request: borrow a connection, run
  * the statement, write the rows as comma-separated JSON objects, give the
- * connection back, and report. Deadlines answer 503 while waiting for a
- * connection and 504 once the statement runs.
+ * connection back, and report. Deadlines answer 503 past the acquire timeout
+ * and 504 past the query timeout, which the database enforces as well.
  */
 #ifndef QUERYD_QUERY_CALL_H
 #define QUERYD_QUERY_CALL_H
@@ -27,6 +27,8 @@ struct query_call {
         int key_index;
         long long last_key;          /* its value in the last row written */
         void *data;
+        unsigned deadline_ms;        /* 0: the acquire, then the query timeout */
+        http_deadline_fn on_timeout; /* answers at the deadline; NULL: 503 or 504 */
         /* private */
         query_call_done_fn done;
         db_query_t query;

@@ -10,8 +10,6 @@
 #include "log.h"
 #include "scope.h"
 
-enum { DRAIN_MS = 5000 };
-
 static void pool_closed_cb(void *arg)
 {
         worker_t *w = arg;
@@ -29,7 +27,7 @@ static void stop_cb(uv_async_t *async)
 {
         worker_t *w = async->data;
 
-        http_server_stop(w->http, DRAIN_MS, http_stopped_cb);
+        http_server_stop(w->http, w->config->drain_timeout_ms, http_stopped_cb);
 }
 
 int worker_init(worker_t *w, unsigned index, const config_t *config, unsigned pool_size,

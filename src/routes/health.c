@@ -14,8 +14,7 @@ static const char SQL_PING[] = "SELECT 1";
 void health_live(http_request_t *req, const route_match_t *match)
 {
         (void)match;
-        if (http_check_query_args(req, (const char *const[]){ NULL }))
-                http_respond_json(req, 200, json_pack("{s:s}", "status", "ok"));
+        http_respond_json(req, 200, json_pack("{s:s}", "status", "ok"));
 }
 
 static json_t *pool_json(const worker_t *w)
@@ -47,8 +46,6 @@ static void ready_done(query_call_t *call, int status)
 void health_ready(http_request_t *req, const route_match_t *match)
 {
         (void)match;
-        if (!http_check_query_args(req, (const char *const[]){ NULL }))
-                return;
         if (!db_pool_is_up(req->worker->pool)) {
                 not_ready(req);
                 return;
@@ -58,7 +55,7 @@ void health_ready(http_request_t *req, const route_match_t *match)
                 not_ready(req);
                 return;
         }
+        call->deadline_ms = READY_DEADLINE_MS;
+        call->on_timeout = not_ready;
         query_call_start(call, ready_done);
-        if (!req->answered)
-                http_set_deadline(req, READY_DEADLINE_MS, not_ready);
 }

@@ -6,6 +6,7 @@ const route_t routes[] = {
         { "/users/{id}", users_get },
         { "/healthz", health_live },
         { "/readyz", health_ready },
+        { "/metrics", metrics_get },
 };
 
 const size_t route_count = sizeof(routes) / sizeof(routes[0]);

@@ -11,5 +11,6 @@ void users_list(http_request_t *req, const route_match_t *match);
 void users_get(http_request_t *req, const route_match_t *match);
 void health_live(http_request_t *req, const route_match_t *match);
 void health_ready(http_request_t *req, const route_match_t *match);
+void metrics_get(http_request_t *req, const route_match_t *match);
 
 #endif

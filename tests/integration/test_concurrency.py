@@ -22,7 +22,7 @@ SEED = 20240501
 class ConcurrencyTests(harness.DemoServiceTestCase):
     # Generous so that a slow sanitizer build is not mistaken for a wrong
     # answer: this file is about correctness under contention, not latency.
-    queryd_env = {"request_timeout_ms": 60000}
+    queryd_env = {"acquire_timeout_ms": 60000}
 
     @classmethod
     def setUpClass(cls):
@@ -116,7 +116,7 @@ class ConcurrencyTests(harness.DemoServiceTestCase):
         # 503 (how many of each depends on timing), and nothing is left
         # borrowed or waiting afterwards.
         q = self.fixture.queryd(self.database_url, name="queryd-burst", workers=1,
-                                pool_size=2, queue_limit=1, request_timeout_ms=60000)
+                                pool_size=2, queue_limit=1, acquire_timeout_ms=60000)
         try:
             results = harness.fire_concurrently(q.port, [("GET", "/users?limit=10000")] * 100)
             statuses = {}
@@ -142,7 +142,7 @@ class ConcurrencyTests(harness.DemoServiceTestCase):
         # QUERYD_QUEUE_LIMIT requests may wait; every further one is refused
         # at once with 503 overloaded, and the waiting ones complete later.
         q = self.fixture.queryd(self.database_url, name="queryd-queue", workers=1,
-                                pool_size=2, queue_limit=3, request_timeout_ms=60000)
+                                pool_size=2, queue_limit=3, acquire_timeout_ms=60000)
         try:
             lock = harness.lock_users_table(self.db, harness.DEMO_DB, 4)
             try:

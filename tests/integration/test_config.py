@@ -13,7 +13,10 @@ import harness
 from harness import assert_json_ok, assert_problem
 
 VARIABLES = ["QUERYD_DATABASE_URL", "QUERYD_LISTEN", "QUERYD_WORKERS", "QUERYD_POOL_SIZE",
-             "QUERYD_QUEUE_LIMIT", "QUERYD_REQUEST_TIMEOUT_MS", "QUERYD_TIME_ZONE"]
+             "QUERYD_QUEUE_LIMIT", "QUERYD_ACQUIRE_TIMEOUT_MS", "QUERYD_QUERY_TIMEOUT_MS",
+             "QUERYD_DRAIN_TIMEOUT_MS", "QUERYD_IDLE_TIMEOUT_MS", "QUERYD_HEADER_TIMEOUT_MS",
+             "QUERYD_MAX_CONNECTIONS", "QUERYD_MAX_CONNECTIONS_PER_IP", "QUERYD_ACCESS_LOG",
+             "QUERYD_TIME_ZONE"]
 PASSWORD = "Pw-d0-n0t-Print-7x"
 
 
@@ -107,8 +110,8 @@ class ConfigTests(unittest.TestCase):
 
     def test_bad_queue_limit_and_timeout(self):
         for name, value in (("QUERYD_QUEUE_LIMIT", "abc"), ("QUERYD_QUEUE_LIMIT", "-1"),
-                            ("QUERYD_REQUEST_TIMEOUT_MS", "abc"),
-                            ("QUERYD_REQUEST_TIMEOUT_MS", "-5")):
+                            ("QUERYD_QUERY_TIMEOUT_MS", "abc"),
+                            ("QUERYD_ACQUIRE_TIMEOUT_MS", "-5")):
             with self.subTest(name=name, value=value):
                 self.assert_refused({name: value}, name)
 

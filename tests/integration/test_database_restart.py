@@ -16,7 +16,7 @@ from harness import assert_json_ok, assert_problem
 
 
 class DatabaseRestartTests(harness.DemoServiceTestCase):
-    queryd_env = {"request_timeout_ms": 2000}
+    queryd_env = {"acquire_timeout_ms": 2000, "query_timeout_ms": 2000}
 
     def setUp(self):
         super().setUp()

@@ -3,7 +3,7 @@
 Clients ask for the whole table and hang up after a few KB, or right after
 sending the request, or with a reset; others give up while waiting for a
 pooled connection that a table lock holds.  A query blocked past
-QUERYD_REQUEST_TIMEOUT_MS must answer 504 and its connection must come back
+QUERYD_QUERY_TIMEOUT_MS must answer 504 and its connection must come back
 to the pool usable.  Throughout, the server keeps serving and ends with every
 pooled connection idle and a clean exit.
 """
@@ -39,7 +39,7 @@ def hang_up_after(port, request, read_bytes, reset=False, timeout=10.0):
 
 
 class DisconnectTests(harness.DemoServiceTestCase):
-    queryd_env = {"request_timeout_ms": 2000}
+    queryd_env = {"query_timeout_ms": 2000}
 
     def assert_serving(self, q=None):
         q = q or self.queryd
@@ -110,7 +110,7 @@ class DisconnectTests(harness.DemoServiceTestCase):
     def test_6_waiters_that_give_up(self):
         # All four connections block on the lock, more requests queue behind
         # them, and every one of those clients hangs up while waiting.
-        q = self.fixture.queryd(self.database_url, name="queryd-waiters", request_timeout_ms=20000)
+        q = self.fixture.queryd(self.database_url, name="queryd-waiters", acquire_timeout_ms=20000)
         try:
             lock = self.hold_table_lock(8)
             try:

@@ -170,7 +170,7 @@ class OpenAPITests(harness.DemoServiceTestCase):
     def test_document_basics(self):
         doc = self.spec.doc
         self.assertEqual(doc.get("openapi"), "3.1.0")
-        self.assertEqual(set(doc["paths"]), {"/users", "/users/{id}", "/healthz", "/readyz"})
+        self.assertEqual(set(doc["paths"]), {"/users", "/users/{id}", "/healthz", "/readyz", "/metrics"})
         for template, item in doc["paths"].items():
             with self.subTest(path=template):
                 self.assertIn("get", item)
@@ -271,7 +271,7 @@ class OpenAPITests(harness.DemoServiceTestCase):
         # One connection, one waiting slot: with the connection stuck behind
         # a table lock, the third and later requests must be refused at once.
         q = self.fixture.queryd(self.database_url, name="queryd-overload", workers=1,
-                                pool_size=1, queue_limit=1, request_timeout_ms=60000)
+                                pool_size=1, queue_limit=1, acquire_timeout_ms=60000)
         try:
             lock = harness.lock_users_table(self.db, harness.DEMO_DB, 4)
             try:
@@ -287,7 +287,7 @@ class OpenAPITests(harness.DemoServiceTestCase):
 
     def test_timeout(self):
         q = self.fixture.queryd(self.database_url, name="queryd-timeout",
-                                request_timeout_ms=1000)
+                                query_timeout_ms=1000)
         try:
             lock = harness.lock_users_table(self.db, harness.DEMO_DB, 4)
             try:

@@ -15,9 +15,26 @@
 
 static const char *const variables[] = {
         "QUERYD_DATABASE_URL", "QUERYD_LISTEN",      "QUERYD_WORKERS",
-        "QUERYD_POOL_SIZE",    "QUERYD_QUEUE_LIMIT", "QUERYD_REQUEST_TIMEOUT_MS",
-        "QUERYD_TIME_ZONE",
+        "QUERYD_POOL_SIZE",    "QUERYD_QUEUE_LIMIT", "QUERYD_ACQUIRE_TIMEOUT_MS",
+        "QUERYD_QUERY_TIMEOUT_MS", "QUERYD_DRAIN_TIMEOUT_MS", "QUERYD_IDLE_TIMEOUT_MS",
+        "QUERYD_HEADER_TIMEOUT_MS", "QUERYD_MAX_CONNECTIONS", "QUERYD_MAX_CONNECTIONS_PER_IP",
+        "QUERYD_ACCESS_LOG", "QUERYD_TIME_ZONE",
 };
+
+/* Every numeric variable's default, as --help documents it. */
+static void assert_numeric_defaults(const config_t *c)
+{
+        ASSERT_EQ_UINT(c->pool_size, 8);
+        ASSERT_EQ_UINT(c->queue_limit, 1024);
+        ASSERT_EQ_UINT(c->acquire_timeout_ms, 1000);
+        ASSERT_EQ_UINT(c->query_timeout_ms, 5000);
+        ASSERT_EQ_UINT(c->drain_timeout_ms, 10000);
+        ASSERT_EQ_UINT(c->idle_timeout_ms, 30000);
+        ASSERT_EQ_UINT(c->header_timeout_ms, 10000);
+        ASSERT_EQ_UINT(c->max_connections, 10000);
+        ASSERT_EQ_UINT(c->max_connections_per_ip, 1000);
+        ASSERT_EQ_UINT(c->access_log, 1);
+}
 
 static void clear_environment(void)
 {
@@ -224,9 +241,7 @@ static void test_env_defaults(void)
         ASSERT_EQ_STR(err, "");
         ASSERT_EQ_STR(c.listen_host, "127.0.0.1");
         ASSERT_EQ_UINT(c.listen_port, 8080);
-        ASSERT_EQ_UINT(c.pool_size, 8);
-        ASSERT_EQ_UINT(c.queue_limit, 1024);
-        ASSERT_EQ_UINT(c.request_timeout_ms, 10000);
+        assert_numeric_defaults(&c);
         ASSERT_EQ_STR(c.time_zone, "+00:00");
         ASSERT_TRUE(c.workers >= 1);
         if (cores > 0 && cores <= 256)
@@ -257,9 +272,7 @@ static void test_env_empty_values_mean_defaults(void)
         ASSERT_EQ_INT(config_from_env(&c, err, sizeof(err)), 0);
         ASSERT_EQ_STR(c.listen_host, "127.0.0.1");
         ASSERT_EQ_UINT(c.listen_port, 8080);
-        ASSERT_EQ_UINT(c.pool_size, 8);
-        ASSERT_EQ_UINT(c.queue_limit, 1024);
-        ASSERT_EQ_UINT(c.request_timeout_ms, 10000);
+        assert_numeric_defaults(&c);
         ASSERT_EQ_STR(c.time_zone, "+00:00");
         config_done(&c);
 }
@@ -276,7 +289,14 @@ static void test_env_every_variable_set(void)
         setenv("QUERYD_WORKERS", "3", 1);
         setenv("QUERYD_POOL_SIZE", "16", 1);
         setenv("QUERYD_QUEUE_LIMIT", "0", 1);
-        setenv("QUERYD_REQUEST_TIMEOUT_MS", "250", 1);
+        setenv("QUERYD_ACQUIRE_TIMEOUT_MS", "250", 1);
+        setenv("QUERYD_QUERY_TIMEOUT_MS", "750", 1);
+        setenv("QUERYD_DRAIN_TIMEOUT_MS", "0", 1);
+        setenv("QUERYD_IDLE_TIMEOUT_MS", "2000", 1);
+        setenv("QUERYD_HEADER_TIMEOUT_MS", "300", 1);
+        setenv("QUERYD_MAX_CONNECTIONS", "64", 1);
+        setenv("QUERYD_MAX_CONNECTIONS_PER_IP", "0", 1);
+        setenv("QUERYD_ACCESS_LOG", "0", 1);
         setenv("QUERYD_TIME_ZONE", "-05:30", 1);
         ASSERT_EQ_INT(config_from_env(&c, err, sizeof(err)), 0);
         ASSERT_EQ_STR(err, "");
@@ -285,7 +305,14 @@ static void test_env_every_variable_set(void)
         ASSERT_EQ_UINT(c.workers, 3);
         ASSERT_EQ_UINT(c.pool_size, 16);
         ASSERT_EQ_UINT(c.queue_limit, 0);
-        ASSERT_EQ_UINT(c.request_timeout_ms, 250);
+        ASSERT_EQ_UINT(c.acquire_timeout_ms, 250);
+        ASSERT_EQ_UINT(c.query_timeout_ms, 750);
+        ASSERT_EQ_UINT(c.drain_timeout_ms, 0);
+        ASSERT_EQ_UINT(c.idle_timeout_ms, 2000);
+        ASSERT_EQ_UINT(c.header_timeout_ms, 300);
+        ASSERT_EQ_UINT(c.max_connections, 64);
+        ASSERT_EQ_UINT(c.max_connections_per_ip, 0);
+        ASSERT_EQ_UINT(c.access_log, 0);
         ASSERT_EQ_STR(c.time_zone, "-05:30");
         ASSERT_EQ_STR(c.db.socket, "/run/mysqld/mysqld.sock");
         ASSERT_EQ_STR(c.database_url_redacted,
@@ -307,7 +334,7 @@ static void test_env_limits_accepted(void)
         setenv("QUERYD_WORKERS", "256", 1);
         setenv("QUERYD_POOL_SIZE", "4096", 1);
         setenv("QUERYD_QUEUE_LIMIT", "1000000", 1);
-        setenv("QUERYD_REQUEST_TIMEOUT_MS", "100", 1);
+        setenv("QUERYD_QUERY_TIMEOUT_MS", "10", 1);
         setenv("QUERYD_TIME_ZONE", "+14:00", 1);
         ASSERT_EQ_INT(config_from_env(&c, err, sizeof(err)), 0);
         ASSERT_EQ_STR(c.listen_host, "localhost");
@@ -315,7 +342,7 @@ static void test_env_limits_accepted(void)
         ASSERT_EQ_UINT(c.workers, 256);
         ASSERT_EQ_UINT(c.pool_size, 4096);
         ASSERT_EQ_UINT(c.queue_limit, 1000000);
-        ASSERT_EQ_UINT(c.request_timeout_ms, 100);
+        ASSERT_EQ_UINT(c.query_timeout_ms, 10);
         ASSERT_EQ_STR(c.time_zone, "+14:00");
         /* No port in the URL: the redacted form shows the client's default. */
         ASSERT_EQ_STR(c.database_url_redacted, "mysql://app:***@h:3306/shop");
@@ -388,9 +415,15 @@ static void test_env_invalid_values(void)
         ASSERT_ENV_REFUSED("QUERYD_QUEUE_LIMIT", "1000001");
         ASSERT_ENV_REFUSED("QUERYD_QUEUE_LIMIT", "lots");
 
-        ASSERT_ENV_REFUSED("QUERYD_REQUEST_TIMEOUT_MS", "99");
-        ASSERT_ENV_REFUSED("QUERYD_REQUEST_TIMEOUT_MS", "3600001");
-        ASSERT_ENV_REFUSED("QUERYD_REQUEST_TIMEOUT_MS", "1.5");
+        ASSERT_ENV_REFUSED("QUERYD_QUERY_TIMEOUT_MS", "9");
+        ASSERT_ENV_REFUSED("QUERYD_QUERY_TIMEOUT_MS", "3600001");
+        ASSERT_ENV_REFUSED("QUERYD_QUERY_TIMEOUT_MS", "1.5");
+        ASSERT_ENV_REFUSED("QUERYD_ACQUIRE_TIMEOUT_MS", "0");
+        ASSERT_ENV_REFUSED("QUERYD_IDLE_TIMEOUT_MS", "999");
+        ASSERT_ENV_REFUSED("QUERYD_HEADER_TIMEOUT_MS", "99");
+        ASSERT_ENV_REFUSED("QUERYD_MAX_CONNECTIONS", "0");
+        ASSERT_ENV_REFUSED("QUERYD_ACCESS_LOG", "2");
+        ASSERT_ENV_REFUSED("QUERYD_ACCESS_LOG", "yes");
 
         ASSERT_ENV_REFUSED("QUERYD_TIME_ZONE", "UTC");
         ASSERT_ENV_REFUSED("QUERYD_TIME_ZONE", "+5:00");

@@ -100,7 +100,7 @@ static bool fixture_init(fixture_t *f, unsigned queue_limit)
         snprintf(f->config.time_zone, sizeof(f->config.time_zone), "+00:00");
         f->config.pool_size = POOL_SIZE;
         f->config.queue_limit = queue_limit;
-        f->config.request_timeout_ms = 1000;
+        f->config.query_timeout_ms = 1000;
         f->config.workers = 1;
         ASSERT_EQ_INT(uv_loop_init(&f->loop), 0);
         ASSERT_EQ_INT(uv_timer_init(&f->loop, &f->tick), 0);

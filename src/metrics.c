@@ -1,0 +1,130 @@
+/* Counters behind GET /metrics. Statuses queryd can answer are counted one by
+ * one; anything else (none today) under "other". */
+#include "metrics.h"
+
+#include <stdatomic.h>
+#include <stdint.h>
+
+#include "routes/routes.h"
+
+enum { MAX_ROUTES = 16, BUCKETS = 14 };
+
+static const unsigned statuses[] = { 200, 400, 404, 405, 413, 414, 431, 499, 500, 503, 504 };
+enum { STATUS_COUNT = sizeof(statuses) / sizeof(statuses[0]), OTHER_STATUS = STATUS_COUNT };
+
+static const double bucket_bounds[BUCKETS] = { 0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025, 0.05,
+                                               0.1,    0.25,  0.5,    1,     2.5,  5,     10 };
+
+/* Index 0 holds unmatched requests; route i is at i + 1. */
+static struct {
+        atomic_ulong requests[MAX_ROUTES + 1][STATUS_COUNT + 1];
+        atomic_ulong buckets[MAX_ROUTES + 1][BUCKETS];
+        atomic_ulong duration_count[MAX_ROUTES + 1];
+        atomic_ulong duration_us[MAX_ROUTES + 1];
+        atomic_ulong bytes;
+        atomic_ulong db_errors;
+        atomic_ulong reconnects;
+} m;
+
+static size_t status_index(unsigned status)
+{
+        for (size_t i = 0; i < STATUS_COUNT; i++)
+                if (statuses[i] == status)
+                        return i;
+        return OTHER_STATUS;
+}
+
+void metrics_record_request(int route, unsigned status, double seconds, size_t bytes)
+{
+        size_t r = route >= 0 && route < MAX_ROUTES ? (size_t)route + 1 : 0;
+
+        atomic_fetch_add(&m.requests[r][status_index(status)], 1);
+        for (size_t b = 0; b < BUCKETS; b++)
+                if (seconds <= bucket_bounds[b])
+                        atomic_fetch_add(&m.buckets[r][b], 1);
+        atomic_fetch_add(&m.duration_count[r], 1);
+        atomic_fetch_add(&m.duration_us[r], (unsigned long)(seconds * 1e6));
+        atomic_fetch_add(&m.bytes, bytes);
+}
+
+void metrics_count_db_error(void)
+{
+        atomic_fetch_add(&m.db_errors, 1);
+}
+
+void metrics_count_reconnect(void)
+{
+        atomic_fetch_add(&m.reconnects, 1);
+}
+
+static const char *route_label(size_t r)
+{
+        return r == 0 ? "unmatched" : routes[r - 1].template;
+}
+
+static void render_requests(strbuf_t *out, size_t route_slots)
+{
+        strbuf_append_str(out, "# HELP queryd_http_requests_total HTTP requests answered.\n"
+                               "# TYPE queryd_http_requests_total counter\n");
+        for (size_t r = 0; r < route_slots; r++) {
+                for (size_t s = 0; s <= STATUS_COUNT; s++) {
+                        unsigned long n = atomic_load(&m.requests[r][s]);
+                        if (n == 0)
+                                continue;
+                        if (s == OTHER_STATUS)
+                                strbuf_appendf(out, "queryd_http_requests_total{route=\"%s\",status=\"other\"} %lu\n",
+                                               route_label(r), n);
+                        else
+                                strbuf_appendf(out, "queryd_http_requests_total{route=\"%s\",status=\"%u\"} %lu\n",
+                                               route_label(r), statuses[s], n);
+                }
+        }
+}
+
+static void render_durations(strbuf_t *out, size_t route_slots)
+{
+        strbuf_append_str(out, "# HELP queryd_http_request_duration_seconds Time from request to completion.\n"
+                               "# TYPE queryd_http_request_duration_seconds histogram\n");
+        for (size_t r = 0; r < route_slots; r++) {
+                const char *label = route_label(r);
+                unsigned long count = atomic_load(&m.duration_count[r]);
+                for (size_t b = 0; b < BUCKETS; b++)
+                        strbuf_appendf(out, "queryd_http_request_duration_seconds_bucket{route=\"%s\",le=\"%g\"} %lu\n",
+                                       label, bucket_bounds[b], atomic_load(&m.buckets[r][b]));
+                strbuf_appendf(out, "queryd_http_request_duration_seconds_bucket{route=\"%s\",le=\"+Inf\"} %lu\n"
+                                    "queryd_http_request_duration_seconds_sum{route=\"%s\"} %.6f\n"
+                                    "queryd_http_request_duration_seconds_count{route=\"%s\"} %lu\n",
+                               label, count, label, atomic_load(&m.duration_us[r]) / 1e6, label, count);
+        }
+}
+
+static void render_gauge(strbuf_t *out, const char *name, const char *help, unsigned long value)
+{
+        strbuf_appendf(out, "# HELP %s %s\n# TYPE %s gauge\n%s %lu\n", name, help, name, name, value);
+}
+
+static void render_counter(strbuf_t *out, const char *name, const char *help, unsigned long value)
+{
+        strbuf_appendf(out, "# HELP %s %s\n# TYPE %s counter\n%s %lu\n", name, help, name, name,
+                       value);
+}
+
+void metrics_render(strbuf_t *out, const db_pool_stats_t *pool)
+{
+        size_t route_slots = (route_count < MAX_ROUTES ? route_count : MAX_ROUTES) + 1;
+
+        render_requests(out, route_slots);
+        render_durations(out, route_slots);
+        render_counter(out, "queryd_http_response_bytes_total", "Response body bytes queued to clients.",
+                       atomic_load(&m.bytes));
+        render_gauge(out, "queryd_db_pool_size", "Database connections configured.", pool->size);
+        render_gauge(out, "queryd_db_pool_idle", "Connections idle in the pool.", pool->idle);
+        render_gauge(out, "queryd_db_pool_busy", "Connections lent to requests.", pool->busy);
+        render_gauge(out, "queryd_db_pool_waiting", "Requests waiting for a connection.",
+                     pool->waiting);
+        render_counter(out, "queryd_db_errors_total", "Statements that failed.",
+                       atomic_load(&m.db_errors));
+        render_counter(out, "queryd_db_reconnects_total",
+                       "Connections reopened after being lost or discarded.",
+                       atomic_load(&m.reconnects));
+}

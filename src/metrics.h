@@ -1,0 +1,28 @@
+/*
+ * Process-wide counters for GET /metrics (Prometheus text format). Every
+ * figure is an atomic, so workers record without locks.
+ */
+#ifndef QUERYD_METRICS_H
+#define QUERYD_METRICS_H
+
+#include <stddef.h>
+
+#include "db_pool.h"
+#include "strbuf.h"
+
+/** Label of requests that matched no route. */
+enum { METRICS_UNMATCHED_ROUTE = -1 };
+
+/** Records one finished request: route index (or unmatched), status, duration, body bytes. */
+void metrics_record_request(int route, unsigned status, double seconds, size_t bytes);
+
+/** A statement that failed with a database or client-library error. */
+void metrics_count_db_error(void);
+
+/** A connection opened again after it had been lost or discarded. */
+void metrics_count_reconnect(void);
+
+/** Appends every metric, with the pool gauges given, in Prometheus text format. */
+void metrics_render(strbuf_t *out, const db_pool_stats_t *pool);
+
+#endif

@@ -1,0 +1,25 @@
+/* GET /metrics: counters and pool gauges in Prometheus text format. */
+#include <stdlib.h>
+
+#include "../http.h"
+#include "../metrics.h"
+#include "../worker.h"
+#include "routes.h"
+
+void metrics_get(http_request_t *req, const route_match_t *match)
+{
+        db_pool_stats_t pool;
+        strbuf_t body = { 0 };
+        size_t len;
+
+        (void)match;
+        worker_pool_totals(req->worker, &pool);
+        metrics_render(&body, &pool);
+        if (body.failed) {
+                strbuf_done(&body);
+                http_fail(req, 500, "internal", "out of memory while writing the metrics");
+                return;
+        }
+        char *text = strbuf_take(&body, &len);
+        http_respond(req, 200, "text/plain; version=0.0.4; charset=utf-8", text, len);
+}
