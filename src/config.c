@@ -5,17 +5,21 @@
 #include <ctype.h>
 #include <errno.h>
 #include <limits.h>
+#include <stdbool.h>
 #include <stddef.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <unistd.h>
 
+#include "strbuf.h"
+
 const char config_help[] =
         "queryd: serves MySQL/MariaDB query results as JSON over HTTP.\n"
         "\n"
         "Configuration (environment variables):\n"
         "  QUERYD_DATABASE_URL            required: mysql://user:pass@host:port/db\n"
+        "                                 or mysql://user:pass@host1:port,host2:port/db (failover)\n"
         "                                 or mysql://user:pass@localhost/db?socket=/path/to.sock\n"
         "  QUERYD_LISTEN                  address to listen on (default 127.0.0.1:8080)\n"
         "  QUERYD_WORKERS                 worker threads (default: one per core)\n"
@@ -84,6 +88,62 @@ static int parse_unsigned(const char *text, unsigned min, unsigned max, unsigned
         return 0;
 }
 
+/* One "host", "host:port", "[v6]" or "[v6]:port" of the host list. */
+static int parse_host(const char *text, size_t len, db_host_t *h, char *err, size_t n)
+{
+        const char *name = text;
+        size_t name_len = len;
+        const char *port = NULL;
+
+        if (len > 0 && text[0] == '[') {
+                const char *close = memchr(text, ']', len);
+                if (close == NULL)
+                        return fail(err, n, "%s: unclosed [ in a host", "QUERYD_DATABASE_URL");
+                name = text + 1;
+                name_len = (size_t)(close - name);
+                if (close + 1 < text + len) {
+                        if (close[1] != ':')
+                                return fail(err, n, "%s: junk after ] in a host",
+                                            "QUERYD_DATABASE_URL");
+                        port = close + 1;
+                }
+        } else if ((port = memchr(text, ':', len)) != NULL) {
+                name_len = (size_t)(port - text);
+        }
+        if (port != NULL) {
+                char digits[8] = "";
+                size_t digits_len = len - (size_t)(port + 1 - text);
+                if (digits_len == 0 || digits_len >= sizeof(digits))
+                        return fail(err, n, "%s: bad port", "QUERYD_DATABASE_URL");
+                memcpy(digits, port + 1, digits_len);
+                if (parse_unsigned(digits, 1, 65535, &h->port) < 0)
+                        return fail(err, n, "%s: port must be 1..65535", "QUERYD_DATABASE_URL");
+        }
+        if (name_len == 0)
+                return fail(err, n, "%s: host missing", "QUERYD_DATABASE_URL");
+        h->name = strndup(name, name_len);
+        return h->name ? 0 : -ENOMEM;
+}
+
+static int parse_hosts(const char *text, size_t len, db_target_t *t, char *err, size_t n)
+{
+        const char *end = text + len;
+
+        for (const char *p = text;; ) {
+                const char *comma = memchr(p, ',', (size_t)(end - p));
+                const char *stop = comma ? comma : end;
+                if (t->host_count == DB_MAX_HOSTS)
+                        return fail(err, n, "%s: at most 8 hosts", "QUERYD_DATABASE_URL");
+                int r = parse_host(p, (size_t)(stop - p), &t->hosts[t->host_count], err, n);
+                if (r < 0)
+                        return r;
+                t->host_count++;
+                if (comma == NULL)
+                        return 0;
+                p = comma + 1;
+        }
+}
+
 static int parse_authority(const char *auth, size_t len, db_target_t *t, char *err, size_t n)
 {
         const char *at = memrchr(auth, '@', len);
@@ -98,23 +158,7 @@ static int parse_authority(const char *auth, size_t len, db_target_t *t, char *e
         if (t->user == NULL || t->password == NULL || t->user[0] == '\0')
                 return fail(err, n, "%s: bad user or password encoding", "QUERYD_DATABASE_URL");
 
-        const char *host = at + 1;
-        size_t host_len = len - (size_t)(host - auth);
-        const char *port = memchr(host, ':', host_len);
-        if (port != NULL) {
-                char digits[8] = "";
-                size_t digits_len = host_len - (size_t)(port + 1 - host);
-                if (digits_len == 0 || digits_len >= sizeof(digits))
-                        return fail(err, n, "%s: bad port", "QUERYD_DATABASE_URL");
-                memcpy(digits, port + 1, digits_len);
-                if (parse_unsigned(digits, 1, 65535, &t->port) < 0)
-                        return fail(err, n, "%s: port must be 1..65535", "QUERYD_DATABASE_URL");
-                host_len = (size_t)(port - host);
-        }
-        if (host_len == 0)
-                return fail(err, n, "%s: host missing", "QUERYD_DATABASE_URL");
-        t->host = strndup(host, host_len);
-        return t->host ? 0 : -ENOMEM;
+        return parse_hosts(at + 1, len - (size_t)(at + 1 - auth), t, err, n);
 }
 
 static int parse_query(const char *query, db_target_t *t, char *err, size_t n)
@@ -127,8 +171,9 @@ static int parse_query(const char *query, db_target_t *t, char *err, size_t n)
         t->socket = percent_decode(query + 7, strlen(query + 7));
         if (t->socket == NULL)
                 return fail(err, n, "%s: bad socket path encoding", "QUERYD_DATABASE_URL");
-        if (strcmp(t->host, "localhost") != 0)
-                return fail(err, n, "%s: a socket needs the host localhost", "QUERYD_DATABASE_URL");
+        if (t->host_count != 1 || strcmp(t->hosts[0].name, "localhost") != 0)
+                return fail(err, n, "%s: a socket needs the one host localhost",
+                            "QUERYD_DATABASE_URL");
         return 0;
 }
 
@@ -164,16 +209,24 @@ int config_parse_database_url(const char *url, db_target_t *t, char *err, size_t
 
 static char *redact_url(const db_target_t *t)
 {
-        char *text = NULL;
-        int r;
+        strbuf_t url = { 0 };
 
-        if (t->socket)
-                r = asprintf(&text, "mysql://%s:***@localhost/%s?socket=%s", t->user,
-                             t->database, t->socket);
-        else
-                r = asprintf(&text, "mysql://%s:***@%s:%u/%s", t->user, t->host,
-                             t->port ? t->port : 3306, t->database);
-        return r < 0 ? NULL : text;
+        strbuf_appendf(&url, "mysql://%s:***@", t->user);
+        for (unsigned i = 0; i < t->host_count; i++) {
+                const db_host_t *h = &t->hosts[i];
+                bool v6 = strchr(h->name, ':') != NULL;
+                strbuf_appendf(&url, "%s%s%s%s", i ? "," : "", v6 ? "[" : "", h->name, v6 ? "]" : "");
+                if (t->socket == NULL)
+                        strbuf_appendf(&url, ":%u", h->port ? h->port : 3306);
+        }
+        strbuf_appendf(&url, "/%s", t->database);
+        if (t->socket != NULL)
+                strbuf_appendf(&url, "?socket=%s", t->socket);
+        if (url.failed) {
+                strbuf_done(&url);
+                return NULL;
+        }
+        return strbuf_take(&url, NULL);
 }
 
 static int parse_listen(const char *text, config_t *c, char *err, size_t n)
@@ -272,7 +325,8 @@ void db_target_done(db_target_t *t)
 {
         free(t->user);
         free(t->password);
-        free(t->host);
+        for (unsigned i = 0; i < t->host_count; i++)
+                free(t->hosts[i].name);
         free(t->database);
         free(t->socket);
         memset(t, 0, sizeof(*t));

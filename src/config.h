@@ -8,14 +8,22 @@
 #include <stddef.h>
 #include <stdint.h>
 
+enum { DB_MAX_HOSTS = 8 };
+
+/** One database server: a host name or address, and a port (0: the default, 3306). */
+typedef struct db_host {
+        char *name;
+        unsigned port;
+} db_host_t;
+
 /** Where and as whom to connect; every string is owned by the config. */
 typedef struct db_target {
         char *user;
         char *password;
-        char *host;     /* NULL or "localhost" with socket set means the unix socket */
         char *database;
-        char *socket;   /* NULL for TCP */
-        unsigned port;  /* 0 means the client library's default */
+        char *socket;   /* NULL for TCP; then hosts[0] is "localhost" */
+        db_host_t hosts[DB_MAX_HOSTS]; /* tried in order: a failed connect moves on */
+        unsigned host_count;
 } db_target_t;
 
 typedef struct config {
@@ -47,8 +55,10 @@ extern const char config_help[];
 int config_from_env(config_t *config, char *err, size_t err_size);
 
 /**
- * Parses mysql://user:pass@host:port/db or mysql://user:pass@localhost/db?socket=/path.
- * User and password may be percent-encoded. Returns 0 or -EINVAL with a message in err.
+ * Parses mysql://user:pass@host:port/db, mysql://user:pass@host1:port,host2:port/db
+ * (up to DB_MAX_HOSTS, IPv6 addresses in brackets) or
+ * mysql://user:pass@localhost/db?socket=/path. User and password may be
+ * percent-encoded. Returns 0 or -EINVAL with a message in err.
  */
 int config_parse_database_url(const char *url, db_target_t *target, char *err, size_t err_size);
 

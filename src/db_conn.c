@@ -122,11 +122,12 @@ int db_conn_init(db_conn_t *c, db_pool_t *pool, uv_loop_t *loop)
 static int connect_step(db_conn_t *c, int ready)
 {
         const db_target_t *t = &db_pool_config(c->pool)->db;
+        const db_host_t *host = &t->hosts[c->host_index];
         MYSQL *result;
 
         if (ready == 0)
-                return mysql_real_connect_start(&result, c->mysql, t->socket ? NULL : t->host,
-                                                t->user, t->password, t->database, t->port,
+                return mysql_real_connect_start(&result, c->mysql, t->socket ? NULL : host->name,
+                                                t->user, t->password, t->database, host->port,
                                                 t->socket, 0);
         return mysql_real_connect_cont(&result, c->mysql, ready);
 }
@@ -145,6 +146,8 @@ static void connect_done(db_conn_t *c)
                 return;
         }
         db_pool_on_connect_failed(c->pool, c, mysql_errno(c->mysql), mysql_error(c->mysql));
+        /* The next attempt goes to the next host of the list, if there is one. */
+        c->host_index = (c->host_index + 1) % db_pool_config(c->pool)->db.host_count;
         close_poll(c);
         mysql_close(c->mysql); /* the handshake failed: there is no session to quit */
         c->mysql = NULL;

@@ -50,6 +50,7 @@ struct db_conn {
         db_done_fn done;
         void *op;         /* the caller's state for the call in progress */
         unsigned backoff_ms;
+        unsigned host_index; /* the database host this conn uses: a failed connect moves on */
         bool reconnect_after_close;
         bool aborting;
         bool was_up;      /* it has been connected before: the next connect is a reconnect */    /* a call is being ended early: callers must not see its rows */

@@ -10,6 +10,7 @@ import os
 import signal
 import threading
 import time
+import unittest
 
 import harness
 from harness import assert_json_ok, assert_problem
@@ -149,6 +150,59 @@ class DatabaseRestartTests(harness.DemoServiceTestCase):
 
     def test_5_log_clean(self):
         self.queryd.check_log(self)
+
+
+class MultiHostTests(unittest.TestCase):
+    """QUERYD_DATABASE_URL lists two servers: when one fails, connections move on."""
+
+    SECOND_NAME = "Ada on the second host"
+
+    @classmethod
+    def setUpClass(cls):
+        cls.fixture = harness.TestRun(cls.__name__)
+        cls.addClassCleanup(cls.fixture.close)
+        cls.first = cls.fixture.start_mariadb(name="first")
+        cls.second = cls.fixture.start_mariadb(name="second")
+        for db in (cls.first, cls.second):
+            harness.load_demo(db)
+        cls.second.execute(f"UPDATE users SET name = '{cls.SECOND_NAME}' WHERE id = 1",
+                           harness.DEMO_DB)
+        url = (f"mysql://{harness.APP_USER}:{harness.APP_PASSWORD}@127.0.0.1:{cls.first.port},"
+               f"127.0.0.1:{cls.second.port}/{harness.DEMO_DB}")
+        cls.queryd = cls.fixture.queryd(url, workers=2, pool_size=4, acquire_timeout_ms=2000,
+                                        query_timeout_ms=2000)
+
+    def names_seen(self, rounds=3):
+        """The names of user 1 in rounds of 8 concurrent answers (None: not a 200)."""
+        names = []
+        for _ in range(rounds):
+            answers = []
+            threads = [threading.Thread(target=lambda: answers.append(
+                self.queryd.get("/users/1", timeout=10)), daemon=True) for _ in range(8)]
+            for t in threads:
+                t.start()
+            for t in threads:
+                t.join(20)
+            names += [r.json()["name"] if r.status == 200 else None for r in answers]
+        return names
+
+    def assert_served_by(self, name, within):
+        served = harness.wait_until(lambda: set(self.names_seen(1)) == {name}, within,
+                                    interval=0.2)
+        self.assertTrue(served, f"not every answer came from the server of {name!r} within "
+                        f"{within} s: {self.names_seen(1)}")
+        self.assertEqual(set(self.names_seen()), {name})
+
+    def test_connections_move_to_the_next_host_and_back(self):
+        self.assert_served_by(harness.USER_1["name"], within=5)
+        self.first.kill()
+        self.assert_served_by(self.SECOND_NAME, within=5)
+        self.first.start(timeout=120)
+        self.second.kill()
+        self.assert_served_by(harness.USER_1["name"], within=5)
+        resp = self.queryd.wait_pool_idle(4, timeout=5)
+        self.assertEqual(resp.json()["pool"]["idle"], 4, resp.describe())
+        self.queryd.stop_and_check(self)
 
 
 if __name__ == "__main__":

@@ -44,11 +44,41 @@ static void clear_environment(void)
 
 static int target_is_empty(const db_target_t *t)
 {
-        return t->user == NULL && t->password == NULL && t->host == NULL && t->database == NULL &&
-               t->socket == NULL && t->port == 0;
+        return t->user == NULL && t->password == NULL && t->host_count == 0 && t->database == NULL &&
+               t->socket == NULL;
 }
 
 /* ---- config_parse_database_url: accepted forms ---- */
+
+static void test_url_several_hosts(void)
+{
+        db_target_t t;
+        char err[256] = "";
+        config_t c;
+
+        ASSERT_EQ_INT(config_parse_database_url("mysql://app:" PASSWORD
+                                                "@db1:3306,db2,[::1]:3307,[fe80::2]/shop",
+                                                &t, err, sizeof(err)),
+                      0);
+        ASSERT_EQ_UINT(t.host_count, 4);
+        ASSERT_EQ_STR(t.hosts[0].name, "db1");
+        ASSERT_EQ_UINT(t.hosts[0].port, 3306);
+        ASSERT_EQ_STR(t.hosts[1].name, "db2");
+        ASSERT_EQ_UINT(t.hosts[1].port, 0);
+        ASSERT_EQ_STR(t.hosts[2].name, "::1");
+        ASSERT_EQ_UINT(t.hosts[2].port, 3307);
+        ASSERT_EQ_STR(t.hosts[3].name, "fe80::2");
+        ASSERT_EQ_UINT(t.hosts[3].port, 0);
+        ASSERT_EQ_STR(t.database, "shop");
+        db_target_done(&t);
+        ASSERT_TRUE(target_is_empty(&t));
+
+        setenv("QUERYD_DATABASE_URL", "mysql://app:" PASSWORD "@db1:3306,db2,[::1]:3307/shop", 1);
+        ASSERT_EQ_INT(config_from_env(&c, err, sizeof(err)), 0);
+        ASSERT_EQ_STR(c.database_url_redacted, "mysql://app:***@db1:3306,db2:3306,[::1]:3307/shop");
+        config_done(&c);
+        unsetenv("QUERYD_DATABASE_URL");
+}
 
 static void test_url_tcp_with_port(void)
 {
@@ -58,8 +88,8 @@ static void test_url_tcp_with_port(void)
         ASSERT_EQ_INT(config_parse_database_url(GOOD_URL, &t, err, sizeof(err)), 0);
         ASSERT_EQ_STR(t.user, "app");
         ASSERT_EQ_STR(t.password, PASSWORD);
-        ASSERT_EQ_STR(t.host, "db.example.com");
-        ASSERT_EQ_UINT(t.port, 3307);
+        ASSERT_EQ_STR(t.hosts[0].name, "db.example.com");
+        ASSERT_EQ_UINT(t.hosts[0].port, 3307);
         ASSERT_EQ_STR(t.database, "shop");
         ASSERT_NULL(t.socket);
         db_target_done(&t);
@@ -76,8 +106,8 @@ static void test_url_tcp_without_port(void)
                       0);
         ASSERT_EQ_STR(t.user, "app");
         ASSERT_EQ_STR(t.password, "secret");
-        ASSERT_EQ_STR(t.host, "127.0.0.1");
-        ASSERT_EQ_UINT(t.port, 0);
+        ASSERT_EQ_STR(t.hosts[0].name, "127.0.0.1");
+        ASSERT_EQ_UINT(t.hosts[0].port, 0);
         ASSERT_EQ_STR(t.database, "shop");
         ASSERT_NULL(t.socket);
         db_target_done(&t);
@@ -89,10 +119,10 @@ static void test_url_port_bounds(void)
         char err[256] = "";
 
         ASSERT_EQ_INT(config_parse_database_url("mysql://u:p@h:1/d", &t, err, sizeof(err)), 0);
-        ASSERT_EQ_UINT(t.port, 1);
+        ASSERT_EQ_UINT(t.hosts[0].port, 1);
         db_target_done(&t);
         ASSERT_EQ_INT(config_parse_database_url("mysql://u:p@h:65535/d", &t, err, sizeof(err)), 0);
-        ASSERT_EQ_UINT(t.port, 65535);
+        ASSERT_EQ_UINT(t.hosts[0].port, 65535);
         db_target_done(&t);
 }
 
@@ -107,10 +137,10 @@ static void test_url_socket(void)
                       0);
         ASSERT_EQ_STR(t.user, "app");
         ASSERT_EQ_STR(t.password, "secret");
-        ASSERT_EQ_STR(t.host, "localhost");
+        ASSERT_EQ_STR(t.hosts[0].name, "localhost");
         ASSERT_EQ_STR(t.database, "shop");
         ASSERT_EQ_STR(t.socket, "/run/mysqld/mysqld.sock");
-        ASSERT_EQ_UINT(t.port, 0);
+        ASSERT_EQ_UINT(t.hosts[0].port, 0);
         db_target_done(&t);
 }
 
@@ -125,8 +155,8 @@ static void test_url_percent_encoded_credentials(void)
                       0);
         ASSERT_EQ_STR(t.user, "us@er:1");
         ASSERT_EQ_STR(t.password, "p@ss:w/rd%");
-        ASSERT_EQ_STR(t.host, "h");
-        ASSERT_EQ_UINT(t.port, 3306);
+        ASSERT_EQ_STR(t.hosts[0].name, "h");
+        ASSERT_EQ_UINT(t.hosts[0].port, 3306);
         ASSERT_EQ_STR(t.database, "db");
         db_target_done(&t);
 }
@@ -140,7 +170,7 @@ static void test_url_raw_at_sign_in_password(void)
         ASSERT_EQ_INT(config_parse_database_url("mysql://app:p@ss@h/db", &t, err, sizeof(err)), 0);
         ASSERT_EQ_STR(t.user, "app");
         ASSERT_EQ_STR(t.password, "p@ss");
-        ASSERT_EQ_STR(t.host, "h");
+        ASSERT_EQ_STR(t.hosts[0].name, "h");
         db_target_done(&t);
 }
 
@@ -212,6 +242,16 @@ static void test_url_refused(void)
         ASSERT_URL_REFUSED("mysql://app:" PASSWORD "@db.example.com/db?socket=/tmp/mysql.sock");
         /* unknown or malformed options */
         ASSERT_URL_REFUSED("mysql://app:" PASSWORD "@h/db?ssl=1");
+        /* host lists */
+        ASSERT_URL_REFUSED("mysql://app:" PASSWORD "@h1,,h2/db");
+        ASSERT_URL_REFUSED("mysql://app:" PASSWORD "@h1,/db");
+        ASSERT_URL_REFUSED("mysql://app:" PASSWORD "@,h1/db");
+        ASSERT_URL_REFUSED("mysql://app:" PASSWORD "@h1:3306,h2:0/db");
+        ASSERT_URL_REFUSED("mysql://app:" PASSWORD "@a,b,c,d,e,f,g,h,i/db");
+        ASSERT_URL_REFUSED("mysql://app:" PASSWORD "@[::1/db");
+        ASSERT_URL_REFUSED("mysql://app:" PASSWORD "@[::1]x/db");
+        ASSERT_URL_REFUSED("mysql://app:" PASSWORD "@[]/db");
+        ASSERT_URL_REFUSED("mysql://app:" PASSWORD "@localhost,h2/db?socket=/tmp/s");
         ASSERT_URL_REFUSED("mysql://app:" PASSWORD "@localhost/db?socket=/tmp/s&ssl=1");
         ASSERT_URL_REFUSED("mysql://app:" PASSWORD "@localhost/db?socket=relative.sock");
         ASSERT_URL_REFUSED("mysql://app:" PASSWORD "@localhost/db?socket=");
@@ -248,8 +288,8 @@ static void test_env_defaults(void)
                 ASSERT_EQ_UINT(c.workers, (unsigned long)cores);
         ASSERT_EQ_STR(c.db.user, "app");
         ASSERT_EQ_STR(c.db.password, PASSWORD);
-        ASSERT_EQ_STR(c.db.host, "db.example.com");
-        ASSERT_EQ_UINT(c.db.port, 3307);
+        ASSERT_EQ_STR(c.db.hosts[0].name, "db.example.com");
+        ASSERT_EQ_UINT(c.db.hosts[0].port, 3307);
         ASSERT_EQ_STR(c.db.database, "shop");
         ASSERT_EQ_STR(c.database_url_redacted, "mysql://app:***@db.example.com:3307/shop");
         ASSERT_NOT_CONTAINS(c.database_url_redacted, PASSWORD);
@@ -467,6 +507,7 @@ static void test_help_names_every_variable(void)
 int main(void)
 {
         RUN_TEST(test_url_tcp_with_port);
+        RUN_TEST(test_url_several_hosts);
         RUN_TEST(test_url_tcp_without_port);
         RUN_TEST(test_url_port_bounds);
         RUN_TEST(test_url_socket);
