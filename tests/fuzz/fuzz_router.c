@@ -1,0 +1,173 @@
+/*
+ * libFuzzer harness for the route matcher: the real route table, and a local
+ * one that reaches ROUTER_MAX_PARAMS, against a method and a path taken from
+ * the input. Each result is checked against the template it names and a
+ * segment-by-segment reference matcher; a broken invariant aborts.
+ */
+#include <stdbool.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "query_args.h"
+#include "router.h"
+#include "routes/routes.h"
+
+#define CHECK(cond, ...)                                                                     \
+        do {                                                                                 \
+                if (!(cond)) {                                                               \
+                        fprintf(stderr, "invariant broken: %s\n  ", #cond);                 \
+                        fprintf(stderr, __VA_ARGS__);                                        \
+                        fputc('\n', stderr);                                                 \
+                        abort();                                                             \
+                }                                                                            \
+        } while (0)
+
+static const char *const methods[] = { "GET", "HEAD", "POST", "PUT", "DELETE", "OPTIONS",
+                                       "PATCH", "get", "GETS", "" };
+enum { METHOD_COUNT = sizeof(methods) / sizeof(methods[0]) };
+
+/* Never called: the matcher only compares the templates. */
+static void no_handler(http_request_t *req, const route_match_t *match)
+{
+        (void)req;
+        (void)match;
+        abort();
+}
+
+/* Shapes the real table lacks: the root, four captures, and "{}", which is
+ * too short to be a capture and so is a literal segment. */
+static const route_t local_routes[] = {
+        { "/", no_handler },
+        { "/{a}/{b}/{c}/{d}", no_handler },
+        { "/static/{name}/raw", no_handler },
+        { "/{}/literal", no_handler },
+};
+
+static bool is_param(const char *segment, size_t len)
+{
+        return len > 2 && segment[0] == '{' && segment[len - 1] == '}';
+}
+
+/* Reference matcher: both start with '/', have as many '/'-separated
+ * segments, literal segments are equal and captures are not empty. */
+static bool reference_match(const char *template, const char *path)
+{
+        if (template[0] != '/' || path[0] != '/')
+                return false;
+        for (;;) {
+                template++;
+                path++;
+                size_t tlen = strcspn(template, "/");
+                size_t plen = strcspn(path, "/");
+                if (is_param(template, tlen) ? plen == 0
+                                             : tlen != plen || memcmp(template, path, tlen) != 0)
+                        return false;
+                template += tlen;
+                path += plen;
+                if (*template == '\0' || *path == '\0')
+                        return *template == '\0' && *path == '\0';
+        }
+}
+
+static unsigned count_params(const char *template)
+{
+        unsigned n = 0;
+
+        while (*template == '/') {
+                template++;
+                size_t len = strcspn(template, "/");
+                n += is_param(template, len);
+                template += len;
+        }
+        return n;
+}
+
+/* Rebuilds the path from the matched template with each capture put back. */
+static char *rebuild_path(const char *template, const route_match_t *m, size_t path_len)
+{
+        char *out = malloc(strlen(template) + path_len + 1);
+        size_t n = 0;
+        unsigned k = 0;
+
+        if (out == NULL)
+                abort();
+        while (*template != '\0') {
+                size_t len = strcspn(template + 1, "/") + 1; /* with its leading '/' */
+                if (template[0] == '/' && is_param(template + 1, len - 1) && k < m->param_count) {
+                        out[n++] = '/';
+                        memcpy(out + n, m->params[k], m->param_lengths[k]);
+                        n += m->param_lengths[k++];
+                } else {
+                        memcpy(out + n, template, len);
+                        n += len;
+                }
+                template += len;
+        }
+        out[n] = '\0';
+        return out;
+}
+
+static void check_match(const route_t *table, size_t count, const char *method, const char *path)
+{
+        size_t path_len = strlen(path);
+        bool read_method = strcmp(method, "GET") == 0 || strcmp(method, "HEAD") == 0;
+        route_match_t m;
+        const route_t *first = NULL;
+
+        memset(&m, 0x5a, sizeof(m));
+        for (size_t i = 0; i < count && first == NULL; i++)
+                if (reference_match(table[i].template, path))
+                        first = &table[i];
+
+        router_result_t r = router_match(table, count, method, path, &m);
+        if (first == NULL) {
+                CHECK(r == ROUTE_NOT_FOUND, "\"%s\" matched, yet no template fits it", path);
+                return;
+        }
+        CHECK(r != ROUTE_NOT_FOUND, "\"%s\" not found, yet \"%s\" fits it", path, first->template);
+        CHECK(r == (read_method ? ROUTE_FOUND : ROUTE_METHOD_NOT_ALLOWED),
+              "%s \"%s\" gave result %d", method, path, (int)r);
+        CHECK(m.route == first, "\"%s\" matched the wrong route", path);
+
+        const char *template = m.route->template;
+        CHECK(m.param_count == count_params(template) && m.param_count <= ROUTER_MAX_PARAMS,
+              "\"%s\" against \"%s\": %u captures", path, template, m.param_count);
+        const char *after_previous = path;
+        for (unsigned k = 0; k < m.param_count; k++) {
+                const char *p = m.params[k];
+                size_t len = m.param_lengths[k];
+                CHECK(p > path && p <= path + path_len && len <= path_len - (size_t)(p - path),
+                      "capture %u of \"%s\" points outside the path", k, path);
+                CHECK(p >= after_previous, "capture %u of \"%s\" overlaps the one before", k, path);
+                CHECK(len > 0 && len == strcspn(p, "/") && p[-1] == '/',
+                      "capture %u of \"%s\" is not one whole segment", k, path);
+                after_previous = p + len;
+        }
+        char *rebuilt = rebuild_path(template, &m, path_len);
+        CHECK(strcmp(rebuilt, path) == 0, "\"%s\" rebuilt from \"%s\" is \"%s\"", path, template,
+              rebuilt);
+        free(rebuilt);
+}
+
+int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
+{
+        if (size == 0)
+                return 0;
+        const char *method = methods[data[0] % METHOD_COUNT];
+        char *path = malloc(size);
+        if (path == NULL)
+                abort();
+        memcpy(path, data + 1, size - 1);
+        path[size - 1] = '\0';
+
+        check_match(routes, route_count, method, path);
+        check_match(local_routes, sizeof(local_routes) / sizeof(local_routes[0]), method, path);
+        /* The server matches the decoded path. */
+        query_args_unescape(path);
+        check_match(routes, route_count, method, path);
+        check_match(local_routes, sizeof(local_routes) / sizeof(local_routes[0]), method, path);
+        free(path);
+        return 0;
+}
