@@ -1,0 +1,581 @@
+/*
+ * The database ceiling for the benchmark: N connections, one thread each,
+ * run the statement queryd runs for one endpoint as fast as they can, fetch
+ * every column of every row, and report requests per second and latency.
+ * Whatever queryd adds on top (HTTP, JSON, the pool) shows as the gap to this.
+ *
+ * Output: one JSON line on stdout; errors on stderr. Exit 0 when every
+ * statement succeeded and returned the expected number of rows, else 1.
+ */
+#include <errno.h>
+#include <inttypes.h>
+#include <limits.h>
+#include <mysql.h>
+#include <pthread.h>
+#include <stdatomic.h>
+#include <stdbool.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+#include <unistd.h>
+
+/* String columns are fetched into buffers of this size; longer values are
+ * fetched again in full with mysql_stmt_fetch_column. */
+enum { STRING_BUFFER = 64 * 1024, MAX_THREADS = 1024 };
+
+typedef enum { QUERY_POINT, QUERY_PAGE, QUERY_FIRST } query_kind_t;
+
+typedef struct options {
+        const char *socket;
+        const char *host;
+        unsigned port;
+        const char *user;
+        const char *password;
+        const char *database;
+        query_kind_t kind;
+        unsigned connections;
+        double duration_s;
+        unsigned long long max_requests;
+        long long rows;
+        long long limit;
+        unsigned timeout_ms;
+        const char *time_zone;
+} options_t;
+
+/* One column's fetch buffer, typed like queryd's own binding would need. */
+typedef struct column {
+        union {
+                long long integer;
+                double real;
+                MYSQL_TIME time;
+        } value;
+        char *text;
+        unsigned long text_size;
+        unsigned long length;
+        my_bool is_null;
+        my_bool error;
+} column_t;
+
+typedef struct worker {
+        pthread_t thread;
+        unsigned index;
+        const options_t *opts;
+        uint64_t *latencies_ns;
+        size_t latency_count;
+        size_t latency_capacity;
+        unsigned long long requests;
+        unsigned long long errors;
+        unsigned long long wrong_row_counts;
+        unsigned long long rows;
+        unsigned long long bytes;
+        bool failed;
+} worker_t;
+
+static pthread_barrier_t start_barrier;
+static atomic_bool stop_requested;
+static atomic_ullong requests_started;
+
+static uint64_t now_ns(void)
+{
+        struct timespec ts;
+
+        clock_gettime(CLOCK_MONOTONIC, &ts);
+        return (uint64_t)ts.tv_sec * 1000000000u + (uint64_t)ts.tv_nsec;
+}
+
+/* xorshift64*: cheap, per thread, good enough to spread keys. */
+static uint64_t next_random(uint64_t *state)
+{
+        uint64_t x = *state;
+
+        x ^= x >> 12;
+        x ^= x << 25;
+        x ^= x >> 27;
+        *state = x;
+        return x * 0x2545F4914F6CDD1DULL;
+}
+
+static bool record_latency(worker_t *w, uint64_t ns)
+{
+        if (w->latency_count == w->latency_capacity) {
+                size_t capacity = w->latency_capacity ? w->latency_capacity * 2 : 65536;
+                uint64_t *grown = realloc(w->latencies_ns, capacity * sizeof(*grown));
+
+                if (grown == NULL)
+                        return false;
+                w->latencies_ns = grown;
+                w->latency_capacity = capacity;
+        }
+        w->latencies_ns[w->latency_count++] = ns;
+        return true;
+}
+
+static const char *statement_sql(query_kind_t kind)
+{
+        /* The exact statements of src/routes/users.c. */
+        return kind == QUERY_POINT ? "SELECT * FROM users WHERE id = ?"
+                                   : "SELECT * FROM users WHERE id > ? ORDER BY id LIMIT ?";
+}
+
+static MYSQL *connect_db(const options_t *o)
+{
+        MYSQL *mysql = mysql_init(NULL);
+        char init[64];
+
+        if (mysql == NULL)
+                return NULL;
+        snprintf(init, sizeof(init), "SET time_zone = '%s'", o->time_zone);
+        mysql_options(mysql, MYSQL_SET_CHARSET_NAME, "utf8mb4");
+        mysql_options(mysql, MYSQL_INIT_COMMAND, init);
+        if (!mysql_real_connect(mysql, o->socket ? "localhost" : o->host, o->user, o->password,
+                                o->database, o->port, o->socket, 0)) {
+                fprintf(stderr, "db_ceiling: connect: %s\n", mysql_error(mysql));
+                mysql_close(mysql);
+                return NULL;
+        }
+        return mysql;
+}
+
+/* Binds every result column in its natural C type: integers and doubles as
+ * numbers, temporal types as MYSQL_TIME, the rest (DECIMAL, text, binary,
+ * JSON) as bytes. This is the cheapest way to receive all the data. */
+static bool bind_result(MYSQL_STMT *stmt, MYSQL_BIND **ret_binds, column_t **ret_columns,
+                        unsigned *ret_count)
+{
+        MYSQL_RES *meta = mysql_stmt_result_metadata(stmt);
+
+        if (meta == NULL)
+                return false;
+        unsigned count = mysql_num_fields(meta);
+        MYSQL_FIELD *fields = mysql_fetch_fields(meta);
+        MYSQL_BIND *binds = calloc(count, sizeof(*binds));
+        column_t *columns = calloc(count, sizeof(*columns));
+
+        if (binds == NULL || columns == NULL) {
+                free(binds);
+                free(columns);
+                mysql_free_result(meta);
+                return false;
+        }
+        for (unsigned i = 0; i < count; i++) {
+                MYSQL_BIND *b = &binds[i];
+                column_t *c = &columns[i];
+
+                b->is_null = &c->is_null;
+                b->length = &c->length;
+                b->error = &c->error;
+                switch (fields[i].type) {
+                case MYSQL_TYPE_TINY:
+                case MYSQL_TYPE_SHORT:
+                case MYSQL_TYPE_INT24:
+                case MYSQL_TYPE_LONG:
+                case MYSQL_TYPE_LONGLONG:
+                case MYSQL_TYPE_YEAR:
+                        b->buffer_type = MYSQL_TYPE_LONGLONG;
+                        b->buffer = &c->value.integer;
+                        b->is_unsigned = (fields[i].flags & UNSIGNED_FLAG) != 0;
+                        break;
+                case MYSQL_TYPE_FLOAT:
+                case MYSQL_TYPE_DOUBLE:
+                        b->buffer_type = MYSQL_TYPE_DOUBLE;
+                        b->buffer = &c->value.real;
+                        break;
+                case MYSQL_TYPE_DATE:
+                case MYSQL_TYPE_DATETIME:
+                case MYSQL_TYPE_TIMESTAMP:
+                case MYSQL_TYPE_TIME:
+                        b->buffer_type = fields[i].type;
+                        b->buffer = &c->value.time;
+                        b->buffer_length = sizeof(c->value.time);
+                        break;
+                default:
+                        c->text_size = STRING_BUFFER;
+                        c->text = malloc(c->text_size);
+                        if (c->text == NULL) {
+                                mysql_free_result(meta);
+                                *ret_binds = binds;
+                                *ret_columns = columns;
+                                *ret_count = count;
+                                return false;
+                        }
+                        b->buffer_type = MYSQL_TYPE_STRING;
+                        b->buffer = c->text;
+                        b->buffer_length = c->text_size;
+                        break;
+                }
+        }
+        mysql_free_result(meta);
+        *ret_binds = binds;
+        *ret_columns = columns;
+        *ret_count = count;
+        return mysql_stmt_bind_result(stmt, binds) == 0;
+}
+
+/* Fetches the rest of every column that did not fit its buffer. */
+static bool fetch_truncated(MYSQL_STMT *stmt, column_t *columns, unsigned count)
+{
+        for (unsigned i = 0; i < count; i++) {
+                column_t *c = &columns[i];
+
+                if (!c->error || c->text == NULL)
+                        continue;
+                char *whole = malloc(c->length);
+                MYSQL_BIND b = { 0 };
+
+                if (whole == NULL)
+                        return false;
+                b.buffer_type = MYSQL_TYPE_STRING;
+                b.buffer = whole;
+                b.buffer_length = c->length;
+                bool ok = mysql_stmt_fetch_column(stmt, &b, i, 0) == 0;
+                free(whole);
+                if (!ok)
+                        return false;
+        }
+        return true;
+}
+
+static unsigned long long row_bytes(const column_t *columns, unsigned count)
+{
+        unsigned long long bytes = 0;
+
+        for (unsigned i = 0; i < count; i++)
+                if (!columns[i].is_null)
+                        bytes += columns[i].text != NULL ? columns[i].length : 8;
+        return bytes;
+}
+
+static void *worker_main(void *arg)
+{
+        worker_t *w = arg;
+        const options_t *o = w->opts;
+        MYSQL *mysql = connect_db(o);
+        MYSQL_STMT *stmt = NULL;
+        MYSQL_BIND params[2];
+        MYSQL_BIND *binds = NULL;
+        column_t *columns = NULL;
+        unsigned column_count = 0;
+        long long values[2] = { 0, 0 };
+        uint64_t seed = 0x9E3779B97F4A7C15ULL * (w->index + 1) ^ now_ns();
+        char sql[256];
+
+        w->failed = true;
+        if (mysql == NULL)
+                goto ready;
+        if (o->timeout_ms > 0)
+                snprintf(sql, sizeof(sql), "SET STATEMENT max_statement_time=%u.%03u FOR %s",
+                         o->timeout_ms / 1000, o->timeout_ms % 1000, statement_sql(o->kind));
+        else
+                snprintf(sql, sizeof(sql), "%s", statement_sql(o->kind));
+        stmt = mysql_stmt_init(mysql);
+        if (stmt == NULL || mysql_stmt_prepare(stmt, sql, strlen(sql))) {
+                fprintf(stderr, "db_ceiling: prepare: %s\n",
+                        stmt ? mysql_stmt_error(stmt) : mysql_error(mysql));
+                goto ready;
+        }
+        memset(params, 0, sizeof(params));
+        for (int i = 0; i < 2; i++) {
+                params[i].buffer_type = MYSQL_TYPE_LONGLONG;
+                params[i].buffer = &values[i];
+        }
+        if (mysql_stmt_bind_param(stmt, params)) {
+                fprintf(stderr, "db_ceiling: bind: %s\n", mysql_stmt_error(stmt));
+                goto ready;
+        }
+        if (!bind_result(stmt, &binds, &columns, &column_count)) {
+                fprintf(stderr, "db_ceiling: cannot bind the result\n");
+                goto ready;
+        }
+        w->failed = false;
+ready:
+        /* Everybody starts together, also a worker that failed to connect. */
+        pthread_barrier_wait(&start_barrier);
+        if (w->failed)
+                goto done;
+
+        /* As queryd does: one row past the page tells whether another follows. */
+        long long expected = o->kind == QUERY_POINT ? 1 : o->limit;
+        while (!atomic_load_explicit(&stop_requested, memory_order_relaxed)) {
+                if (atomic_fetch_add(&requests_started, 1) >= o->max_requests)
+                        break;
+                switch (o->kind) {
+                case QUERY_POINT:
+                        values[0] = 1 + (long long)(next_random(&seed) % (uint64_t)o->rows);
+                        break;
+                case QUERY_PAGE:
+                        values[0] = (long long)(next_random(&seed) %
+                                                (uint64_t)(o->rows - o->limit + 1));
+                        values[1] = o->limit + 1;
+                        break;
+                case QUERY_FIRST:
+                        values[0] = LLONG_MIN;
+                        values[1] = o->limit + 1;
+                        break;
+                }
+                uint64_t t0 = now_ns();
+                unsigned long long rows = 0;
+                int r;
+
+                if (mysql_stmt_execute(stmt)) {
+                        unsigned code = mysql_stmt_errno(stmt);
+
+                        w->errors++;
+                        fprintf(stderr, "db_ceiling: execute: %s\n", mysql_stmt_error(stmt));
+                        if (code >= 2000 && code < 3000)
+                                break;
+                        continue;
+                }
+                while ((r = mysql_stmt_fetch(stmt)) == 0 || r == MYSQL_DATA_TRUNCATED) {
+                        if (r == MYSQL_DATA_TRUNCATED &&
+                            !fetch_truncated(stmt, columns, column_count))
+                                break;
+                        rows++;
+                        w->bytes += row_bytes(columns, column_count);
+                }
+                if (r != MYSQL_NO_DATA) {
+                        w->errors++;
+                        fprintf(stderr, "db_ceiling: fetch: %s\n", mysql_stmt_error(stmt));
+                        break;
+                }
+                mysql_stmt_free_result(stmt);
+                uint64_t t1 = now_ns();
+
+                /* queryd never sends the extra row; it only looks at it. */
+                unsigned long long sent = rows > (unsigned long long)expected
+                                                  ? (unsigned long long)expected
+                                                  : rows;
+                if (sent != (unsigned long long)expected)
+                        w->wrong_row_counts++;
+                w->rows += rows;
+                w->requests++;
+                if (!record_latency(w, t1 - t0)) {
+                        w->failed = true;
+                        break;
+                }
+        }
+done:
+        if (stmt != NULL)
+                mysql_stmt_close(stmt);
+        if (mysql != NULL)
+                mysql_close(mysql);
+        for (unsigned i = 0; columns != NULL && i < column_count; i++)
+                free(columns[i].text);
+        free(columns);
+        free(binds);
+        mysql_thread_end();
+        return NULL;
+}
+
+static int compare_u64(const void *a, const void *b)
+{
+        uint64_t x = *(const uint64_t *)a, y = *(const uint64_t *)b;
+
+        return x < y ? -1 : x > y;
+}
+
+/* Nearest-rank percentile of sorted samples, in milliseconds. */
+static double percentile_ms(const uint64_t *sorted, size_t n, double p)
+{
+        if (n == 0)
+                return 0;
+        size_t rank = (size_t)((p / 100.0) * (double)n + 0.999999);
+
+        if (rank < 1)
+                rank = 1;
+        if (rank > n)
+                rank = n;
+        return (double)sorted[rank - 1] / 1e6;
+}
+
+static void usage(FILE *out)
+{
+        fprintf(out,
+                "usage: db_ceiling (--socket PATH | --host H --port P) --user U --password P\n"
+                "                  --database D --query point|page|first [--connections N]\n"
+                "                  [--duration SECONDS] [--max-requests N] [--rows N] [--limit N]\n"
+                "                  [--timeout-ms MS] [--time-zone TZ]\n"
+                "  point: SELECT * FROM users WHERE id = ?  (random id 1..rows)\n"
+                "  page:  SELECT * FROM users WHERE id > ? ORDER BY id LIMIT ?\n"
+                "         (random cursor 0..rows-limit, LIMIT limit+1 as queryd binds it)\n"
+                "  first: the same statement from the start of the table (LIMIT limit+1)\n"
+                "  --timeout-ms: prefix SET STATEMENT max_statement_time as queryd does\n"
+                "                (default 5000, queryd's default; 0: plain statement)\n");
+}
+
+static bool parse_number(const char *text, unsigned long long max, unsigned long long *ret)
+{
+        char *end;
+
+        errno = 0;
+        unsigned long long v = strtoull(text, &end, 10);
+        if (errno != 0 || end == text || *end != '\0' || v > max || text[0] == '-')
+                return false;
+        *ret = v;
+        return true;
+}
+
+static int parse_options(int argc, char **argv, options_t *o)
+{
+        unsigned long long n;
+
+        *o = (options_t){ .host = "127.0.0.1", .port = 3306, .connections = 8,
+                          .duration_s = 10, .max_requests = 100000000ULL, .rows = 100000,
+                          .limit = 100, .timeout_ms = 5000, .time_zone = "+00:00",
+                          .kind = QUERY_POINT };
+        for (int i = 1; i < argc; i++) {
+                const char *name = argv[i];
+                const char *value = i + 1 < argc ? argv[i + 1] : NULL;
+
+                if (strcmp(name, "--help") == 0) {
+                        usage(stdout);
+                        exit(0);
+                }
+                if (value == NULL) {
+                        fprintf(stderr, "db_ceiling: %s needs a value\n", name);
+                        return -1;
+                }
+                i++;
+                if (strcmp(name, "--socket") == 0) {
+                        o->socket = value;
+                } else if (strcmp(name, "--host") == 0) {
+                        o->host = value;
+                } else if (strcmp(name, "--port") == 0 && parse_number(value, 65535, &n)) {
+                        o->port = (unsigned)n;
+                } else if (strcmp(name, "--user") == 0) {
+                        o->user = value;
+                } else if (strcmp(name, "--password") == 0) {
+                        o->password = value;
+                } else if (strcmp(name, "--database") == 0) {
+                        o->database = value;
+                } else if (strcmp(name, "--time-zone") == 0) {
+                        o->time_zone = value;
+                } else if (strcmp(name, "--query") == 0) {
+                        if (strcmp(value, "point") == 0)
+                                o->kind = QUERY_POINT;
+                        else if (strcmp(value, "page") == 0)
+                                o->kind = QUERY_PAGE;
+                        else if (strcmp(value, "first") == 0)
+                                o->kind = QUERY_FIRST;
+                        else {
+                                fprintf(stderr, "db_ceiling: unknown --query %s\n", value);
+                                return -1;
+                        }
+                } else if (strcmp(name, "--connections") == 0 &&
+                           parse_number(value, MAX_THREADS, &n) && n > 0) {
+                        o->connections = (unsigned)n;
+                } else if (strcmp(name, "--duration") == 0 && parse_number(value, 3600, &n) &&
+                           n > 0) {
+                        o->duration_s = (double)n;
+                } else if (strcmp(name, "--max-requests") == 0 &&
+                           parse_number(value, ULLONG_MAX, &n) && n > 0) {
+                        o->max_requests = n;
+                } else if (strcmp(name, "--rows") == 0 && parse_number(value, LLONG_MAX, &n) &&
+                           n > 0) {
+                        o->rows = (long long)n;
+                } else if (strcmp(name, "--limit") == 0 && parse_number(value, 1000000, &n) &&
+                           n > 0) {
+                        o->limit = (long long)n;
+                } else if (strcmp(name, "--timeout-ms") == 0 &&
+                           parse_number(value, 3600000, &n)) {
+                        o->timeout_ms = (unsigned)n;
+                } else {
+                        fprintf(stderr, "db_ceiling: bad option or value: %s %s\n", name, value);
+                        return -1;
+                }
+        }
+        if (o->user == NULL || o->database == NULL) {
+                usage(stderr);
+                return -1;
+        }
+        if (o->kind == QUERY_PAGE && o->limit > o->rows) {
+                fprintf(stderr, "db_ceiling: --limit exceeds --rows\n");
+                return -1;
+        }
+        return 0;
+}
+
+static const char *kind_name(query_kind_t kind)
+{
+        return kind == QUERY_POINT ? "point" : kind == QUERY_PAGE ? "page" : "first";
+}
+
+int main(int argc, char **argv)
+{
+        options_t o;
+
+        if (parse_options(argc, argv, &o) < 0)
+                return 2;
+        if (mysql_library_init(0, NULL, NULL)) {
+                fprintf(stderr, "db_ceiling: cannot initialise the client library\n");
+                return 1;
+        }
+        worker_t *workers = calloc(o.connections, sizeof(*workers));
+        if (workers == NULL)
+                return 1;
+        pthread_barrier_init(&start_barrier, NULL, o.connections + 1);
+        for (unsigned i = 0; i < o.connections; i++) {
+                workers[i].index = i;
+                workers[i].opts = &o;
+                /* Blocking client calls need little stack; 64 threads stay small. */
+                pthread_attr_t attr;
+                pthread_attr_init(&attr);
+                pthread_attr_setstacksize(&attr, 256 * 1024);
+                int r = pthread_create(&workers[i].thread, &attr, worker_main, &workers[i]);
+                pthread_attr_destroy(&attr);
+                if (r != 0) {
+                        fprintf(stderr, "db_ceiling: pthread_create: %s\n", strerror(r));
+                        return 1;
+                }
+        }
+        pthread_barrier_wait(&start_barrier);
+        uint64_t start = now_ns();
+        uint64_t deadline = start + (uint64_t)(o.duration_s * 1e9);
+        struct timespec nap = { 0, 10 * 1000 * 1000 };
+
+        while (now_ns() < deadline &&
+               atomic_load(&requests_started) < o.max_requests)
+                nanosleep(&nap, NULL);
+        atomic_store(&stop_requested, true);
+        for (unsigned i = 0; i < o.connections; i++)
+                pthread_join(workers[i].thread, NULL);
+        double elapsed = (double)(now_ns() - start) / 1e9;
+
+        size_t total = 0;
+        unsigned long long requests = 0, errors = 0, wrong = 0, rows = 0, bytes = 0;
+        unsigned failed = 0;
+        for (unsigned i = 0; i < o.connections; i++) {
+                total += workers[i].latency_count;
+                requests += workers[i].requests;
+                errors += workers[i].errors;
+                wrong += workers[i].wrong_row_counts;
+                rows += workers[i].rows;
+                bytes += workers[i].bytes;
+                failed += workers[i].failed;
+        }
+        uint64_t *all = malloc((total ? total : 1) * sizeof(*all));
+        if (all == NULL)
+                return 1;
+        size_t at = 0;
+        for (unsigned i = 0; i < o.connections; i++) {
+                memcpy(all + at, workers[i].latencies_ns,
+                       workers[i].latency_count * sizeof(*all));
+                at += workers[i].latency_count;
+                free(workers[i].latencies_ns);
+        }
+        qsort(all, total, sizeof(*all), compare_u64);
+        printf("{\"query\":\"%s\",\"connections\":%u,\"limit\":%lld,\"duration_s\":%.3f,"
+               "\"requests\":%llu,\"rps\":%.1f,\"p50_ms\":%.3f,\"p99_ms\":%.3f,\"max_ms\":%.3f,"
+               "\"errors\":%llu,\"wrong_row_counts\":%llu,\"failed_connections\":%u,"
+               "\"rows\":%llu,\"bytes\":%llu}\n",
+               kind_name(o.kind), o.connections, o.kind == QUERY_POINT ? 1 : o.limit, elapsed,
+               requests, elapsed > 0 ? (double)requests / elapsed : 0.0,
+               percentile_ms(all, total, 50), percentile_ms(all, total, 99),
+               total ? (double)all[total - 1] / 1e6 : 0.0, errors, wrong, failed, rows, bytes);
+        free(all);
+        free(workers);
+        pthread_barrier_destroy(&start_barrier);
+        mysql_library_end();
+        return errors == 0 && wrong == 0 && failed == 0 && requests > 0 ? 0 : 1;
+}

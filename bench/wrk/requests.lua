@@ -1,0 +1,49 @@
+-- Request generator and machine-readable summary for wrk, used by bench/run.
+--   wrk ... -s requests.lua <url> -- id ROWS          GET /users/{random 1..ROWS}
+--   wrk ... -s requests.lua <url> -- page ROWS LIMIT  GET /users?limit=LIMIT&after={random 0..ROWS-LIMIT}
+--   wrk ... -s requests.lua <url> -- path PATH        GET PATH every time
+-- done() prints one line "bench-json {...}" with the exact counts and latency
+-- percentiles (microseconds) that bench/run reads.
+
+local threads = {}
+local counter = 0
+
+function setup(thread)
+  counter = counter + 1
+  thread:set("thread_id", counter)
+  table.insert(threads, thread)
+end
+
+local mode, rows, limit, path
+
+function init(args)
+  mode = args[1] or "path"
+  rows = tonumber(args[2] or "0")
+  limit = tonumber(args[3] or "100")
+  path = args[2] or "/"
+  math.randomseed(os.time() * 1000 + (thread_id or 0) * 7919 + math.floor(os.clock() * 1e6))
+  if mode == "path" then
+    -- A fixed request is formatted once, as wrk does without a script.
+    local fixed = wrk.format("GET", path)
+    request = function() return fixed end
+  end
+end
+
+function request()
+  if mode == "id" then
+    return wrk.format("GET", "/users/" .. math.random(1, rows))
+  end
+  return wrk.format("GET", "/users?limit=" .. limit .. "&after=" .. math.random(0, rows - limit))
+end
+
+function done(summary, latency, requests)
+  local e = summary.errors
+  io.write(string.format(
+    'bench-json {"requests":%d,"duration_us":%d,"bytes":%d,' ..
+    '"errors_connect":%d,"errors_read":%d,"errors_write":%d,"errors_status":%d,' ..
+    '"errors_timeout":%d,"p50_us":%d,"p90_us":%d,"p99_us":%d,"max_us":%d,"mean_us":%.1f}\n',
+    summary.requests, summary.duration, summary.bytes,
+    e.connect, e.read, e.write, e.status, e.timeout,
+    latency:percentile(50), latency:percentile(90), latency:percentile(99),
+    latency.max, latency.mean))
+end
