@@ -33,6 +33,33 @@ static void close_poll(db_conn_t *c)
                 return;
         uv_close((uv_handle_t *)c->poll, poll_close_cb);
         c->poll = NULL;
+        c->poll_events = 0;
+}
+
+static void idle_event(db_conn_t *c);
+static void poll_cb(uv_poll_t *poll, int status, int events);
+
+/*
+ * The socket stays registered with the same interest (readable, hang-up)
+ * through waits and idle time: libuv re-registers the descriptor with epoll
+ * on every uv_poll_start and uv_poll_stop, two system calls per wait that
+ * this avoids. Writable interest is added only while a write waits.
+ */
+static void watch(db_conn_t *c, int events)
+{
+        events |= UV_READABLE | UV_DISCONNECT;
+        if (c->poll != NULL && c->poll_events != events) {
+                uv_poll_start(c->poll, events, poll_cb);
+                c->poll_events = events;
+        }
+}
+
+static void unwatch(db_conn_t *c)
+{
+        if (c->poll != NULL && c->poll_events != 0) {
+                uv_poll_stop(c->poll);
+                c->poll_events = 0;
+        }
 }
 
 static void poll_cb(uv_poll_t *poll, int status, int events)
@@ -40,30 +67,27 @@ static void poll_cb(uv_poll_t *poll, int status, int events)
         db_conn_t *c = poll->data;
         int ready = 0;
 
+        if (c->step == NULL) {
+                idle_event(c);
+                return;
+        }
         /* On a socket error let the client library find the error itself. */
-        if (status < 0 || (events & UV_READABLE))
+        if (status < 0 || (events & (UV_READABLE | UV_DISCONNECT)))
                 ready |= MYSQL_WAIT_READ;
         if (status < 0 || (events & UV_WRITABLE))
                 ready |= MYSQL_WAIT_WRITE;
-        uv_poll_stop(poll);
         uv_timer_stop(&c->timer);
         run_step(c, ready);
 }
 
 static void wait_timeout_cb(uv_timer_t *timer)
 {
-        db_conn_t *c = timer->data;
-
-        if (c->poll != NULL)
-                uv_poll_stop(c->poll);
-        run_step(c, MYSQL_WAIT_TIMEOUT);
+        run_step(timer->data, MYSQL_WAIT_TIMEOUT);
 }
 
 /* Arms the poll and the timer for the events the client library waits for. */
 static void wait_for(db_conn_t *c, int status)
 {
-        int events = 0;
-
         if (c->poll == NULL) {
                 c->poll = malloc(sizeof(*c->poll));
                 if (c->poll == NULL ||
@@ -75,12 +99,7 @@ static void wait_for(db_conn_t *c, int status)
                 }
                 c->poll->data = c;
         }
-        if (status & MYSQL_WAIT_READ)
-                events |= UV_READABLE;
-        if (status & MYSQL_WAIT_WRITE)
-                events |= UV_WRITABLE;
-        if (events != 0)
-                uv_poll_start(c->poll, events, poll_cb);
+        watch(c, status & MYSQL_WAIT_WRITE ? UV_WRITABLE : 0);
         if (status & MYSQL_WAIT_TIMEOUT)
                 uv_timer_start(&c->timer, wait_timeout_cb, mysql_get_timeout_value_ms(c->mysql), 0);
 }
@@ -191,27 +210,24 @@ void db_conn_connect(db_conn_t *c)
 
 /* ---- watching an idle connection ---- */
 
-static void idle_event_cb(uv_poll_t *poll, int status, int events)
+/*
+ * An event on a connection with no call in progress: the server sends
+ * nothing unasked, so it closed the link (restart, idle timeout, KILL).
+ */
+static void idle_event(db_conn_t *c)
 {
-        db_conn_t *c = poll->data;
-
-        (void)status;
-        (void)events;
-        /* The server sends nothing unasked: any event means it closed the link. */
+        if (c->state != CONN_IDLE) {
+                /* Lent out between calls: leave it to the borrower's next call. */
+                unwatch(c);
+                return;
+        }
         db_pool_on_idle_conn_lost(c->pool, c);
         db_conn_close(c, true);
 }
 
 void db_conn_watch_idle(db_conn_t *c)
 {
-        if (c->poll != NULL)
-                uv_poll_start(c->poll, UV_READABLE | UV_DISCONNECT, idle_event_cb);
-}
-
-void db_conn_unwatch(db_conn_t *c)
-{
-        if (c->poll != NULL)
-                uv_poll_stop(c->poll);
+        watch(c, 0);
 }
 
 /* ---- closing ---- */
@@ -259,8 +275,7 @@ static void abort_call(db_conn_t *c)
 
 void db_conn_close(db_conn_t *c, bool reconnect)
 {
-        if (c->poll != NULL)
-                uv_poll_stop(c->poll);
+        unwatch(c);
         uv_timer_stop(&c->timer);
         if (c->step != NULL && c->mysql != NULL && c->state != CONN_CLOSING)
                 abort_call(c);

@@ -44,6 +44,7 @@ struct db_conn {
         db_pool_t *pool;
         MYSQL *mysql;
         uv_poll_t *poll;  /* heap: freed in its close callback, after the conn moves on */
+        int poll_events;  /* the UV_* interest registered on poll */
         uv_timer_t timer; /* MYSQL_WAIT_TIMEOUT while a call runs; reconnect backoff when down */
         db_conn_state_t state;
         db_step_fn step;  /* the client call in progress, or NULL */
@@ -74,7 +75,6 @@ void db_conn_drive(db_conn_t *conn, db_step_fn step, db_done_fn done, void *op);
 
 /** Watches an idle conn: if the server closes it, it is reopened. */
 void db_conn_watch_idle(db_conn_t *conn);
-void db_conn_unwatch(db_conn_t *conn);
 
 /**
  * Closes the connection whatever it is doing (a call in progress is dropped

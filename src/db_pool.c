@@ -92,7 +92,6 @@ static db_conn_t *pop_idle(db_pool_t *pool)
         pool->idle = conn->next_idle;
         conn->next_idle = NULL;
         atomic_fetch_sub(&pool->idle_count, 1);
-        db_conn_unwatch(conn);
         return conn;
 }
 

@@ -49,7 +49,8 @@ struct http_server {
         conn_guard_t *guard;
         http_request_t *suspended;
         unsigned active_requests;
-        bool stopping;
+        bool stopping;         /* draining: answers carry Connection: close */
+        bool closing;          /* the drain is over: new requests get 503 at once */
         void (*stopped_cb)(worker_t *w);
         uint32_t id_prefix;
         uint64_t id_counter;
@@ -59,10 +60,18 @@ static void run_daemon(http_server_t *s);
 
 /* ---- driving the daemon from the loop ---- */
 
+static void finish_stop(http_server_t *s);
+
+/* Runs the daemon on the next loop turn; also where a drained server stops,
+ * since stopping from inside a libmicrohttpd callback would re-enter it. */
 static void kick_cb(uv_idle_t *idle)
 {
+        http_server_t *s = idle->data;
+
         uv_idle_stop(idle);
-        run_daemon(idle->data);
+        run_daemon(s);
+        if (s->stopping && s->active_requests == 0 && s->daemon != NULL)
+                finish_stop(s);
 }
 
 static void kick(http_server_t *s)
@@ -83,17 +92,35 @@ static void daemon_poll_cb(uv_poll_t *poll, int status, int events)
         run_daemon(poll->data);
 }
 
+static unsigned connection_count(struct MHD_Daemon *daemon)
+{
+        const union MHD_DaemonInfo *info =
+                MHD_get_daemon_info(daemon, MHD_DAEMON_INFO_CURRENT_CONNECTIONS);
+
+        return info ? info->num_connections : 0;
+}
+
+/*
+ * One round of the daemon. At its connection limit libmicrohttpd stops
+ * listening and only listens again at the start of a later round, so a round
+ * that closed connections is followed by another; and a round happens at
+ * least every RUN_INTERVAL_MS whatever the daemon asks for.
+ */
 static void run_daemon(http_server_t *s)
 {
+        enum { RUN_INTERVAL_MS = 1000 };
         MHD_UNSIGNED_LONG_LONG timeout;
 
         if (s->daemon == NULL)
                 return;
+        unsigned before = connection_count(s->daemon);
         MHD_run(s->daemon);
-        if (MHD_get_timeout(s->daemon, &timeout) != MHD_YES) {
-                uv_timer_stop(&s->daemon_timer);
+        if (connection_count(s->daemon) < before) {
+                kick(s);
                 return;
         }
+        if (MHD_get_timeout(s->daemon, &timeout) != MHD_YES || timeout > RUN_INTERVAL_MS)
+                timeout = RUN_INTERVAL_MS;
         /* A zero timeout means data is already buffered: run again next turn. */
         if (timeout == 0)
                 kick(s);
@@ -250,6 +277,8 @@ static void add_headers(http_request_t *req, struct MHD_Response *r, unsigned st
                 MHD_add_response_header(r, MHD_HTTP_HEADER_ALLOW, router_allowed_methods);
         if (status == 503)
                 MHD_add_response_header(r, MHD_HTTP_HEADER_RETRY_AFTER, "1");
+        if (req->worker->http->stopping) /* draining: this is the connection's last answer */
+                MHD_add_response_header(r, MHD_HTTP_HEADER_CONNECTION, "close");
 }
 
 void http_respond(http_request_t *req, unsigned status, const char *content_type, char *body,
@@ -269,7 +298,7 @@ void http_respond(http_request_t *req, unsigned status, const char *content_type
         }
         req->answered = true;
         req->status = status;
-        req->body_bytes = len;
+        req->body_bytes = strcmp(req->method, "HEAD") == 0 ? 0 : len;
         add_headers(req, req->response, status, content_type);
         uv_timer_stop(req->deadline);
         if (req->suspended) {
@@ -485,7 +514,10 @@ static enum MHD_Result access_cb(void *cls, struct MHD_Connection *connection, c
         if (req->answered)
                 return MHD_NO; /* answered, but the response could not be built */
         http_set_deadline(req, default_deadline_ms(s->worker->config), NULL);
-        dispatch(req, method);
+        if (s->closing)
+                http_fail(req, 503, "database-unavailable", "the service is shutting down");
+        else
+                dispatch(req, method);
         if (req->response != NULL)
                 return queue_answer(req);
         MHD_suspend_connection(connection);
@@ -668,6 +700,7 @@ int http_server_new(http_server_t **ret_server, worker_t *w)
  * a daemon with suspended connections is not allowed. */
 static void finish_stop(http_server_t *s)
 {
+        s->closing = true;
         while (s->suspended != NULL)
                 http_fail(s->suspended, 503, "database-unavailable", "the service is shutting down");
         uv_timer_stop(&s->drain_timer);
@@ -694,12 +727,12 @@ static void drain_timer_cb(uv_timer_t *timer)
         finish_stop(s);
 }
 
-/* Called from libmicrohttpd's completion callback too, where stopping the
- * daemon would re-enter it: the stop always happens from the timer. */
+/* Called from libmicrohttpd's completion callback too: kick_cb stops the
+ * server on the next turn if nothing came in meanwhile. */
 static void maybe_finish_drain(http_server_t *s)
 {
-        if (s->active_requests == 0 && s->daemon != NULL)
-                uv_timer_start(&s->drain_timer, drain_timer_cb, 0, 0);
+        if (s->active_requests == 0)
+                kick(s);
 }
 
 void http_server_stop(http_server_t *s, unsigned drain_ms, void (*done_cb)(worker_t *w))
