@@ -249,6 +249,7 @@ static void watch_client(http_server_t *s, http_request_t *req)
                 MHD_get_connection_info(req->connection, MHD_CONNECTION_INFO_CONNECTION_FD);
         uv_poll_t *watch = scope_alloc(req->scope, sizeof(*watch));
 
+        req->client_watch_tried = true;
         if (info == NULL || watch == NULL ||
             uv_poll_init_socket(&s->worker->loop, watch, info->connect_fd) < 0)
                 return; /* the deadline still bounds the request */
@@ -404,12 +405,39 @@ static void default_deadline(http_request_t *req)
                   default_deadline_ms(req->worker->config));
 }
 
+/*
+ * Most requests are answered within milliseconds: watching their client for
+ * a hang-up would cost more system calls than the request itself. The watch
+ * starts only once a request has been suspended this long.
+ */
+enum { CLIENT_WATCH_DELAY_MS = 50 };
+
+static void deadline_cb(uv_timer_t *timer);
+
+/* Arms the timer for the deadline, or earlier to start the client watch. */
+static void arm_deadline(http_request_t *req)
+{
+        uint64_t now = uv_now(req->deadline->loop);
+        uint64_t left = req->deadline_at > now ? req->deadline_at - now : 0;
+
+        if (req->suspended && !req->client_watch_tried && left > CLIENT_WATCH_DELAY_MS)
+                left = CLIENT_WATCH_DELAY_MS;
+        uv_timer_start(req->deadline, deadline_cb, left, 0);
+}
+
 static void deadline_cb(uv_timer_t *timer)
 {
         http_request_t *req = timer->data;
 
-        if (!req->answered)
-                req->on_deadline(req);
+        if (req->answered)
+                return;
+        if (uv_now(timer->loop) < req->deadline_at) {
+                if (req->suspended && !req->client_watch_tried)
+                        watch_client(req->worker->http, req);
+                arm_deadline(req);
+                return;
+        }
+        req->on_deadline(req);
         if (!req->answered) /* the handler did not answer: do it for it */
                 default_deadline(req);
 }
@@ -417,7 +445,8 @@ static void deadline_cb(uv_timer_t *timer)
 void http_set_deadline(http_request_t *req, unsigned ms, http_deadline_fn on_deadline)
 {
         req->on_deadline = on_deadline ? on_deadline : default_deadline;
-        uv_timer_start(req->deadline, deadline_cb, ms, 0);
+        req->deadline_at = uv_now(req->deadline->loop) + ms;
+        arm_deadline(req);
 }
 
 /* ---- query arguments ---- */
@@ -522,7 +551,7 @@ static enum MHD_Result access_cb(void *cls, struct MHD_Connection *connection, c
                 return queue_answer(req);
         MHD_suspend_connection(connection);
         req->suspended = true;
-        watch_client(s, req);
+        arm_deadline(req);
         req->next = s->suspended;
         if (s->suspended)
                 s->suspended->prev = req;

@@ -38,12 +38,14 @@ struct http_request {
         int route;                    /* index in the route table, or METRICS_UNMATCHED_ROUTE */
         size_t body_bytes;
         uv_poll_t *client_watch;      /* while suspended: notices the client hanging up */
+        bool client_watch_tried;
         struct MHD_Connection *connection;
         struct MHD_Response *response;
         unsigned status;
         bool answered;
         bool suspended;
-        uv_timer_t *deadline;
+        uv_timer_t *deadline;         /* also wakes up once to start client_watch */
+        uint64_t deadline_at;         /* loop time in ms */
         http_deadline_fn on_deadline;
         http_request_t *prev, *next;  /* the server's list of suspended requests */
 };
