@@ -17,16 +17,7 @@
 #include <string.h>
 
 #include "config.h"
-
-#define CHECK(cond, ...)                                                                     \
-        do {                                                                                 \
-                if (!(cond)) {                                                               \
-                        fprintf(stderr, "invariant broken: %s\n  ", #cond);                 \
-                        fprintf(stderr, __VA_ARGS__);                                        \
-                        fputc('\n', stderr);                                                 \
-                        abort();                                                             \
-                }                                                                            \
-        } while (0)
+#include "fuzz_check.h"
 
 enum { ERR_SIZE = 512, ENV_VALUE_MAX = 4096 };
 

@@ -14,6 +14,7 @@
 #include <string.h>
 
 #include "query_args.h"
+#include "fuzz_check.h"
 
 /* The server stops collecting arguments long before this. */
 enum { MAX_ARGS = 64 };
@@ -21,16 +22,6 @@ enum { MAX_ARGS = 64 };
 /* The allowed lists the routes really use: GET /users and everything else. */
 static const char *const users_allowed[] = { "limit", "after", "offset", NULL };
 static const char *const none_allowed[] = { NULL };
-
-#define CHECK(cond, ...)                                                                     \
-        do {                                                                                 \
-                if (!(cond)) {                                                               \
-                        fprintf(stderr, "invariant broken: %s\n  ", #cond);                 \
-                        fprintf(stderr, __VA_ARGS__);                                        \
-                        fputc('\n', stderr);                                                 \
-                        abort();                                                             \
-                }                                                                            \
-        } while (0)
 
 /* A NUL-terminated heap copy of the fuzz input (cut at its first NUL when read as a string). */
 static char *copy_text(const uint8_t *data, size_t size)

@@ -13,16 +13,7 @@
 #include "query_args.h"
 #include "router.h"
 #include "routes/routes.h"
-
-#define CHECK(cond, ...)                                                                     \
-        do {                                                                                 \
-                if (!(cond)) {                                                               \
-                        fprintf(stderr, "invariant broken: %s\n  ", #cond);                 \
-                        fprintf(stderr, __VA_ARGS__);                                        \
-                        fputc('\n', stderr);                                                 \
-                        abort();                                                             \
-                }                                                                            \
-        } while (0)
+#include "fuzz_check.h"
 
 static const char *const methods[] = { "GET", "HEAD", "POST", "PUT", "DELETE", "OPTIONS",
                                        "PATCH", "get", "GETS", "" };

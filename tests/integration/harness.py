@@ -92,6 +92,29 @@ _live_lock = threading.Lock()
 # Program entry
 
 
+
+def take_option(name):
+    """Removes `--name VALUE` or `--name=VALUE` from sys.argv and returns VALUE.
+
+    For options of one test program that harness.main() does not know.
+    """
+    flag = "--" + name
+    value = None
+    kept = [sys.argv[0]]
+    args = iter(sys.argv[1:])
+    for arg in args:
+        option, eq, given = arg.partition("=")
+        if option != flag:
+            kept.append(arg)
+        elif eq:
+            value = given
+        else:
+            value = next(args, None)
+            if value is None:
+                sys.exit(f"{flag} needs a value")
+    sys.argv = kept
+    return value
+
 def main():
     """Parse the harness options out of sys.argv and run unittest.
 

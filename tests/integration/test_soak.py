@@ -414,22 +414,7 @@ class SoakTests(unittest.TestCase):
 
 def _take_wrk_option():
     global _wrk_option
-    args = sys.argv[1:]
-    kept = [sys.argv[0]]
-    i = 0
-    while i < len(args):
-        name, eq, value = args[i].partition("=")
-        if name == "--wrk":
-            if not eq:
-                i += 1
-                if i >= len(args):
-                    sys.exit("--wrk needs a value")
-                value = args[i]
-            _wrk_option = value
-        else:
-            kept.append(args[i])
-        i += 1
-    sys.argv = kept
+    _wrk_option = harness.take_option("wrk")
 
 
 if __name__ == "__main__":
