@@ -21,6 +21,7 @@ import os
 import shutil
 import signal
 import socket
+import struct
 import subprocess
 import sys
 import threading
@@ -291,6 +292,25 @@ def raw_request(port, data, method="GET", timeout=10.0, host="127.0.0.1"):
         resp.begin()
         body = resp.read()
         return Response(resp.status, resp.headers, body)
+    finally:
+        sock.close()
+
+
+def hang_up_after(port, request, read_bytes, reset=False, timeout=10.0):
+    """Send request, read about read_bytes (0: none), then close."""
+    sock = socket.create_connection(("127.0.0.1", port), timeout=timeout)
+    try:
+        if reset:
+            # SO_LINGER 0 makes close() send RST instead of FIN.
+            sock.setsockopt(socket.SOL_SOCKET, socket.SO_LINGER, struct.pack("ii", 1, 0))
+        sock.sendall(request)
+        got = 0
+        while got < read_bytes:
+            chunk = sock.recv(min(4096, read_bytes - got))
+            if not chunk:
+                break
+            got += len(chunk)
+        return got
     finally:
         sock.close()
 

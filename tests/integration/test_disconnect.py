@@ -19,25 +19,6 @@ from harness import assert_json_ok, assert_problem
 FULL_TABLE = b"GET /users?limit=10000 HTTP/1.1\r\nHost: localhost\r\n\r\n"
 
 
-def hang_up_after(port, request, read_bytes, reset=False, timeout=10.0):
-    """Send request, read about read_bytes (0: none), then close."""
-    sock = socket.create_connection(("127.0.0.1", port), timeout=timeout)
-    try:
-        if reset:
-            # SO_LINGER 0 makes close() send RST instead of FIN.
-            sock.setsockopt(socket.SOL_SOCKET, socket.SO_LINGER, struct.pack("ii", 1, 0))
-        sock.sendall(request)
-        got = 0
-        while got < read_bytes:
-            chunk = sock.recv(min(4096, read_bytes - got))
-            if not chunk:
-                break
-            got += len(chunk)
-        return got
-    finally:
-        sock.close()
-
-
 class DisconnectTests(harness.DemoServiceTestCase):
     queryd_env = {"query_timeout_ms": 2000}
 
@@ -58,7 +39,7 @@ class DisconnectTests(harness.DemoServiceTestCase):
 
     def test_1_close_after_a_few_kb(self):
         for i in range(25):
-            got = hang_up_after(self.port, FULL_TABLE, read_bytes=2048 + 512 * i,
+            got = harness.hang_up_after(self.port, FULL_TABLE, read_bytes=2048 + 512 * i,
                                 reset=(i % 3 == 0))
             self.assertGreater(got, 0, f"round {i}: no response bytes before hanging up")
         self.assert_serving()
@@ -66,12 +47,12 @@ class DisconnectTests(harness.DemoServiceTestCase):
 
     def test_2_close_right_after_sending(self):
         for i in range(25):
-            hang_up_after(self.port, FULL_TABLE, read_bytes=0, reset=(i % 2 == 0))
+            harness.hang_up_after(self.port, FULL_TABLE, read_bytes=0, reset=(i % 2 == 0))
         self.assert_serving()
         self.assert_pool_idle()
 
     def test_3_many_hang_ups_at_once(self):
-        threads = [threading.Thread(target=hang_up_after, daemon=True,
+        threads = [threading.Thread(target=harness.hang_up_after, daemon=True,
                                     args=(self.port, FULL_TABLE, 1024 * (i % 4), i % 2 == 1))
                    for i in range(40)]
         for t in threads:
@@ -84,7 +65,7 @@ class DisconnectTests(harness.DemoServiceTestCase):
 
     def test_4_close_half_way_through_request(self):
         for i in range(10):
-            hang_up_after(self.port, FULL_TABLE[:10 + i * 3], read_bytes=0, reset=(i % 2 == 0))
+            harness.hang_up_after(self.port, FULL_TABLE[:10 + i * 3], read_bytes=0, reset=(i % 2 == 0))
         self.assert_serving()
         self.assert_pool_idle()
 

@@ -569,7 +569,6 @@ class ResilienceTests(unittest.TestCase):
         prober = threading.Thread(target=probe_greeting, daemon=True)
         try:
             time.sleep(1.0)
-            t_kill = time.monotonic()
             self.db.kill()
             t_killed = time.monotonic()
             time.sleep(2.0)

@@ -29,8 +29,6 @@ import random
 import re
 import shutil
 import signal
-import socket
-import struct
 import subprocess
 import sys
 import threading
@@ -332,24 +330,6 @@ def keep_alive_client(port, jobs, tally, stop_at, timeout=60.0):
         conn.close()
 
 
-def hang_up(port, request, read_bytes, reset, timeout=60.0):
-    """Send request, read about read_bytes (0: none), then close (RST if reset)."""
-    sock = socket.create_connection(("127.0.0.1", port), timeout=timeout)
-    try:
-        if reset:
-            sock.setsockopt(socket.SOL_SOCKET, socket.SO_LINGER, struct.pack("ii", 1, 0))
-        sock.sendall(request)
-        got = 0
-        while got < read_bytes:
-            chunk = sock.recv(min(4096, read_bytes - got))
-            if not chunk:
-                break
-            got += len(chunk)
-        return got
-    finally:
-        sock.close()
-
-
 def run_threads(threads, timeout):
     for t in threads:
         t.start()
@@ -449,13 +429,13 @@ class ValgrindTests(unittest.TestCase):
             try:
                 for i in range(0, HANG_UPS_MID_RESPONSE, 2):
                     pair = [threading.Thread(target=lambda n=n: hang_up_bytes.append(
-                        hang_up(q.port, FULL_TABLE, 1024 * (1 + n % 6), n % 3 == 0)))
+                        harness.hang_up_after(q.port, FULL_TABLE, 1024 * (1 + n % 6), n % 3 == 0, timeout=60.0)))
                         for n in (i, i + 1)]
                     if run_threads(pair, 90):
                         hang_up_errors.append(f"hang-up pair {i} still reading after 90 s")
                         return
                 for i in range(HANG_UPS_AFTER_SEND):
-                    hang_up(q.port, FULL_TABLE, 0, i % 2 == 0)
+                    harness.hang_up_after(q.port, FULL_TABLE, 0, i % 2 == 0, timeout=60.0)
             except OSError as exc:
                 hang_up_errors.append(repr(exc))
 
