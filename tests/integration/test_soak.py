@@ -50,8 +50,6 @@ WRK_CONNECTIONS = 4
 # Hard cap on wrk's run; with valgrind queryd answers some 500-700 requests
 # a second on two cores, so 100,000 take about three minutes.
 WRK_MAX_SECONDS = 480
-WORKERS = 2
-POOL_SIZE = 4
 
 # (method, path, expected status, fragment a successful body must contain)
 REQUESTS = [
@@ -267,38 +265,15 @@ def head_client(port, expected_lengths, stop, results):
         conn.close()
 
 
-class SoakTests(unittest.TestCase):
+class SoakTests(test_valgrind.ValgrindServiceCase):
+    run_name = "soak"
+
     @classmethod
     def setUpClass(cls):
-        cls.valgrind = test_valgrind.valgrind_binary()
-        if not cls.valgrind:
-            raise unittest.SkipTest("valgrind not found (pass --valgrind PATH)")
         cls.wrk = wrk_binary()
         if not cls.wrk:
             raise unittest.SkipTest("wrk not found (pass --wrk PATH)")
-        binary = harness.queryd_binary()
-        with open(binary, "rb") as f:
-            if b"__asan_init" in f.read():
-                raise AssertionError(f"{binary} is built with AddressSanitizer, which "
-                                     "valgrind cannot run: pass the queryd_plain binary")
-        cls.fixture = harness.TestRun("soak")
-        cls.addClassCleanup(cls.fixture.close)
-        cls.db = cls.fixture.start_demo_database()
-        cls.database_url = cls.db.tcp_url(harness.APP_USER, harness.APP_PASSWORD,
-                                          harness.DEMO_DB)
-
-    def start_queryd(self, name, **env):
-        full_env = {"QUERYD_DATABASE_URL": self.database_url, "QUERYD_WORKERS": WORKERS,
-                    "QUERYD_POOL_SIZE": POOL_SIZE}
-        full_env.update({"QUERYD_" + k.upper(): v for k, v in env.items()})
-        q = test_valgrind.ValgrindQueryd(self.fixture.dir, name, full_env, self.valgrind,
-                                         secrets={harness.APP_PASSWORD})
-        self.fixture.queryds.append(q)
-        start = time.monotonic()
-        q.start(timeout=120)
-        sys.stderr.write(f"\n{name}: healthy under valgrind after "
-                         f"{time.monotonic() - start:.1f} s\n")
-        return q
+        super().setUpClass()
 
     def run_wrk(self, q, run_dir):
         per_thread = -(-TOTAL_REQUESTS // WRK_THREADS) + 50
@@ -403,10 +378,7 @@ class SoakTests(unittest.TestCase):
         self.assertGreaterEqual(logged, summary["requests"])
         self.assertLessEqual(logged, summary["requests"] + WRK_CONNECTIONS)
 
-        resp = q.wait_pool_idle(POOL_SIZE, timeout=60)
-        self.assertEqual(resp.status, 200, resp.describe())
-        self.assertEqual(resp.json()["pool"], {"size": POOL_SIZE, "idle": POOL_SIZE,
-                                               "busy": 0, "waiting": 0})
+        self.assert_pool_idle(q)
         stop_start = time.monotonic()
         q.stop_and_check_clean(self, timeout=180)
         sys.stderr.write(f"stopped cleanly in {time.monotonic() - stop_start:.1f} s\n")

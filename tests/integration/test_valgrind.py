@@ -368,7 +368,11 @@ class LogCheckerTests(unittest.TestCase):
         self.assertEqual(valgrind_problems(clean), [])
 
 
-class ValgrindTests(unittest.TestCase):
+class ValgrindServiceCase(unittest.TestCase):
+    """Base class: a MariaDB with the demo data, and queryds started under valgrind."""
+
+    run_name = "valgrind"
+
     @classmethod
     def setUpClass(cls):
         cls.valgrind = valgrind_binary()
@@ -379,7 +383,7 @@ class ValgrindTests(unittest.TestCase):
             if b"__asan_init" in f.read():
                 raise AssertionError(f"{binary} is built with AddressSanitizer, which "
                                      "valgrind cannot run: pass the queryd_plain binary")
-        cls.fixture = harness.TestRun("valgrind")
+        cls.fixture = harness.TestRun(cls.run_name)
         cls.addClassCleanup(cls.fixture.close)
         cls.db = cls.fixture.start_demo_database()
         cls.database_url = cls.db.tcp_url(harness.APP_USER, harness.APP_PASSWORD, harness.DEMO_DB)
@@ -404,6 +408,8 @@ class ValgrindTests(unittest.TestCase):
         self.assertEqual(resp.json()["pool"], {"size": POOL_SIZE, "idle": POOL_SIZE,
                                                "busy": 0, "waiting": 0}, resp.describe())
 
+
+class ValgrindTests(ValgrindServiceCase):
     def assert_running(self, q):
         self.assertTrue(q.running(), f"{q.name} exited (code {q.proc.returncode}); output tail:\n"
                         f"{q.redacted(valgrind_report(q.log_text()) or q.log_text()[-4000:])}")
