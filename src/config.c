@@ -18,6 +18,8 @@ const char config_help[] =
         "queryd: serves MySQL/MariaDB query results as JSON over HTTP.\n"
         "\n"
         "Configuration (environment variables):\n"
+        "  QUERYD_CONFIG                  required: the JSON file declaring the endpoints\n"
+        "                                 (SIGHUP reloads it)\n"
         "  QUERYD_DATABASE_URL            required: mysql://user:pass@host:port/db\n"
         "                                 or mysql://user:pass@host1:port,host2:port/db (failover)\n"
         "                                 or mysql://user:pass@localhost/db?socket=/path/to.sock\n"
@@ -35,8 +37,12 @@ const char config_help[] =
         "                                 (default 1000)\n"
         "  QUERYD_ACCESS_LOG              1: one JSON line per request on stdout, 0: none (default 1)\n"
         "  QUERYD_TIME_ZONE               session time zone as +HH:MM (default +00:00)\n"
+        "  QUERYD_START_TIMEOUT_MS        at start, how long to wait for the database to check\n"
+        "                                 the configuration against (default 30000)\n"
+        "  QUERYD_CORS_ORIGINS            origins allowed to read responses from a browser:\n"
+        "                                 * or a comma-separated list (default: none)\n"
         "\n"
-        "Endpoints: GET /users, GET /users/{id}, GET /healthz, GET /readyz, GET /metrics.\n";
+        "Endpoints: those of QUERYD_CONFIG, and GET /healthz, /readyz, /metrics, /openapi.json.\n";
 
 static int fail(char *err, size_t err_size, const char *fmt, const char *what)
 {
@@ -292,7 +298,51 @@ static const numeric_var_t numeric_vars[] = {
         NUMERIC("QUERYD_MAX_CONNECTIONS", 10000, 1, 1000000, max_connections),
         NUMERIC("QUERYD_MAX_CONNECTIONS_PER_IP", 1000, 0, 1000000, max_connections_per_ip),
         NUMERIC("QUERYD_ACCESS_LOG", 1, 0, 1, access_log),
+        NUMERIC("QUERYD_START_TIMEOUT_MS", 30000, 0, 3600000, start_timeout_ms),
 };
+
+static int parse_config_path(const char *text, config_t *c, char *err, size_t n)
+{
+        if (text == NULL || text[0] == '\0')
+                return fail(err, n, "%s is not set: it names the JSON file declaring the endpoints",
+                            "QUERYD_CONFIG");
+        c->config_path = strdup(text);
+        return c->config_path ? 0 : -ENOMEM;
+}
+
+/* "scheme://host[:port]": what a browser sends as Origin. */
+static bool is_origin(const char *text, size_t len)
+{
+        const char *sep = memmem(text, len, "://", 3);
+
+        if (sep == NULL || sep == text || (size_t)(sep - text) + 3 == len)
+                return false;
+        for (size_t i = 0; i < len; i++)
+                if (text[i] <= ' ' || text[i] == ',' || text[i] == 0x7f ||
+                    (text[i] == '/' && text + i > sep + 2))
+                        return false;
+        return true;
+}
+
+static int parse_cors_origins(const char *text, config_t *c, char *err, size_t n)
+{
+        if (text == NULL || text[0] == '\0')
+                return 0;
+        if (strcmp(text, "*") != 0) {
+                for (const char *p = text;; p++) {
+                        size_t len = strcspn(p, ",");
+                        if (!is_origin(p, len))
+                                return fail(err, n, "%s must be * or a comma-separated list of "
+                                            "origins like https://app.example.com:8443",
+                                            "QUERYD_CORS_ORIGINS");
+                        p += len;
+                        if (*p == '\0')
+                                break;
+                }
+        }
+        c->cors_origins = strdup(text);
+        return c->cors_origins ? 0 : -ENOMEM;
+}
 
 int config_from_env(config_t *c, char *err, size_t n)
 {
@@ -314,6 +364,10 @@ int config_from_env(config_t *c, char *err, size_t n)
         }
         if (r == 0)
                 r = parse_time_zone(getenv("QUERYD_TIME_ZONE"), c, err, n);
+        if (r == 0)
+                r = parse_config_path(getenv("QUERYD_CONFIG"), c, err, n);
+        if (r == 0)
+                r = parse_cors_origins(getenv("QUERYD_CORS_ORIGINS"), c, err, n);
         if (r == 0 && (c->database_url_redacted = redact_url(&c->db)) == NULL)
                 r = -ENOMEM;
         if (r < 0)
@@ -336,5 +390,7 @@ void config_done(config_t *c)
 {
         db_target_done(&c->db);
         free(c->database_url_redacted);
-        c->database_url_redacted = NULL;
+        free(c->config_path);
+        free(c->cors_origins);
+        c->database_url_redacted = c->config_path = c->cors_origins = NULL;
 }

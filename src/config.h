@@ -42,7 +42,10 @@ typedef struct config {
         unsigned max_connections;       /* client connections, all workers together */
         unsigned max_connections_per_ip;
         unsigned access_log;            /* 1: one JSON line per request on stdout */
+        unsigned start_timeout_ms;      /* waiting for the database at start */
         char time_zone[8]; /* "+HH:MM" or "-HH:MM" */
+        char *config_path;              /* QUERYD_CONFIG */
+        char *cors_origins;             /* "*", "a,b" (checked), or NULL: no CORS */
 } config_t;
 
 /** The help text listing every variable, for `queryd --help`. */

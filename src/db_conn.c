@@ -243,8 +243,10 @@ static void close_done(db_conn_t *c)
 {
         /* mysql_close detached the statements from the connection, so closing
          * them now frees memory without any I/O. */
-        for (unsigned i = 0; i < c->statement_count; i++)
+        for (unsigned i = 0; i < c->statement_count; i++) {
                 mysql_stmt_close(c->statements[i].stmt);
+                free(c->statements[i].sql);
+        }
         c->statement_count = 0;
         close_poll(c);
         c->mysql = NULL;
@@ -302,21 +304,57 @@ void db_conn_done(db_conn_t *c)
 
 /* ---- statement cache ---- */
 
-MYSQL_STMT *db_conn_statement(db_conn_t *c, const char *sql)
+static unsigned long text_hash(const char *text)
 {
-        for (unsigned i = 0; i < c->statement_count; i++)
-                if (c->statements[i].sql == sql)
-                        return c->statements[i].stmt;
+        unsigned long h = 5381;
+
+        while (*text != '\0')
+                h = h * 33 + (unsigned char)*text++;
+        return h;
+}
+
+MYSQL_STMT *db_conn_statement(db_conn_t *c, const char *sql, unsigned timeout_ms)
+{
+        unsigned long h = text_hash(sql);
+
+        for (unsigned i = 0; i < c->statement_count; i++) {
+                db_cached_stmt_t *e = &c->statements[i];
+                if (e->hash == h && e->timeout_ms == timeout_ms && strcmp(e->sql, sql) == 0) {
+                        e->last_used = ++c->statement_clock;
+                        return e->stmt;
+                }
+        }
         return NULL;
 }
 
-bool db_conn_keep_statement(db_conn_t *c, const char *sql, MYSQL_STMT *stmt)
+static void evict_least_recent(db_conn_t *c)
 {
-        if (c->statement_count == DB_CONN_MAX_STATEMENTS)
+        unsigned oldest = 0;
+
+        for (unsigned i = 1; i < c->statement_count; i++)
+                if (c->statements[i].last_used < c->statements[oldest].last_used)
+                        oldest = i;
+        mysql_stmt_close(c->statements[oldest].stmt);
+        free(c->statements[oldest].sql);
+        c->statements[oldest] = c->statements[--c->statement_count];
+}
+
+bool db_conn_keep_statement(db_conn_t *c, const char *sql, unsigned timeout_ms,
+                            MYSQL_STMT *stmt)
+{
+        char *copy = strdup(sql);
+
+        if (copy == NULL)
                 return false;
-        c->statements[c->statement_count].sql = sql;
-        c->statements[c->statement_count].stmt = stmt;
-        c->statement_count++;
+        if (c->statement_count == DB_CONN_MAX_STATEMENTS)
+                evict_least_recent(c);
+        c->statements[c->statement_count++] = (db_cached_stmt_t){
+                .sql = copy,
+                .timeout_ms = timeout_ms,
+                .hash = text_hash(sql),
+                .last_used = ++c->statement_clock,
+                .stmt = stmt,
+        };
         return true;
 }
 
@@ -324,6 +362,7 @@ void db_conn_forget_statement(db_conn_t *c, MYSQL_STMT *stmt)
 {
         for (unsigned i = 0; i < c->statement_count; i++) {
                 if (c->statements[i].stmt == stmt) {
+                        free(c->statements[i].sql);
                         c->statements[i] = c->statements[--c->statement_count];
                         return;
                 }

@@ -33,10 +33,15 @@ typedef enum db_conn_state {
         CONN_CLOSING,
 } db_conn_state_t;
 
-enum { DB_CONN_MAX_STATEMENTS = 16 };
+/* Collections with filters write a statement per shape of request, so the
+ * cache is bounded and evicts the statement used least recently. */
+enum { DB_CONN_MAX_STATEMENTS = 32 };
 
 typedef struct db_cached_stmt {
-        const char *sql; /* compared by address: statements are static strings */
+        char *sql;          /* the statement (a copy: requests build theirs) */
+        unsigned timeout_ms; /* the max_statement_time it was prepared with */
+        unsigned long hash;
+        unsigned long last_used;
         MYSQL_STMT *stmt;
 } db_cached_stmt_t;
 
@@ -58,6 +63,7 @@ struct db_conn {
         db_conn_t *next_idle;
         db_lease_t *lease;
         unsigned statement_count;
+        unsigned long statement_clock; /* ticks at each lookup, for last_used */
         db_cached_stmt_t statements[DB_CONN_MAX_STATEMENTS];
 };
 
@@ -85,11 +91,17 @@ void db_conn_close(db_conn_t *conn, bool reconnect);
 /** Stops the conn's handles for good; the loop sees them closed a turn later. */
 void db_conn_done(db_conn_t *conn);
 
-/** The prepared statement cached for sql on this connection, or NULL. */
-MYSQL_STMT *db_conn_statement(db_conn_t *conn, const char *sql);
+/** The statement cached for sql prepared with timeout_ms on this connection, or NULL. */
+MYSQL_STMT *db_conn_statement(db_conn_t *conn, const char *sql, unsigned timeout_ms);
 
-/** Caches a prepared statement; false when the cache is full (the caller closes it). */
-bool db_conn_keep_statement(db_conn_t *conn, const char *sql, MYSQL_STMT *stmt);
+/**
+ * Caches a statement under a copy of sql. A full cache first closes its
+ * least recently used statement (the connection is idle between requests,
+ * so the close, which the server does not answer, cannot block). False
+ * when out of memory (the caller closes stmt).
+ */
+bool db_conn_keep_statement(db_conn_t *conn, const char *sql, unsigned timeout_ms,
+                            MYSQL_STMT *stmt);
 
 /** Drops stmt from the cache without closing it. */
 void db_conn_forget_statement(db_conn_t *conn, MYSQL_STMT *stmt);

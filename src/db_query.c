@@ -31,9 +31,18 @@ static void finish(db_query_t *q, int status)
 
 static void capture_stmt_error(db_query_t *q)
 {
+        MYSQL *mysql = q->lease->conn->mysql;
+
         q->error.code = mysql_stmt_errno(q->stmt);
         snprintf(q->error.sqlstate, sizeof(q->error.sqlstate), "%s", mysql_stmt_sqlstate(q->stmt));
         snprintf(q->error.message, sizeof(q->error.message), "%s", mysql_stmt_error(q->stmt));
+        if (q->error.code == 0 && mysql_errno(mysql) != 0) {
+                /* An error read while fetching rows unbuffered (a statement
+                 * interrupted mid-result) is left on the connection. */
+                q->error.code = mysql_errno(mysql);
+                snprintf(q->error.sqlstate, sizeof(q->error.sqlstate), "%s", mysql_sqlstate(mysql));
+                snprintf(q->error.message, sizeof(q->error.message), "%s", mysql_error(mysql));
+        }
         if (q->error.code == 0) { /* an error the library did not number */
                 q->error.code = 2000;
                 snprintf(q->error.sqlstate, sizeof(q->error.sqlstate), "HY000");
@@ -43,6 +52,14 @@ static void capture_stmt_error(db_query_t *q)
 static void fail_with_stmt_error(db_query_t *q)
 {
         capture_stmt_error(q);
+        finish(q, -EIO);
+}
+
+static void fail_out_of_memory(db_query_t *q)
+{
+        q->error.code = 2008; /* CR_OUT_OF_MEMORY */
+        snprintf(q->error.sqlstate, sizeof(q->error.sqlstate), "HY001");
+        snprintf(q->error.message, sizeof(q->error.message), "out of memory");
         finish(q, -EIO);
 }
 
@@ -112,13 +129,10 @@ static void execute_done(db_conn_t *conn)
                 fail_with_stmt_error(q);
                 return;
         }
-        int r = rowjson_bind(&q->rows, q->scope, q->stmt, q->time_zone);
+        int r = rowjson_bind(&q->rows, q->scope, q->stmt, &q->row_options);
         if (r < 0) {
                 /* The result is unread: finish() marks the conn for reopening. */
-                q->error.code = 2008; /* CR_OUT_OF_MEMORY */
-                snprintf(q->error.sqlstate, sizeof(q->error.sqlstate), "HY001");
-                snprintf(q->error.message, sizeof(q->error.message), "cannot bind the result");
-                finish(q, -EIO);
+                fail_out_of_memory(q);
                 return;
         }
         db_conn_drive(conn, fetch_step, fetch_done, q);
@@ -187,7 +201,7 @@ void db_query_run(db_query_t *q, db_lease_t *lease, scope_t *scope)
 
         q->lease = lease;
         q->scope = scope;
-        q->stmt = db_conn_statement(conn, q->sql);
+        q->stmt = db_conn_statement(conn, q->sql, q->timeout_ms);
         if (q->stmt != NULL) {
                 execute(q, conn);
                 return;
@@ -195,15 +209,12 @@ void db_query_run(db_query_t *q, db_lease_t *lease, scope_t *scope)
         q->stmt = mysql_stmt_init(conn->mysql);
         /* Cached before it is prepared, so that a connection closed in the
          * middle of the prepare still frees it. */
-        if (q->stmt != NULL && !db_conn_keep_statement(conn, q->sql, q->stmt)) {
+        if (q->stmt != NULL && !db_conn_keep_statement(conn, q->sql, q->timeout_ms, q->stmt)) {
                 mysql_stmt_close(q->stmt);
                 q->stmt = NULL;
         }
         if (q->stmt == NULL) {
-                q->error.code = 2008;
-                snprintf(q->error.sqlstate, sizeof(q->error.sqlstate), "HY001");
-                snprintf(q->error.message, sizeof(q->error.message), "out of memory");
-                finish(q, -EIO);
+                fail_out_of_memory(q);
                 return;
         }
         lease->clean = false;

@@ -28,9 +28,9 @@ typedef struct db_error {
 
 struct db_query {
         /* set by the caller */
-        const char *sql;   /* a string with static lifetime: it keys the statement cache */
+        const char *sql;   /* one statement with ? placeholders */
         MYSQL_BIND *params;
-        const char *time_zone;
+        rowjson_options_t row_options;
         unsigned timeout_ms; /* the database interrupts the statement after this; 0: never */
         db_query_row_cb row_cb;
         db_query_done_cb done_cb;

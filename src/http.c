@@ -28,6 +28,7 @@
 
 #include "access_log.h"
 #include "conn_guard.h"
+#include "cors.h"
 #include "db_errors.h"
 #include "log.h"
 #include "metrics.h"
@@ -278,6 +279,13 @@ static void add_headers(http_request_t *req, struct MHD_Response *r, unsigned st
                 MHD_add_response_header(r, MHD_HTTP_HEADER_ALLOW, router_allowed_methods);
         if (status == 503)
                 MHD_add_response_header(r, MHD_HTTP_HEADER_RETRY_AFTER, "1");
+        if (req->cors_origin != NULL) {
+                MHD_add_response_header(r, "Access-Control-Allow-Origin", req->cors_origin);
+                MHD_add_response_header(r, "Access-Control-Expose-Headers",
+                                        "X-Request-Id, Retry-After");
+                if (strcmp(req->cors_origin, "*") != 0)
+                        MHD_add_response_header(r, MHD_HTTP_HEADER_VARY, "Origin");
+        }
         if (req->worker->http->stopping) /* draining: this is the connection's last answer */
                 MHD_add_response_header(r, MHD_HTTP_HEADER_CONNECTION, "close");
 }
@@ -309,6 +317,23 @@ void http_respond(http_request_t *req, unsigned status, const char *content_type
                 MHD_resume_connection(req->connection);
                 kick(s);
         }
+}
+
+void http_respond_buffer(http_request_t *req, unsigned status, const char *content_type,
+                         strbuf_t *body)
+{
+        size_t len;
+
+        if (body->failed) {
+                strbuf_done(body);
+                http_fail(req, 500, "internal", "out of memory while writing the answer");
+                return;
+        }
+        char *data = strbuf_take(body, &len);
+        if (data == NULL)
+                data = strdup(""); /* an empty buffer owns no storage */
+        if (data != NULL)
+                http_respond(req, status, content_type, data, len);
 }
 
 static void respond_dumped(http_request_t *req, unsigned status, const char *content_type,
@@ -343,13 +368,19 @@ void http_respond_problem(http_request_t *req, json_t *problem)
 }
 
 static void fail_with(http_request_t *req, unsigned status, const char *slug, const char *detail,
-                      const db_error_t *db)
+                      const db_error_t *db, const char *parameter)
 {
         json_t *problem = problem_new(status, slug, detail, req->id);
 
         if (db != NULL && problem != NULL) {
                 json_object_set_new(problem, "errno", json_integer(db->code));
                 json_object_set_new(problem, "sqlstate", json_string(db->sqlstate));
+        }
+        if (parameter != NULL && problem != NULL) {
+                json_t *name = json_string(parameter);
+                /* A name that is not UTF-8 is shown by the detail alone. */
+                if (name != NULL)
+                        json_object_set_new(problem, "parameter", name);
         }
         if (status >= 500)
                 log_error("request %s %s: %u %s: %s", req->id, req->path, status, slug, detail);
@@ -364,7 +395,18 @@ void http_fail(http_request_t *req, unsigned status, const char *slug, const cha
         va_start(ap, fmt);
         vsnprintf(detail, sizeof(detail), fmt, ap);
         va_end(ap);
-        fail_with(req, status, slug, detail, NULL);
+        fail_with(req, status, slug, detail, NULL, NULL);
+}
+
+void http_fail_param(http_request_t *req, const char *name, const char *fmt, ...)
+{
+        char detail[512];
+        va_list ap;
+
+        va_start(ap, fmt);
+        vsnprintf(detail, sizeof(detail), fmt, ap);
+        va_end(ap);
+        fail_with(req, 400, "invalid-parameter", detail, NULL, name);
 }
 
 void http_fail_db(http_request_t *req, const db_error_t *error)
@@ -373,7 +415,7 @@ void http_fail_db(http_request_t *req, const db_error_t *error)
         char detail[320];
 
         snprintf(detail, sizeof(detail), "the database answered: %s", error->message);
-        fail_with(req, m.status, m.slug, detail, error);
+        fail_with(req, m.status, m.slug, detail, error, NULL);
 }
 
 void http_fail_acquire(http_request_t *req, int status)
@@ -479,23 +521,81 @@ bool http_check_query_args(http_request_t *req, const char *const *allowed)
         const char *bad = query_args_check(req->args, req->arg_count, allowed, &repeated);
         if (bad == NULL)
                 return true;
-        http_fail(req, 400, "invalid-parameter",
-                  repeated ? "query parameter '%s' is given more than once"
-                           : "unknown query parameter '%s'",
-                  bad);
+        http_fail_param(req, bad,
+                        repeated ? "query parameter '%s' is given more than once"
+                                 : "unknown query parameter '%s'",
+                        bad);
         return false;
 }
 
 /* ---- libmicrohttpd callbacks ---- */
 
+static void unref_api(void *arg)
+{
+        api_unref(arg);
+}
+
+/* A browser asking whether it may send the request: answered here, never
+ * by a handler. */
+static void answer_preflight(http_request_t *req)
+{
+        const char *method = MHD_lookup_connection_value(req->connection, MHD_HEADER_KIND,
+                                                         "Access-Control-Request-Method");
+        const char *headers = MHD_lookup_connection_value(req->connection, MHD_HEADER_KIND,
+                                                          "Access-Control-Request-Headers");
+
+        if (req->cors_origin == NULL) {
+                http_fail(req, 403, "cors-rejected", "this origin may not read from queryd");
+                return;
+        }
+        if (strcmp(method, "GET") != 0 && strcmp(method, "HEAD") != 0) {
+                http_fail(req, 403, "cors-rejected", "only GET and HEAD are allowed, not %s",
+                          method);
+                return;
+        }
+        char *empty = strdup("");
+        if (empty == NULL)
+                return;
+        http_respond(req, 204, "text/plain", empty, 0);
+        if (req->response == NULL)
+                return;
+        MHD_add_response_header(req->response, "Access-Control-Allow-Methods", "GET, HEAD");
+        if (headers != NULL)
+                MHD_add_response_header(req->response, "Access-Control-Allow-Headers", headers);
+        MHD_add_response_header(req->response, "Access-Control-Max-Age", "600");
+}
+
+static bool is_preflight(http_request_t *req, const char *method)
+{
+        return req->worker->config->cors_origins != NULL && strcmp(method, "OPTIONS") == 0 &&
+               MHD_lookup_connection_value(req->connection, MHD_HEADER_KIND,
+                                           "Access-Control-Request-Method") != NULL;
+}
+
 static void dispatch(http_request_t *req, const char *method)
 {
         route_match_t match;
+        api_t *api = req->worker->api;
 
+        api_ref(api);
+        if (scope_defer(req->scope, unref_api, api, NULL) < 0) {
+                api_unref(api);
+                http_fail(req, 500, "internal", "out of memory");
+                return;
+        }
+        req->api = api;
+        req->cors_origin = cors_allow_origin(
+                req->worker->config->cors_origins,
+                MHD_lookup_connection_value(req->connection, MHD_HEADER_KIND, "Origin"));
         MHD_get_connection_values(req->connection, MHD_GET_ARGUMENT_KIND, collect_arg, req);
-        router_result_t found = router_match(routes, route_count, method, req->path, &match);
+        router_result_t found = router_match(api->routes, api->route_count, method, req->path,
+                                             &match);
         if (match.route != NULL)
-                req->route = (int)(match.route - routes);
+                req->route = match.route->metrics_slot;
+        if (found == ROUTE_METHOD_NOT_ALLOWED && is_preflight(req, method)) {
+                answer_preflight(req);
+                return;
+        }
         switch (found) {
         case ROUTE_NOT_FOUND:
                 http_fail(req, 404, "not-found", "no resource at this path");

@@ -12,16 +12,18 @@
 #include <stdint.h>
 #include <uv.h>
 
+#include "api.h"
 #include "db_query.h"
 #include "query_args.h"
 #include "router.h"
 #include "scope.h"
+#include "strbuf.h"
 
 typedef struct worker worker_t;
 typedef struct http_server http_server_t;
 typedef void (*http_deadline_fn)(http_request_t *req);
 
-enum { HTTP_MAX_QUERY_ARGS = 16 };
+enum { HTTP_MAX_QUERY_ARGS = 32 };
 
 struct http_request {
         worker_t *worker;
@@ -32,8 +34,10 @@ struct http_request {
         size_t arg_count;
         bool too_many_args;
         void *route_state;            /* the handler's own, for its callbacks */
+        api_t *api;                   /* the routes it was matched with, held until it completes */
         /* private to http.c */
         const char *method;
+        const char *cors_origin;      /* Access-Control-Allow-Origin to send, or NULL */
         uint64_t started_ns;
         int route;                    /* index in the route table, or METRICS_UNMATCHED_ROUTE */
         size_t body_bytes;
@@ -71,6 +75,13 @@ void http_server_free(http_server_t *server);
 void http_respond(http_request_t *req, unsigned status, const char *content_type, char *body,
                   size_t len);
 
+/**
+ * Answers with the buffer's content (taken; the buffer is left empty), or
+ * with a 500 problem when building it ran out of memory.
+ */
+void http_respond_buffer(http_request_t *req, unsigned status, const char *content_type,
+                         strbuf_t *body);
+
 /** Answers with value serialized as application/json; steals the reference. */
 void http_respond_json(http_request_t *req, unsigned status, json_t *value);
 
@@ -80,6 +91,14 @@ void http_respond_problem(http_request_t *req, json_t *problem);
 /** Answers with an application/problem+json error; detail is printf-formatted. */
 void http_fail(http_request_t *req, unsigned status, const char *slug, const char *fmt, ...)
         __attribute__((format(printf, 4, 5)));
+
+/**
+ * Answers 400 invalid-parameter for the request parameter name (a query
+ * parameter, or a path segment's name), which the problem names in a
+ * "parameter" member; detail is printf-formatted.
+ */
+void http_fail_param(http_request_t *req, const char *name, const char *fmt, ...)
+        __attribute__((format(printf, 3, 4)));
 
 /** Answers for a failed statement, mapped by db_errors; adds errno and sqlstate. */
 void http_fail_db(http_request_t *req, const db_error_t *error);

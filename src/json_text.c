@@ -12,9 +12,7 @@
 #include <stdlib.h>
 #include <string.h>
 
-/* Length of the valid UTF-8 sequence at s (1..4), or 0 when it is not one.
- * Overlong forms, surrogates and code points past U+10FFFF are invalid. */
-static size_t utf8_sequence_length(const unsigned char *s, size_t avail)
+size_t json_text_utf8_sequence_length(const unsigned char *s, size_t avail)
 {
         unsigned char c = s[0];
         size_t n;
@@ -58,7 +56,7 @@ void json_text_string(strbuf_t *out, const char *bytes, size_t len)
         strbuf_append_char(out, '"');
         for (size_t i = 0; i < len;) {
                 unsigned char c = s[i];
-                size_t n = c >= 0x20 && c != '"' && c != '\\' ? utf8_sequence_length(s + i, len - i)
+                size_t n = c >= 0x20 && c != '"' && c != '\\' ? json_text_utf8_sequence_length(s + i, len - i)
                                                               : 0;
                 if (n > 0) {
                         i += n;
@@ -80,48 +78,127 @@ void json_text_string(strbuf_t *out, const char *bytes, size_t len)
         strbuf_append_char(out, '"');
 }
 
+/* A number as significant digits and a decimal exponent: d.ddd x 10^exponent. */
+typedef struct decimal {
+        char digits[24];
+        int count;
+        int exponent;
+        bool negative;
+} decimal_t;
+
+/* value with max_digits significant digits, correctly rounded by printf. */
+static void decimal_of(double value, int max_digits, decimal_t *d)
+{
+        char text[48];
+
+        snprintf(text, sizeof(text), "%.*e", max_digits - 1, value);
+        char *e = strchr(text, 'e');
+        d->exponent = atoi(e + 1);
+        d->negative = value < 0 || (value == 0 && signbit(value));
+        d->count = 0;
+        for (const char *c = text; c < e; c++)
+                if (*c >= '0' && *c <= '9')
+                        d->digits[d->count++] = *c;
+}
+
+/* d cut to count digits, rounded up when up is true. */
+static decimal_t rounded(const decimal_t *d, int count, bool up)
+{
+        decimal_t r = *d;
+
+        r.count = count;
+        if (up) {
+                int i = count - 1;
+                for (; i >= 0 && r.digits[i] == '9'; i--)
+                        r.digits[i] = '0';
+                if (i >= 0) {
+                        r.digits[i]++;
+                } else { /* 9.99 -> 10.0: one more power of ten */
+                        r.digits[0] = '1';
+                        r.exponent++;
+                }
+        }
+        return r;
+}
+
+/* "-d.ddde+XX", as printf's %e writes it ("de+XX" for one digit). */
+static void scientific(const decimal_t *d, char *text, size_t size)
+{
+        snprintf(text, size, "%s%c%s%.*se%+03d", d->negative ? "-" : "", d->digits[0],
+                 d->count > 1 ? "." : "", d->count - 1, d->digits + 1, d->exponent);
+}
+
+/*
+ * Whether some count-digit decimal near value reads back as value; if so, it
+ * goes to *ret. The digits are rounded from the longest form, which is
+ * itself rounded: where what it cuts off is a 5 and nothing more, the exact
+ * value may lie on either side of the half, so both neighbours are tried.
+ */
+static bool fits(const decimal_t *longest, int count, double value,
+                 bool (*reads_back)(const char *, double), decimal_t *ret)
+{
+        char text[48];
+        const char *cut = longest->digits + count;
+        bool on_half = count < longest->count && cut[0] == '5' &&
+                       strspn(cut + 1, "0") == (size_t)(longest->count - count - 1);
+
+        for (int attempt = 0; attempt < (on_half ? 2 : 1); attempt++) {
+                bool up = count < longest->count && cut[0] >= '5' && attempt == 0;
+                *ret = rounded(longest, count, up);
+                scientific(ret, text, sizeof(text));
+                if (reads_back(text, value))
+                        return true;
+        }
+        return false;
+}
+
 /*
  * The fewest significant digits (at most max_digits) whose decimal reads back
- * as the same value. Reading back is monotonic in the digit count for all but
- * rare values, where the search may settle a digit long; the upper bound
- * always reads back, so the result always does.
+ * as the same value. printf runs once, for the longest form; shorter ones are
+ * rounded from its digits, and only strtod checks them. Reading back is
+ * monotonic in the digit count for all but rare values, where the search may
+ * settle a digit long; the longest form always reads back, so the result
+ * always does.
  */
-static int shortest_digits(double value, int max_digits, bool (*reads_back)(const char *, double))
+static decimal_t shortest_decimal(double value, int max_digits,
+                                  bool (*reads_back)(const char *, double))
 {
-        char text[40];
+        decimal_t longest, found;
         int lo = 1, hi = max_digits;
 
+        decimal_of(value, max_digits, &longest);
+        longest.digits[longest.count] = '\0';
         while (lo < hi) {
                 int mid = (lo + hi) / 2;
-                snprintf(text, sizeof(text), "%.*e", mid - 1, value);
-                if (reads_back(text, value))
+                if (fits(&longest, mid, value, reads_back, &found))
                         hi = mid;
                 else
                         lo = mid + 1;
         }
-        return lo;
+        if (lo == max_digits || !fits(&longest, lo, value, reads_back, &found))
+                found = longest;
+        return found;
 }
 
-/* Writes value with that many significant digits: plain notation for
- * magnitudes from 1e-7 to 1e21 (as JavaScript prints numbers), else exponent. */
-static void append_number(strbuf_t *out, double value, int digits)
+/* Writes d: plain notation for magnitudes from 1e-7 to 1e21 (as JavaScript
+ * prints numbers), else exponent. */
+static void append_number(strbuf_t *out, const decimal_t *d)
 {
-        char text[48];
-        char mantissa[24];
-        size_t n = 0;
+        const char *mantissa = d->digits;
+        size_t n = (size_t)d->count;
+        int exponent = d->exponent;
 
-        snprintf(text, sizeof(text), "%.*e", digits - 1, value);
-        char *e = strchr(text, 'e');
-        int exponent = atoi(e + 1);
+        while (n > 1 && mantissa[n - 1] == '0') /* rounding up can leave trailing zeros */
+                n--;
         if (exponent < -7 || exponent >= 21) {
+                char text[48];
+                decimal_t trimmed = *d;
+                trimmed.count = (int)n;
+                scientific(&trimmed, text, sizeof(text));
                 strbuf_append_str(out, text);
                 return;
         }
-        /* The significant digits, without sign, point and exponent. */
-        for (const char *c = text; c < e; c++)
-                if (*c >= '0' && *c <= '9')
-                        mantissa[n++] = *c;
-        if (value < 0 || (value == 0 && signbit(value)))
+        if (d->negative)
                 strbuf_append_char(out, '-');
         if (exponent < 0) {
                 strbuf_append(out, "0.", 2);
@@ -155,7 +232,8 @@ void json_text_double(strbuf_t *out, double value)
                 strbuf_append(out, "null", 4);
                 return;
         }
-        append_number(out, value, shortest_digits(value, 17, reads_back_as_double));
+        decimal_t d = shortest_decimal(value, 17, reads_back_as_double);
+        append_number(out, &d);
 }
 
 void json_text_float(strbuf_t *out, float value)
@@ -164,18 +242,52 @@ void json_text_float(strbuf_t *out, float value)
                 strbuf_append(out, "null", 4);
                 return;
         }
-        append_number(out, value, shortest_digits(value, 9, reads_back_as_float));
+        decimal_t d = shortest_decimal(value, 9, reads_back_as_float);
+        append_number(out, &d);
 }
 
-void json_text_base64(strbuf_t *out, const unsigned char *s, size_t len)
+void json_text_unsigned(strbuf_t *out, unsigned long long value)
 {
-        static const char alphabet[] =
-                "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/";
+        char digits[20];
+        size_t n = 0;
 
-        if (!strbuf_reserve(out, (len + 2) / 3 * 4 + 2))
+        do {
+                digits[sizeof(digits) - ++n] = (char)('0' + value % 10);
+                value /= 10;
+        } while (value != 0);
+        strbuf_append(out, digits + sizeof(digits) - n, n);
+}
+
+void json_text_signed(strbuf_t *out, long long value)
+{
+        if (value < 0) {
+                strbuf_append_char(out, '-');
+                json_text_unsigned(out, 0 - (unsigned long long)value); /* LLONG_MIN too */
+                return;
+        }
+        json_text_unsigned(out, (unsigned long long)value);
+}
+
+void json_text_digits(strbuf_t *out, unsigned long value, unsigned width)
+{
+        char digits[20];
+
+        if (width > sizeof(digits))
+                width = sizeof(digits);
+        for (unsigned i = width; i > 0; i--) {
+                digits[i - 1] = (char)('0' + value % 10);
+                value /= 10;
+        }
+        strbuf_append(out, digits, width);
+}
+
+/* Appends bytes in base64 with this alphabet, padded with '=' or not. */
+static void append_base64(strbuf_t *out, const unsigned char *s, size_t len,
+                          const char *alphabet, bool pad)
+{
+        if (!strbuf_reserve(out, (len + 2) / 3 * 4))
                 return;
         char *p = out->data + out->len;
-        *p++ = '"';
         size_t i = 0;
         for (; i + 2 < len; i += 3) {
                 uint32_t v = (uint32_t)s[i] << 16 | (uint32_t)s[i + 1] << 8 | s[i + 2];
@@ -188,12 +300,29 @@ void json_text_base64(strbuf_t *out, const unsigned char *s, size_t len)
                 uint32_t v = (uint32_t)s[i] << 16 | (i + 1 < len ? (uint32_t)s[i + 1] << 8 : 0);
                 *p++ = alphabet[v >> 18];
                 *p++ = alphabet[(v >> 12) & 63];
-                *p++ = i + 1 < len ? alphabet[(v >> 6) & 63] : '=';
-                *p++ = '=';
+                if (i + 1 < len)
+                        *p++ = alphabet[(v >> 6) & 63];
+                else if (pad)
+                        *p++ = '=';
+                if (pad)
+                        *p++ = '=';
         }
-        *p++ = '"';
         out->len = (size_t)(p - out->data);
         out->data[out->len] = '\0';
+}
+
+void json_text_base64(strbuf_t *out, const unsigned char *s, size_t len)
+{
+        strbuf_append_char(out, '"');
+        append_base64(out, s, len,
+                      "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/", true);
+        strbuf_append_char(out, '"');
+}
+
+void json_text_base64url(strbuf_t *out, const unsigned char *s, size_t len)
+{
+        append_base64(out, s, len,
+                      "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789-_", false);
 }
 
 /* ---- validation: RFC 8259 syntax, without building any value ---- */
@@ -268,7 +397,7 @@ static bool scan_string(json_scan_t *s)
                 if (c < 0x20)
                         return false;
                 if (c != '\\') {
-                        size_t n = utf8_sequence_length(s->p, (size_t)(s->end - s->p));
+                        size_t n = json_text_utf8_sequence_length(s->p, (size_t)(s->end - s->p));
                         if (n == 0)
                                 return false;
                         s->p += n;

@@ -19,8 +19,27 @@ void json_text_double(strbuf_t *out, double value);
 /** Appends the shortest decimal that reads back as the same float; null if not finite. */
 void json_text_float(strbuf_t *out, float value);
 
+/** Appends value in decimal (what "%llu" prints, without printf's cost). */
+void json_text_unsigned(strbuf_t *out, unsigned long long value);
+
+/** Appends value in decimal (what "%lld" prints). */
+void json_text_signed(strbuf_t *out, long long value);
+
+/** Appends value as exactly width digits, zero-padded (what "%0*u" prints for values that fit). */
+void json_text_digits(strbuf_t *out, unsigned long value, unsigned width);
+
+/**
+ * Length of the valid UTF-8 sequence at s (1..4), or 0 when it is not one
+ * (or avail is too short). Overlong forms, surrogates and code points past
+ * U+10FFFF are invalid.
+ */
+size_t json_text_utf8_sequence_length(const unsigned char *s, size_t avail);
+
 /** Appends bytes as a quoted base64 string (RFC 4648 alphabet, padded). */
 void json_text_base64(strbuf_t *out, const unsigned char *bytes, size_t len);
+
+/** Appends bytes in base64url (RFC 4648 section 5), unpadded and unquoted: safe in a URL. */
+void json_text_base64url(strbuf_t *out, const unsigned char *bytes, size_t len);
 
 /**
  * Whether bytes are exactly one JSON value (RFC 8259 syntax, valid UTF-8,

@@ -1,5 +1,6 @@
 /* queryd: wiring only. Reads the configuration, starts the workers, waits for
- * SIGINT or SIGTERM, and stops everything in order. */
+ * SIGINT or SIGTERM (reloading the endpoints on SIGHUP), and stops everything
+ * in order. */
 #include <mysql.h>
 #include <signal.h>
 #include <stdio.h>
@@ -7,6 +8,7 @@
 #include <string.h>
 #include <sys/resource.h>
 
+#include "api_load.h"
 #include "config.h"
 #include "log.h"
 #include "scope.h"
@@ -17,6 +19,7 @@ static void stop_signals_set(sigset_t *set)
         sigemptyset(set);
         sigaddset(set, SIGINT);
         sigaddset(set, SIGTERM);
+        sigaddset(set, SIGHUP);
 }
 
 /* Blocked from the first instruction, so that a stop request arriving while
@@ -43,13 +46,33 @@ static void raise_descriptor_limit(void)
         }
 }
 
+/* A reload waits this long for the database; the old routes serve meanwhile. */
+enum { RELOAD_WAIT_MS = 5000 };
+
+static void reload(const config_t *config, worker_t *all, unsigned count)
+{
+        char err[1024];
+        bool unreachable;
+        api_t *api = api_load(config, RELOAD_WAIT_MS, err, sizeof(err), &unreachable);
+
+        if (api == NULL) {
+                log_error("configuration reload rejected, the previous one stays: %s", err);
+                return;
+        }
+        for (unsigned i = 0; i < count; i++)
+                worker_set_api(&all[i], api);
+        log_info("configuration reloaded from %s: %zu resources, %zu queries",
+                 config->config_path, api->resource_count, api->query_count);
+        api_unref(api);
+}
+
 /* Worker index's part of total, split as evenly as whole numbers allow. */
 static unsigned share(unsigned total, unsigned workers, unsigned index)
 {
         return total / workers + (index < total % workers);
 }
 
-static int run(const config_t *config)
+static int run(const config_t *config, api_t *api)
 {
         unsigned workers = config->workers < config->pool_size ? config->workers : config->pool_size;
         worker_t *all = calloc(workers, sizeof(*all));
@@ -62,7 +85,8 @@ static int run(const config_t *config)
                 return 1;
         stop_signals_set(&stop_signals);
         for (; ready < workers; ready++) {
-                if (worker_init(&all[ready], ready, config, share(config->pool_size, workers, ready),
+                if (worker_init(&all[ready], ready, config, api,
+                                share(config->pool_size, workers, ready),
                                 share(config->queue_limit, workers, ready)) < 0) {
                         status = 1;
                         break;
@@ -81,7 +105,8 @@ static int run(const config_t *config)
                 log_info("queryd listening on http://%s:%u with %u workers and %u connections to %s",
                          config->listen_host, config->listen_port, workers, config->pool_size,
                          config->database_url_redacted);
-                sigwait(&stop_signals, &sig);
+                while (sigwait(&stop_signals, &sig) == 0 && sig == SIGHUP)
+                        reload(config, all, ready);
                 log_info("signal %d: draining and stopping", sig);
         }
         for (unsigned i = 0; i < ready; i++)
@@ -96,7 +121,7 @@ static int run(const config_t *config)
 int main(int argc, char **argv)
 {
         config_t config;
-        char err[256];
+        char err[1024];
 
         block_stop_signals();
         if (argc > 1 && (strcmp(argv[1], "--help") == 0 || strcmp(argv[1], "-h") == 0)) {
@@ -118,7 +143,16 @@ int main(int argc, char **argv)
                 return 1;
         }
         raise_descriptor_limit();
-        int status = run(&config);
+        bool unreachable;
+        api_t *api = api_load(&config, config.start_timeout_ms, err, sizeof(err), &unreachable);
+        if (api == NULL) {
+                fprintf(stderr, "queryd: %s\n", err);
+                mysql_library_end();
+                config_done(&config);
+                return unreachable ? 1 : 2;
+        }
+        int status = run(&config, api);
+        api_unref(api);
         mysql_library_end();
         config_done(&config);
         if (scope_live_count() != 0) {

@@ -2,14 +2,15 @@
  * one; anything else (none today) under "other". */
 #include "metrics.h"
 
+#include <pthread.h>
 #include <stdatomic.h>
 #include <stdint.h>
+#include <stdio.h>
+#include <string.h>
 
-#include "routes/routes.h"
+enum { MAX_ROUTES = 64, MAX_LABEL = 128, BUCKETS = 14 };
 
-enum { MAX_ROUTES = 16, BUCKETS = 14 };
-
-static const unsigned statuses[] = { 200, 400, 404, 405, 413, 414, 431, 499, 500, 503, 504 };
+static const unsigned statuses[] = { 200, 204, 400, 403, 404, 405, 413, 414, 431, 499, 500, 503, 504 };
 enum { STATUS_COUNT = sizeof(statuses) / sizeof(statuses[0]), OTHER_STATUS = STATUS_COUNT };
 
 static const double bucket_bounds[BUCKETS] = { 0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025, 0.05,
@@ -25,6 +26,45 @@ static struct {
         atomic_ulong db_errors;
         atomic_ulong reconnects;
 } m;
+
+/* Route labels only grow: a reload that drops a route keeps its counters,
+ * as Prometheus expects of a counter. */
+static char labels[MAX_ROUTES][MAX_LABEL];
+static atomic_size_t label_count;
+static pthread_mutex_t label_lock = PTHREAD_MUTEX_INITIALIZER;
+
+/* A label value as Prometheus reads it: backslash, quote and newline escaped. */
+static void escape_label(const char *text, char *out, size_t size)
+{
+        size_t n = 0;
+
+        for (; *text != '\0' && n + 3 < size; text++) {
+                if (*text == '\\' || *text == '"' || *text == '\n')
+                        out[n++] = '\\';
+                out[n++] = *text == '\n' ? 'n' : *text;
+        }
+        out[n] = '\0';
+}
+
+int metrics_route_slot(const char *template)
+{
+        int slot = METRICS_UNMATCHED_ROUTE;
+        char label[MAX_LABEL];
+
+        escape_label(template, label, sizeof(label));
+        pthread_mutex_lock(&label_lock);
+        size_t count = atomic_load(&label_count);
+        for (size_t i = 0; i < count && slot < 0; i++)
+                if (strcmp(labels[i], label) == 0)
+                        slot = (int)i;
+        if (slot < 0 && count < MAX_ROUTES) {
+                memcpy(labels[count], label, sizeof(label));
+                atomic_store(&label_count, count + 1); /* published after the label */
+                slot = (int)count;
+        }
+        pthread_mutex_unlock(&label_lock);
+        return slot;
+}
 
 static size_t status_index(unsigned status)
 {
@@ -59,7 +99,7 @@ void metrics_count_reconnect(void)
 
 static const char *route_label(size_t r)
 {
-        return r == 0 ? "unmatched" : routes[r - 1].template;
+        return r == 0 ? "unmatched" : labels[r - 1];
 }
 
 static void render_requests(strbuf_t *out, size_t route_slots)
@@ -111,7 +151,7 @@ static void render_counter(strbuf_t *out, const char *name, const char *help, un
 
 void metrics_render(strbuf_t *out, const db_pool_stats_t *pool)
 {
-        size_t route_slots = (route_count < MAX_ROUTES ? route_count : MAX_ROUTES) + 1;
+        size_t route_slots = atomic_load(&label_count) + 1;
 
         render_requests(out, route_slots);
         render_durations(out, route_slots);

@@ -13,7 +13,14 @@
 /** Label of requests that matched no route. */
 enum { METRICS_UNMATCHED_ROUTE = -1 };
 
-/** Records one finished request: route index (or unmatched), status, duration, body bytes. */
+/**
+ * The slot counting requests of the route with this template, the same for
+ * the same template across reloads; METRICS_UNMATCHED_ROUTE when every slot
+ * is taken. Takes a lock: call when building a route table, not per request.
+ */
+int metrics_route_slot(const char *template);
+
+/** Records one finished request: route slot (or unmatched), status, duration, body bytes. */
 void metrics_record_request(int route, unsigned status, double seconds, size_t bytes);
 
 /** A statement that failed with a database or client-library error. */

@@ -18,6 +18,8 @@ static const struct {
         { "database-error", "Database Error" },
         { "internal", "Internal Error" },
         { "client-closed", "Client Closed Request" },
+        { "cors-rejected", "Cross-Origin Request Rejected" },
+        { "too-many-rows", "Too Many Rows" },
 };
 
 static const char *title_of(const char *slug)

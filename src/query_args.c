@@ -45,11 +45,16 @@ size_t query_args_unescape(char *text)
         for (const char *in = text; *in != '\0'; in++) {
                 int hi = in[0] == '%' ? hex_value(in[1]) : -1;
                 int lo = hi >= 0 ? hex_value(in[2]) : -1;
-                if (lo < 0 || (hi == 0 && lo == 0)) {
+                if (lo < 0) {
                         *out++ = *in;
                         continue;
                 }
-                *out++ = (char)(hi * 16 + lo);
+                if (hi == 0 && lo == 0) { /* NUL cannot live in a C string: overlong NUL */
+                        *out++ = (char)0xC0;
+                        *out++ = (char)0x80;
+                } else {
+                        *out++ = (char)(hi * 16 + lo);
+                }
                 in += 2;
         }
         *out = '\0';

@@ -10,8 +10,11 @@
 
 /**
  * Percent-decodes a NUL-terminated path or query argument in place and
- * returns its new length. "%00" and malformed escapes stay as they are, so a
- * decoded NUL can never cut "/users/1%00junk" down to "/users/1".
+ * returns its new length. Malformed escapes stay as they are. "%00" becomes
+ * the bytes C0 80, the overlong form of NUL: a decoded NUL can never cut
+ * "/users/1%00junk" down to "/users/1", and since no valid UTF-8 holds
+ * those bytes, every check of a value refuses it rather than reading it as
+ * some other text (such as "%00", which is what "%2500" means).
  */
 size_t query_args_unescape(char *text);
 

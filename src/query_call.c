@@ -18,10 +18,9 @@ query_call_t *query_call_new(http_request_t *req, const char *sql, MYSQL_BIND *p
         call->req = req;
         call->query.sql = sql;
         call->query.params = params;
-        call->query.time_zone = req->worker->config->time_zone;
+        call->query.row_options.time_zone = req->worker->config->time_zone;
         call->query.timeout_ms = req->worker->config->query_timeout_ms;
         call->max_rows = (unsigned long long)-1;
-        call->key_index = -1;
         return call;
 }
 
@@ -29,13 +28,12 @@ static void on_row(db_query_t *q, void *data)
 {
         query_call_t *call = data;
 
-        if (call->row_count == 0 && call->key_column != NULL)
-                call->key_index = rowjson_find_column(&q->rows, call->key_column);
         if (call->row_count < call->max_rows) {
                 if (call->row_count > 0)
                         strbuf_append_char(&call->rows_json, ',');
                 rowjson_append_row(&q->rows, q->stmt, &call->rows_json);
-                rowjson_get_int(&q->rows, call->key_index, &call->last_key);
+                if (call->row_count + 1 == call->max_rows && call->on_last_row != NULL)
+                        call->on_last_row(call, &q->rows, q->stmt);
         }
         call->row_count++;
 }
@@ -76,8 +74,7 @@ static void on_lease(db_lease_t *lease, int status, void *data)
         call->query.done_cb = on_done;
         call->query.data = call;
         if (call->deadline_ms == 0)
-                http_set_deadline(req, req->worker->config->query_timeout_ms + QUERY_GRACE_MS,
-                                  on_deadline);
+                http_set_deadline(req, call->query.timeout_ms + QUERY_GRACE_MS, on_deadline);
         db_query_run(&call->query, lease, req->scope);
 }
 
@@ -90,7 +87,7 @@ static void on_deadline(http_request_t *req)
                 call->on_timeout(req);
         else if (call->running)
                 http_fail(req, 504, "timeout", "the query did not complete within %u ms",
-                          config->query_timeout_ms);
+                          call->query.timeout_ms);
         else
                 http_fail(req, 503, "overloaded",
                           "no database connection became free within %u ms",

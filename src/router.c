@@ -1,5 +1,7 @@
 /* Route matching by path segments. An empty segment never matches a {param},
- * so "/users/" is not "/users/{id}" with an empty id. */
+ * so "/users/" is not "/users/{id}" with an empty id. When several templates
+ * match, the one with the most literal segments wins: "/users/count" over
+ * "/users/{id}", whatever their order in the table. */
 #include "router.h"
 
 #include <stdbool.h>
@@ -12,8 +14,11 @@ static size_t segment_length(const char *s)
         return strcspn(s, "/");
 }
 
-static bool match_template(const char *template, const char *path, route_match_t *m)
+/* Whether template matches path; the literal segments it matched, in *ret_literals. */
+static bool match_template(const char *template, const char *path, route_match_t *m,
+                           unsigned *ret_literals)
 {
+        *ret_literals = 0;
         m->param_count = 0;
         while (*template == '/' && *path == '/') {
                 template++;
@@ -27,6 +32,8 @@ static bool match_template(const char *template, const char *path, route_match_t
                         m->param_lengths[m->param_count++] = plen;
                 } else if (tlen != plen || memcmp(template, path, tlen) != 0) {
                         return false;
+                } else {
+                        (*ret_literals)++;
                 }
                 template += tlen;
                 path += plen;
@@ -37,14 +44,21 @@ static bool match_template(const char *template, const char *path, route_match_t
 router_result_t router_match(const route_t *routes, size_t count, const char *method,
                              const char *path, route_match_t *m)
 {
-        for (size_t i = 0; i < count; i++) {
-                if (!match_template(routes[i].template, path, m))
-                        continue;
-                m->route = &routes[i];
-                if (strcmp(method, "GET") == 0 || strcmp(method, "HEAD") == 0)
-                        return ROUTE_FOUND;
-                return ROUTE_METHOD_NOT_ALLOWED;
-        }
+        route_match_t candidate;
+        unsigned literals, best = 0;
+
         m->route = NULL;
-        return ROUTE_NOT_FOUND;
+        for (size_t i = 0; i < count; i++) {
+                if (!match_template(routes[i].template, path, &candidate, &literals) ||
+                    (m->route != NULL && literals <= best))
+                        continue;
+                *m = candidate;
+                m->route = &routes[i];
+                best = literals;
+        }
+        if (m->route == NULL)
+                return ROUTE_NOT_FOUND;
+        if (strcmp(method, "GET") == 0 || strcmp(method, "HEAD") == 0)
+                return ROUTE_FOUND;
+        return ROUTE_METHOD_NOT_ALLOWED;
 }

@@ -7,7 +7,7 @@
 
 #include <stddef.h>
 
-enum { ROUTER_MAX_PARAMS = 4 };
+enum { ROUTER_MAX_PARAMS = 8 };
 
 typedef struct http_request http_request_t;
 typedef struct route_match route_match_t;
@@ -16,6 +16,8 @@ typedef void (*route_handler_fn)(http_request_t *req, const route_match_t *match
 typedef struct route {
         const char *template; /* "/users/{id}": a {name} segment captures one segment */
         route_handler_fn handler;
+        const void *target; /* what the handler serves: an api entry, or NULL */
+        int metrics_slot;   /* its label in /metrics (metrics_route_slot) */
 } route_t;
 
 struct route_match {

@@ -8,7 +8,6 @@
 #include "rowjson.h"
 
 #include <errno.h>
-#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -19,23 +18,10 @@ enum { INLINE_TEXT_BYTES = 512, BINARY_CHARSET = 63 };
 
 static const long long MAX_EXACT_DOUBLE_INT = 9007199254740992LL; /* 2^53 */
 
-typedef enum column_kind {
-        KIND_INT,       /* number, or string beyond +-2^53 */
-        KIND_BIT,       /* big-endian bytes shown as a number */
-        KIND_FLOAT,
-        KIND_DOUBLE,
-        KIND_DECIMAL,   /* exact digits as a string */
-        KIND_DATE,
-        KIND_DATETIME,
-        KIND_TIMESTAMP, /* datetime plus the session's zone offset */
-        KIND_TIME,
-        KIND_TEXT,
-        KIND_BINARY,    /* base64 */
-        KIND_JSON,      /* embedded as a value when valid */
-} column_kind_t;
 
 struct rowjson_column {
-        column_kind_t kind;
+        rowjson_kind_t kind;
+        api_output_t output;
         char *key; /* "name": ready to copy */
         size_t key_len;
         unsigned decimals;
@@ -62,9 +48,9 @@ static bool is_json_column(const MYSQL_FIELD *f)
                format.length == 4 && memcmp(format.str, "json", 4) == 0;
 }
 
-static column_kind_t kind_of(const MYSQL_FIELD *f)
+rowjson_kind_t rowjson_kind_of(enum enum_field_types type, unsigned charsetnr, bool is_json)
 {
-        switch (f->type) {
+        switch (type) {
         case MYSQL_TYPE_TINY:
         case MYSQL_TYPE_SHORT:
         case MYSQL_TYPE_INT24:
@@ -96,9 +82,9 @@ static column_kind_t kind_of(const MYSQL_FIELD *f)
         case MYSQL_TYPE_GEOMETRY:
                 return KIND_BINARY;
         default:
-                if (is_json_column(f))
+                if (is_json || type == MYSQL_TYPE_JSON)
                         return KIND_JSON;
-                return f->charsetnr == BINARY_CHARSET ? KIND_BINARY : KIND_TEXT;
+                return charsetnr == BINARY_CHARSET ? KIND_BINARY : KIND_TEXT;
         }
 }
 
@@ -158,16 +144,18 @@ static int prepare_key(scope_t *scope, rowjson_column_t *c, const MYSQL_FIELD *f
         return c->key ? 0 : -ENOMEM;
 }
 
-int rowjson_bind(rowjson_t *rj, scope_t *scope, MYSQL_STMT *stmt, const char *time_zone)
+int rowjson_bind(rowjson_t *rj, scope_t *scope, MYSQL_STMT *stmt, const rowjson_options_t *options)
 {
         MYSQL_RES *meta = mysql_stmt_result_metadata(stmt);
         int r = 0;
 
         memset(rj, 0, sizeof(*rj));
-        rj->time_zone = time_zone;
+        rj->time_zone = options->time_zone;
         if (meta == NULL)
                 return 0; /* a statement without a result set */
         rj->count = mysql_num_fields(meta);
+        rj->visible = options->visible > 0 && options->visible < rj->count ? options->visible
+                                                                            : rj->count;
         rj->columns = scope_alloc(scope, rj->count * sizeof(*rj->columns));
         rj->binds = scope_alloc(scope, rj->count * sizeof(*rj->binds));
         if (rj->columns == NULL || rj->binds == NULL)
@@ -175,9 +163,11 @@ int rowjson_bind(rowjson_t *rj, scope_t *scope, MYSQL_STMT *stmt, const char *ti
         MYSQL_FIELD *fields = mysql_fetch_fields(meta);
         for (unsigned i = 0; r == 0 && i < rj->count; i++) {
                 rowjson_column_t *c = &rj->columns[i];
-                c->kind = kind_of(&fields[i]);
+                c->kind = rowjson_kind_of(fields[i].type, fields[i].charsetnr,
+                                          is_json_column(&fields[i]));
                 c->decimals = fields[i].decimals;
                 c->is_unsigned = (fields[i].flags & UNSIGNED_FLAG) != 0;
+                c->output = i < options->output_count ? options->outputs[i] : API_OUTPUT_DEFAULT;
                 r = prepare_key(scope, c, &fields[i], i == 0);
                 if (r == 0)
                         r = bind_column(scope, c, &rj->binds[i], &fields[i]);
@@ -188,18 +178,31 @@ int rowjson_bind(rowjson_t *rj, scope_t *scope, MYSQL_STMT *stmt, const char *ti
         return r;
 }
 
-static void append_int(strbuf_t *out, const rowjson_column_t *c)
+/* An integer: a number while a double holds it exactly, else its digits as
+ * a string, unless the column's output says otherwise. */
+static void append_int(strbuf_t *out, const rowjson_column_t *c, api_output_t output)
 {
         long long v = c->value.i;
+        bool quoted;
 
-        if (c->is_unsigned) {
-                unsigned long long u = (unsigned long long)v;
-                strbuf_appendf(out, u > (unsigned long long)MAX_EXACT_DOUBLE_INT ? "\"%llu\"" : "%llu",
-                               u);
-        } else {
-                bool exact = v >= -MAX_EXACT_DOUBLE_INT && v <= MAX_EXACT_DOUBLE_INT;
-                strbuf_appendf(out, exact ? "%lld" : "\"%lld\"", v);
+        if (output == API_OUTPUT_BOOLEAN) {
+                strbuf_append_str(out, v != 0 ? "true" : "false");
+                return;
         }
+        if (c->is_unsigned)
+                quoted = (unsigned long long)v > (unsigned long long)MAX_EXACT_DOUBLE_INT;
+        else
+                quoted = v < -MAX_EXACT_DOUBLE_INT || v > MAX_EXACT_DOUBLE_INT;
+        if (output != API_OUTPUT_DEFAULT)
+                quoted = output == API_OUTPUT_STRING;
+        if (quoted)
+                strbuf_append_char(out, '"');
+        if (c->is_unsigned)
+                json_text_unsigned(out, (unsigned long long)v);
+        else
+                json_text_signed(out, v);
+        if (quoted)
+                strbuf_append_char(out, '"');
 }
 
 /* Fraction digits the column declares; computed values may claim 31 or 39. */
@@ -219,9 +222,20 @@ static void append_fraction(strbuf_t *out, const rowjson_column_t *c)
                 return;
         for (unsigned i = digits; i < 6; i++)
                 fraction /= 10;
-        strbuf_appendf(out, ".%0*lu", (int)digits, fraction);
+        strbuf_append_char(out, '.');
+        json_text_digits(out, fraction, digits);
 }
 
+/* ":mm:ss" */
+static void append_clock_tail(strbuf_t *out, const MYSQL_TIME *t)
+{
+        strbuf_append_char(out, ':');
+        json_text_digits(out, t->minute, 2);
+        strbuf_append_char(out, ':');
+        json_text_digits(out, t->second, 2);
+}
+
+/* zone NULL: a plain value for a cursor, "YYYY-MM-DD hh:mm:ss[.f]". */
 static void append_temporal(strbuf_t *out, const rowjson_column_t *c, const char *zone)
 {
         const MYSQL_TIME *t = &c->value.t;
@@ -229,35 +243,60 @@ static void append_temporal(strbuf_t *out, const rowjson_column_t *c, const char
         strbuf_append_char(out, '"');
         if (c->kind == KIND_TIME) {
                 /* Hours may exceed 24 and the value may be negative: keep it as given. */
-                strbuf_appendf(out, "%s%02u:%02u:%02u", t->neg ? "-" : "", t->day * 24 + t->hour,
-                               t->minute, t->second);
+                unsigned hours = t->day * 24 + t->hour;
+                if (t->neg)
+                        strbuf_append_char(out, '-');
+                json_text_digits(out, hours, hours > 99 ? (hours > 999 ? 4 : 3) : 2);
+                append_clock_tail(out, t);
                 append_fraction(out, c);
         } else {
-                strbuf_appendf(out, "%04u-%02u-%02u", t->year, t->month, t->day);
+                json_text_digits(out, t->year, 4);
+                strbuf_append_char(out, '-');
+                json_text_digits(out, t->month, 2);
+                strbuf_append_char(out, '-');
+                json_text_digits(out, t->day, 2);
                 if (c->kind != KIND_DATE) {
-                        strbuf_appendf(out, "T%02u:%02u:%02u", t->hour, t->minute, t->second);
+                        strbuf_append_char(out, zone ? 'T' : ' ');
+                        json_text_digits(out, t->hour, 2);
+                        append_clock_tail(out, t);
                         append_fraction(out, c);
-                        if (c->kind == KIND_TIMESTAMP)
+                        if (c->kind == KIND_TIMESTAMP && zone != NULL)
                                 strbuf_append_str(out, zone);
                 }
         }
         strbuf_append_char(out, '"');
 }
 
-static void append_bits(strbuf_t *out, const rowjson_column_t *c)
+static void append_bits(strbuf_t *out, const rowjson_column_t *c, api_output_t output)
 {
+        rowjson_column_t as_int = *c;
         unsigned long long v = 0;
 
         for (unsigned long i = 0; i < c->length && i < 8; i++)
                 v = v << 8 | (unsigned char)c->text[i];
-        strbuf_appendf(out, v > (unsigned long long)MAX_EXACT_DOUBLE_INT ? "\"%llu\"" : "%llu", v);
+        as_int.value.i = (long long)v;
+        as_int.is_unsigned = true;
+        append_int(out, &as_int, output);
 }
 
-static void append_bytes(strbuf_t *out, const rowjson_column_t *c, const char *bytes)
+static void append_decimal(strbuf_t *out, const char *digits, unsigned long len,
+                           api_output_t output)
+{
+        if (output == API_OUTPUT_NUMBER)
+                strbuf_append(out, digits, len); /* MariaDB's own digits: valid JSON */
+        else
+                json_text_string(out, digits, len);
+}
+
+static void append_bytes(strbuf_t *out, const rowjson_column_t *c, const char *bytes,
+                         api_output_t output)
 {
         switch (c->kind) {
         case KIND_BIT:
-                append_bits(out, c);
+                append_bits(out, c, output);
+                break;
+        case KIND_DECIMAL:
+                append_decimal(out, bytes, c->length, output);
                 break;
         case KIND_BINARY:
                 json_text_base64(out, (const unsigned char *)bytes, c->length);
@@ -275,7 +314,8 @@ static void append_bytes(strbuf_t *out, const rowjson_column_t *c, const char *b
 }
 
 /* A value longer than its buffer: fetch it whole into a temporary block. */
-static void append_long_bytes(strbuf_t *out, rowjson_t *rj, MYSQL_STMT *stmt, unsigned i)
+static void append_long_bytes(strbuf_t *out, rowjson_t *rj, MYSQL_STMT *stmt, unsigned i,
+                              api_output_t output)
 {
         rowjson_column_t *c = &rj->columns[i];
         MYSQL_BIND whole = rj->binds[i];
@@ -292,11 +332,27 @@ static void append_long_bytes(strbuf_t *out, rowjson_t *rj, MYSQL_STMT *stmt, un
         if (mysql_stmt_fetch_column(stmt, &whole, i, 0) != 0)
                 out->failed = true;
         else
-                append_bytes(out, c, bytes);
+                append_bytes(out, c, bytes, output);
         free(bytes);
 }
 
-static void append_value(strbuf_t *out, rowjson_t *rj, MYSQL_STMT *stmt, unsigned i)
+static void append_real(strbuf_t *out, const rowjson_column_t *c, api_output_t output)
+{
+        bool quoted = output == API_OUTPUT_STRING;
+
+        if (quoted)
+                strbuf_append_char(out, '"');
+        if (c->kind == KIND_FLOAT)
+                json_text_float(out, c->value.f);
+        else
+                json_text_double(out, c->value.d);
+        if (quoted)
+                strbuf_append_char(out, '"');
+}
+
+/* The value of column i, written as output says. */
+static void append_value(strbuf_t *out, rowjson_t *rj, MYSQL_STMT *stmt, unsigned i,
+                         api_output_t output, const char *zone)
 {
         rowjson_column_t *c = &rj->columns[i];
 
@@ -306,25 +362,23 @@ static void append_value(strbuf_t *out, rowjson_t *rj, MYSQL_STMT *stmt, unsigne
         }
         switch (c->kind) {
         case KIND_INT:
-                append_int(out, c);
+                append_int(out, c, output);
                 break;
         case KIND_FLOAT:
-                json_text_float(out, c->value.f);
-                break;
         case KIND_DOUBLE:
-                json_text_double(out, c->value.d);
+                append_real(out, c, output);
                 break;
         case KIND_DATE:
         case KIND_DATETIME:
         case KIND_TIMESTAMP:
         case KIND_TIME:
-                append_temporal(out, c, rj->time_zone);
+                append_temporal(out, c, zone);
                 break;
         default:
                 if (c->length > rj->binds[i].buffer_length)
-                        append_long_bytes(out, rj, stmt, i);
+                        append_long_bytes(out, rj, stmt, i, output);
                 else
-                        append_bytes(out, c, c->text);
+                        append_bytes(out, c, c->text, output);
                 break;
         }
 }
@@ -332,33 +386,22 @@ static void append_value(strbuf_t *out, rowjson_t *rj, MYSQL_STMT *stmt, unsigne
 void rowjson_append_row(rowjson_t *rj, MYSQL_STMT *stmt, strbuf_t *out)
 {
         strbuf_append_char(out, '{');
-        for (unsigned i = 0; i < rj->count; i++) {
+        for (unsigned i = 0; i < rj->visible; i++) {
                 strbuf_append(out, rj->columns[i].key, rj->columns[i].key_len);
-                append_value(out, rj, stmt, i);
+                append_value(out, rj, stmt, i, rj->columns[i].output, rj->time_zone);
         }
         strbuf_append_char(out, '}');
 }
 
-int rowjson_find_column(const rowjson_t *rj, const char *name)
+void rowjson_append_plain(rowjson_t *rj, MYSQL_STMT *stmt, unsigned column, strbuf_t *out)
 {
-        size_t len = strlen(name);
-
-        for (unsigned i = 0; i < rj->count; i++) {
-                const rowjson_column_t *c = &rj->columns[i];
-                const char *key = c->key + (i > 0) + 1; /* past the comma and quote */
-                if (c->key_len == len + (i > 0) + 3 && memcmp(key, name, len) == 0)
-                        return (int)i;
-        }
-        return -1;
-}
-
-bool rowjson_get_int(const rowjson_t *rj, int column, long long *ret_value)
-{
-        if (column < 0 || (unsigned)column >= rj->count)
-                return false;
         const rowjson_column_t *c = &rj->columns[column];
-        if (c->kind != KIND_INT || c->is_null)
-                return false;
-        *ret_value = c->value.i;
-        return true;
+
+        if (c->kind == KIND_TEXT || c->kind == KIND_DECIMAL || c->kind == KIND_BINARY ||
+            c->kind == KIND_JSON || c->is_null || c->kind == KIND_DATE || c->kind == KIND_DATETIME ||
+            c->kind == KIND_TIMESTAMP || c->kind == KIND_TIME) {
+                append_value(out, rj, stmt, column, API_OUTPUT_DEFAULT, NULL);
+                return;
+        }
+        append_value(out, rj, stmt, column, API_OUTPUT_STRING, NULL); /* numbers, quoted */
 }

@@ -8,16 +8,45 @@
 #include <mysql.h>
 #include <stdbool.h>
 
+#include "api.h"
 #include "scope.h"
 #include "strbuf.h"
 
 typedef struct rowjson_column rowjson_column_t;
 
+/** How a column's values are written, whatever the route's output override. */
+typedef enum rowjson_kind {
+        KIND_INT,       /* number, or string beyond +-2^53 */
+        KIND_BIT,       /* big-endian bytes shown as a number */
+        KIND_FLOAT,
+        KIND_DOUBLE,
+        KIND_DECIMAL,   /* exact digits as a string */
+        KIND_DATE,
+        KIND_DATETIME,
+        KIND_TIMESTAMP, /* datetime plus the session's zone offset */
+        KIND_TIME,
+        KIND_TEXT,
+        KIND_BINARY,    /* base64 */
+        KIND_JSON,      /* embedded as a value when valid */
+} rowjson_kind_t;
+
+/** The kind of a column from its metadata (is_json: its format attribute says json). */
+rowjson_kind_t rowjson_kind_of(enum enum_field_types type, unsigned charsetnr, bool is_json);
+
+/** How a result is written; the caller's memory, read while the result is. */
+typedef struct rowjson_options {
+        const char *time_zone;        /* offset appended to TIMESTAMP values */
+        const api_output_t *outputs;  /* per result column, or NULL: all default */
+        unsigned output_count;        /* columns past it (a table changed since) are default */
+        unsigned visible;             /* columns written, the first ones; 0: all */
+} rowjson_options_t;
+
 typedef struct rowjson {
         unsigned count;
+        unsigned visible;
         rowjson_column_t *columns;
         MYSQL_BIND *binds;
-        const char *time_zone; /* offset appended to TIMESTAMP values */
+        const char *time_zone;
 } rowjson_t;
 
 /**
@@ -25,19 +54,21 @@ typedef struct rowjson {
  * Call after execute and before the first fetch. Returns 0, -ENOMEM, or -EIO
  * when the client library refuses the binding.
  */
-int rowjson_bind(rowjson_t *rj, scope_t *scope, MYSQL_STMT *stmt, const char *time_zone);
+int rowjson_bind(rowjson_t *rj, scope_t *scope, MYSQL_STMT *stmt, const rowjson_options_t *options);
 
 /**
- * Appends the row fetched last as a JSON object. Values longer than their
- * buffer are read whole with mysql_stmt_fetch_column (no I/O: the row is in
- * client memory). Out of memory shows as out->failed.
+ * Appends the row fetched last as a JSON object of its visible columns.
+ * Values longer than their buffer are read whole with
+ * mysql_stmt_fetch_column (no I/O: the row is in client memory). Out of
+ * memory shows as out->failed.
  */
 void rowjson_append_row(rowjson_t *rj, MYSQL_STMT *stmt, strbuf_t *out);
 
-/** Index of the column with this name, or -1. */
-int rowjson_find_column(const rowjson_t *rj, const char *name);
-
-/** The fetched row's value of an integer column; false when NULL or not an integer. */
-bool rowjson_get_int(const rowjson_t *rj, int column, long long *ret_value);
+/**
+ * Appends one value of the row fetched last as a JSON string in the form a
+ * request gives it (typed_value.h: integers as digits, times without zone),
+ * or null: keyset cursors carry these.
+ */
+void rowjson_append_plain(rowjson_t *rj, MYSQL_STMT *stmt, unsigned column, strbuf_t *out);
 
 #endif

@@ -15,6 +15,33 @@ static void pool_closed_cb(void *arg)
         worker_t *w = arg;
 
         uv_close((uv_handle_t *)&w->stop_signal, NULL);
+        uv_close((uv_handle_t *)&w->api_signal, NULL);
+}
+
+static void api_cb(uv_async_t *async)
+{
+        worker_t *w = async->data;
+
+        pthread_mutex_lock(&w->next_api_lock);
+        api_t *next = w->next_api;
+        w->next_api = NULL;
+        pthread_mutex_unlock(&w->next_api_lock);
+        if (next == NULL)
+                return;
+        api_unref(w->api);
+        w->api = next;
+}
+
+void worker_set_api(worker_t *w, api_t *api)
+{
+        api_ref(api);
+        pthread_mutex_lock(&w->next_api_lock);
+        api_t *replaced = w->next_api; /* two reloads within one loop turn */
+        w->next_api = api;
+        pthread_mutex_unlock(&w->next_api_lock);
+        if (replaced != NULL)
+                api_unref(replaced);
+        uv_async_send(&w->api_signal);
 }
 
 static void http_stopped_cb(worker_t *w)
@@ -30,8 +57,18 @@ static void stop_cb(uv_async_t *async)
         http_server_stop(w->http, w->config->drain_timeout_ms, http_stopped_cb);
 }
 
-int worker_init(worker_t *w, unsigned index, const config_t *config, unsigned pool_size,
-                unsigned queue_limit)
+/* Requests have completed, so the worker holds the last of its references. */
+static void drop_apis(worker_t *w)
+{
+        api_unref(w->api);
+        if (w->next_api != NULL)
+                api_unref(w->next_api);
+        w->api = w->next_api = NULL;
+        pthread_mutex_destroy(&w->next_api_lock);
+}
+
+int worker_init(worker_t *w, unsigned index, const config_t *config, api_t *api,
+                unsigned pool_size, unsigned queue_limit)
 {
         int r;
 
@@ -41,8 +78,13 @@ int worker_init(worker_t *w, unsigned index, const config_t *config, unsigned po
         r = uv_loop_init(&w->loop);
         if (r < 0)
                 return r;
+        api_ref(api);
+        w->api = api;
+        pthread_mutex_init(&w->next_api_lock, NULL);
         uv_async_init(&w->loop, &w->stop_signal, stop_cb);
         w->stop_signal.data = w;
+        uv_async_init(&w->loop, &w->api_signal, api_cb);
+        w->api_signal.data = w;
         r = http_server_new(&w->http, w);
         if (r == 0)
                 r = db_pool_new(&w->pool, &w->loop, config, pool_size, queue_limit);
@@ -52,9 +94,11 @@ int worker_init(worker_t *w, unsigned index, const config_t *config, unsigned po
         if (w->http != NULL)
                 http_server_stop(w->http, 0, NULL);
         uv_close((uv_handle_t *)&w->stop_signal, NULL);
+        uv_close((uv_handle_t *)&w->api_signal, NULL);
         uv_run(&w->loop, UV_RUN_DEFAULT);
         http_server_free(w->http);
         uv_loop_close(&w->loop);
+        drop_apis(w);
         return r;
 }
 
@@ -63,6 +107,7 @@ static void *worker_main(void *arg)
         worker_t *w = arg;
 
         uv_run(&w->loop, UV_RUN_DEFAULT);
+        drop_apis(w);
         unsigned leaked = db_pool_free(w->pool);
         http_server_free(w->http);
         if (leaked > 0) {

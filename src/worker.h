@@ -11,6 +11,7 @@
 #include <stdint.h>
 #include <uv.h>
 
+#include "api.h"
 #include "config.h"
 #include "db_pool.h"
 
@@ -22,6 +23,10 @@ struct worker {
         const config_t *config;
         uv_loop_t loop;
         uv_async_t stop_signal;
+        uv_async_t api_signal;
+        api_t *api;        /* the routes new requests use; only this worker's thread touches it */
+        pthread_mutex_t next_api_lock;
+        api_t *next_api;   /* handed over by worker_set_api, taken on the loop */
         http_server_t *http;
         db_pool_t *pool;
         pthread_t thread;
@@ -33,10 +38,18 @@ struct worker {
 /**
  * Sets up the loop, binds the HTTP daemon and starts connecting the pool
  * slice (pool_size connections, queue_limit waiters), on the calling thread.
+ * The worker takes a reference to api.
  * Returns 0 or a negative errno (logged).
  */
-int worker_init(worker_t *w, unsigned index, const config_t *config, unsigned pool_size,
-                unsigned queue_limit);
+int worker_init(worker_t *w, unsigned index, const config_t *config, api_t *api,
+                unsigned pool_size, unsigned queue_limit);
+
+/**
+ * Makes api the worker's routes for the requests that start from now on
+ * (takes its own reference); requests in flight finish on the old one.
+ * Safe from any thread.
+ */
+void worker_set_api(worker_t *w, api_t *api);
 
 /** Runs the worker's loop on a new thread. */
 int worker_start(worker_t *w);

@@ -1,12 +1,11 @@
-/* Every path queryd answers. */
+/* The paths queryd always answers; the configuration file adds the rest (api.h). */
 #include "routes.h"
 
-const route_t routes[] = {
-        { "/users", users_list },
-        { "/users/{id}", users_get },
-        { "/healthz", health_live },
-        { "/readyz", health_ready },
-        { "/metrics", metrics_get },
+const route_t builtin_routes[] = {
+        { .template = "/healthz", .handler = health_live },
+        { .template = "/readyz", .handler = health_ready },
+        { .template = "/metrics", .handler = metrics_get },
+        { .template = "/openapi.json", .handler = openapi_get },
 };
 
-const size_t route_count = sizeof(routes) / sizeof(routes[0]);
+const size_t builtin_route_count = sizeof(builtin_routes) / sizeof(builtin_routes[0]);

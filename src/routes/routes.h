@@ -1,16 +1,21 @@
-/* The route table and the handlers it points to, one endpoint family per file. */
+/* The built-in routes and every handler, one endpoint family per file. */
 #ifndef QUERYD_ROUTES_H
 #define QUERYD_ROUTES_H
 
-#include "router.h"
+#include "../router.h"
 
-extern const route_t routes[];
-extern const size_t route_count;
+extern const route_t builtin_routes[];
+extern const size_t builtin_route_count;
 
-void users_list(http_request_t *req, const route_match_t *match);
-void users_get(http_request_t *req, const route_match_t *match);
+/* Built-in endpoints. */
 void health_live(http_request_t *req, const route_match_t *match);
 void health_ready(http_request_t *req, const route_match_t *match);
 void metrics_get(http_request_t *req, const route_match_t *match);
+void openapi_get(http_request_t *req, const route_match_t *match);
+
+/* Entries of the configuration file; match->route->target is the entry. */
+void collection_get(http_request_t *req, const route_match_t *match);
+void item_get(http_request_t *req, const route_match_t *match);
+void named_query_get(http_request_t *req, const route_match_t *match);
 
 #endif

@@ -5,6 +5,7 @@
 
 #include <stdio.h>
 #include <stdlib.h>
+#include <string.h>
 
 #define CHECK(cond, ...)                                                                     \
         do {                                                                                 \
@@ -15,5 +16,18 @@
                         abort();                                                             \
                 }                                                                            \
         } while (0)
+
+/* A NUL-terminated heap copy of n bytes (read as a string, it ends at the
+ * first NUL they hold); the harness frees it. */
+static inline char *fuzz_copy_text(const void *bytes, size_t n)
+{
+        char *text = malloc(n + 1);
+
+        if (text == NULL)
+                abort();
+        memcpy(text, bytes, n);
+        text[n] = '\0';
+        return text;
+}
 
 #endif

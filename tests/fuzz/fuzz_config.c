@@ -330,12 +330,7 @@ static void check_from_env(const char *text)
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 {
-        char *text = malloc(size + 1);
-
-        if (text == NULL)
-                abort();
-        memcpy(text, data, size);
-        text[size] = '\0';
+        char *text = fuzz_copy_text(data, size);
         check_database_url(text, 1 + size % 48);
         check_from_env(text);
         free(text);

@@ -23,27 +23,19 @@ enum { MAX_ARGS = 64 };
 static const char *const users_allowed[] = { "limit", "after", "offset", NULL };
 static const char *const none_allowed[] = { NULL };
 
-/* A NUL-terminated heap copy of the fuzz input (cut at its first NUL when read as a string). */
-static char *copy_text(const uint8_t *data, size_t size)
-{
-        char *text = malloc(size + 1);
-
-        if (text == NULL)
-                abort();
-        memcpy(text, data, size);
-        text[size] = '\0';
-        return text;
-}
-
-/* Reference decoder: "%XY" with two hex digits becomes one byte, except "%00";
- * everything else is copied as it is. */
+/* Reference decoder: "%XY" with two hex digits becomes one byte, except "%00",
+ * which becomes the overlong NUL C0 80; everything else is copied as it is. */
 static size_t reference_unescape(const char *in, char *out)
 {
         size_t n = 0;
 
         for (size_t i = 0; in[i] != '\0'; i++) {
-                if (in[i] == '%' && isxdigit((unsigned char)in[i + 1]) &&
-                    isxdigit((unsigned char)in[i + 2]) && !(in[i + 1] == '0' && in[i + 2] == '0')) {
+                if (in[i] == '%' && in[i + 1] == '0' && in[i + 2] == '0') {
+                        out[n++] = (char)0xC0;
+                        out[n++] = (char)0x80;
+                        i += 2;
+                } else if (in[i] == '%' && isxdigit((unsigned char)in[i + 1]) &&
+                           isxdigit((unsigned char)in[i + 2])) {
                         char hex[3] = { in[i + 1], in[i + 2], '\0' };
                         out[n++] = (char)strtol(hex, NULL, 16);
                         i += 2;
@@ -212,7 +204,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
         /* The raw bytes, not NUL-terminated, so reads past len are caught. */
         check_parse_int64((const char *)data, size);
 
-        char *text = copy_text(data, size);
+        char *text = fuzz_copy_text(data, size);
         check_unescape(text);
 
         query_arg_t args[MAX_ARGS];

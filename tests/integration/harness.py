@@ -8,7 +8,9 @@ the watchdog that fires shortly before CTest's own timeout would.
 
 Run a test program directly with
     python3 tests/integration/test_endpoints.py --queryd build-asan/queryd -v
-or through CTest, which passes --queryd and --state-root.  QUERYD_BIN and
+or through CTest, which passes --queryd and --state-root.  Every queryd gets
+QUERYD_CONFIG=docker/queryd.json unless the test gives its own file
+(TestRun.queryd(config=...), DemoServiceTestCase.queryd_config).  QUERYD_BIN and
 QUERYD_ITEST_STATE are honoured when the options are absent, and
 QUERYD_ITEST_KEEP=1 keeps the MariaDB data directories for inspection.
 """
@@ -35,6 +37,8 @@ REPO_ROOT = Path(__file__).resolve().parents[2]
 SCRIPTS_DIR = REPO_ROOT / "scripts"
 DEMO_SQL = [REPO_ROOT / "docker" / "initdb" / "01-schema.sql",
             REPO_ROOT / "docker" / "initdb" / "02-data.sql"]
+# The endpoints configuration every queryd gets unless a test gives its own.
+DEMO_CONFIG = REPO_ROOT / "docker" / "queryd.json"
 
 DEMO_DB = "queryd"
 APP_USER = "queryd"
@@ -51,7 +55,7 @@ USER_1 = {
     "email": "ada@example.com",
     "age": 36,
     "balance": "1234.50",
-    "active": 1,
+    "active": True,
     "created_at": "2024-05-01T13:45:00",
     "bio": "First programmer; \"quotes\", \\backslash\\ and emoji \U0001F680 and \u65e5\u672c\u8a9e",
     "visits": "9007199254740993",
@@ -67,7 +71,7 @@ USER_2 = {
     "email": "nobody@example.com",
     "age": None,
     "balance": "-0.01",
-    "active": 0,
+    "active": False,
     "created_at": "1970-01-01T00:00:00",
     "bio": None,
     "visits": "-9007199254740993",
@@ -77,6 +81,9 @@ USER_2 = {
     "avatar": None,
     "prefs": None,
 }
+# docker/queryd.json types "active" as boolean: true/false, never 1/0.  Compare
+# rows with json_text() (or assert_same_json) where that matters, since
+# True == 1 in Python.
 DEMO_COLUMNS = list(USER_1.keys())
 DEMO_ROW_COUNT = 3000
 
@@ -463,6 +470,25 @@ def assert_problem(tc, resp, status, slug, mentions=None):
     return doc
 
 
+def assert_invalid(tc, resp, parameter, mentions=None):
+    """Assert a 400 invalid-parameter problem whose "parameter" member is parameter."""
+    doc = assert_problem(tc, resp, 400, "invalid-parameter", mentions=mentions)
+    tc.assertEqual(doc.get("parameter"), parameter,
+                   f"\"parameter\" should be {parameter!r}: {resp.describe()}")
+    return doc
+
+
+def json_text(value):
+    """value as JSON text, keys in their order: tells true from 1 and 1 from 1.0."""
+    return json.dumps(value, ensure_ascii=False)
+
+
+def assert_same_json(tc, got, expected, msg=None):
+    """Assert got and expected are the same JSON: values, their JSON types
+    (true is not 1) and the order of object keys."""
+    tc.assertEqual(json_text(got), json_text(expected), msg)
+
+
 def assert_json_ok(tc, resp):
     """Assert a 200 application/json response and return the parsed body."""
     tc.assertEqual(resp.status, 200, resp.describe())
@@ -475,6 +501,64 @@ def parse_next(next_link):
     """Split a next link into (path, {param: [values]})."""
     parts = urllib.parse.urlsplit(next_link)
     return parts.path, urllib.parse.parse_qs(parts.query, keep_blank_values=True)
+
+
+# --------------------------------------------------------------------------
+# Configuration files and SQL
+
+
+def write_config(path, doc):
+    """Write a queryd configuration file and return its path.
+
+    doc: a dict or list (written as JSON) or str/bytes (written as given, for
+    files that are broken on purpose).  The file is replaced atomically, so a
+    queryd reloading it never reads half a file.
+    """
+    path = Path(path)
+    if isinstance(doc, (dict, list)):
+        data = (json.dumps(doc, indent=2, ensure_ascii=False) + "\n").encode("utf-8")
+    elif isinstance(doc, str):
+        data = doc.encode("utf-8")
+    else:
+        data = bytes(doc)
+    tmp = path.with_name(path.name + ".tmp")
+    tmp.write_bytes(data)
+    os.replace(tmp, path)
+    return path
+
+
+def demo_config():
+    """docker/queryd.json as a dict, to build variants of it."""
+    return json.loads(DEMO_CONFIG.read_text(encoding="utf-8"))
+
+
+def sql_text(value):
+    """SQL for a utf8mb4 string, immune to quoting and escaping rules."""
+    return f"CONVERT(X'{value.encode('utf-8').hex()}' USING utf8mb4)"
+
+
+def sql_literal(value):
+    """SQL for None, bool, int, float, Decimal or str."""
+    if value is None:
+        return "NULL"
+    if isinstance(value, bool):
+        return "TRUE" if value else "FALSE"
+    if isinstance(value, (int, float)):
+        return repr(value)
+    if isinstance(value, str):
+        return sql_text(value)
+    return str(value)  # Decimal and friends print as SQL numbers
+
+
+def query_rows(db, sql, database=DEMO_DB):
+    """The rows of sql as lists of strings (None for NULL), from the admin client.
+
+    Only for simple values: the client's batch output escapes tabs, newlines
+    and backslashes.
+    """
+    out = db.execute(sql, database, column_names=False)
+    return [[None if cell == "NULL" else cell for cell in line.split("\t")]
+            for line in out.split("\n") if line]
 
 
 # --------------------------------------------------------------------------
@@ -581,6 +665,58 @@ class Queryd:
                 pass
         return text
 
+    def log_size(self):
+        """How much output there is so far: an offset for wait_for_log()."""
+        sizes = []
+        for path in (self.stderr_path, self.stdout_path):
+            try:
+                sizes.append(path.stat().st_size)
+            except FileNotFoundError:
+                sizes.append(0)
+        return tuple(sizes)
+
+    def log_since(self, offset):
+        """stderr and stdout written after offset (from log_size())."""
+        text = ""
+        for path, start in zip((self.stderr_path, self.stdout_path), offset or (0, 0)):
+            try:
+                with open(path, "rb") as f:
+                    f.seek(start)
+                    text += f.read().decode("utf-8", "replace")
+            except FileNotFoundError:
+                pass
+        return text
+
+    def wait_for_log(self, needle, offset=None, timeout=10.0):
+        """Wait until the output after offset (from log_size()) contains needle.
+
+        Returns the line holding needle, or None after timeout.
+        """
+        def found():
+            text = self.log_since(offset)
+            i = text.find(needle)
+            if i < 0:
+                return None
+            start = text.rfind("\n", 0, i) + 1
+            end = text.find("\n", i)
+            return text[start:end if end >= 0 else len(text)]
+        return wait_until(found, timeout)
+
+    def reload(self, timeout=10.0, expect="configuration reloaded"):
+        """Send SIGHUP and wait for the log line saying how it went.
+
+        expect: "configuration reloaded" or "configuration reload rejected".
+        Returns that line; raises AssertionError when it does not show up.
+        """
+        offset = self.log_size()
+        self.proc.send_signal(signal.SIGHUP)
+        line = self.wait_for_log(expect, offset, timeout)
+        if line is None:
+            raise AssertionError(f"{self.name}: no {expect!r} line within {timeout:.0f} s "
+                                 f"of SIGHUP; output since:\n"
+                                 f"{self.redacted(self.log_since(offset)[-3000:])}")
+        return line
+
     def redacted(self, text):
         for secret in self.secrets:
             text = text.replace(secret, "<password>")
@@ -641,10 +777,12 @@ class Queryd:
 def child_env(overrides):
     """os.environ without any QUERYD_* variables, plus overrides.
 
-    Sanitizer options ask for leak detection and stack traces; values
-    already set by the caller win.
+    QUERYD_CONFIG is the demo configuration (docker/queryd.json) unless
+    overrides name another file (or None: unset).  Sanitizer options ask for
+    leak detection and stack traces; values already set by the caller win.
     """
     env = {k: v for k, v in os.environ.items() if not k.startswith("QUERYD_")}
+    env["QUERYD_CONFIG"] = str(DEMO_CONFIG)
     env.setdefault("ASAN_OPTIONS", "detect_leaks=1:abort_on_error=0")
     env.setdefault("UBSAN_OPTIONS", "print_stacktrace=1")
     env.update({k: str(v) for k, v in overrides.items() if v is not None})
@@ -711,16 +849,25 @@ class TestRun:
         load_demo(db)
         return db
 
+    def config_file(self, name, doc):
+        """Write doc (see write_config) to <run dir>/<name>.json; returns the path."""
+        return write_config(self.dir / f"{name}.json", doc)
+
     def queryd(self, database_url, name="queryd", workers=2, pool_size=4, start=True,
-               **env):
+               config=None, **env):
         """Create (and by default start) a queryd against database_url.
 
-        Extra keyword arguments become environment variables: queue_limit=8
-        sets QUERYD_QUEUE_LIMIT=8.
+        config: None for docker/queryd.json, a path, or a dict written to
+        <run dir>/<name>.config.json.  Extra keyword arguments become
+        environment variables: queue_limit=8 sets QUERYD_QUEUE_LIMIT=8.
         """
+        if isinstance(config, (dict, list)):
+            config = self.config_file(f"{name}.config", config)
         full_env = {"QUERYD_DATABASE_URL": database_url,
                     "QUERYD_WORKERS": workers,
                     "QUERYD_POOL_SIZE": pool_size}
+        if config is not None:
+            full_env["QUERYD_CONFIG"] = str(config)
         for key, value in env.items():
             full_env[key if key.startswith("QUERYD_") else "QUERYD_" + key.upper()] = value
         password = urllib.parse.urlsplit(database_url).password if database_url else None
@@ -778,14 +925,18 @@ def load_demo(db):
 class DemoServiceTestCase(unittest.TestCase):
     """Base class: one MariaDB with the demo data and one queryd per test class.
 
-    Subclasses may set queryd_env (extra QUERYD_* settings) and pool_size.
-    tearDownClass stops queryd with SIGTERM and fails the class if it did not
-    exit 0 with a clean log.
+    Subclasses may set queryd_env (extra QUERYD_* settings), pool_size,
+    setup_sql (run in the demo database after the demo data is loaded: the
+    tables a test needs) and queryd_config (a dict or a path; default
+    docker/queryd.json).  tearDownClass stops queryd with SIGTERM and fails
+    the class if it did not exit 0 with a clean log.
     """
 
     pool_size = 4
     workers = 2
     queryd_env = {}
+    setup_sql = None
+    queryd_config = None
 
     @classmethod
     def setUpClass(cls):
@@ -793,9 +944,13 @@ class DemoServiceTestCase(unittest.TestCase):
         cls.fixture = TestRun(cls.__name__)
         cls.addClassCleanup(cls.fixture.close)
         cls.db = cls.fixture.start_demo_database()
+        if cls.setup_sql:
+            cls.db.execute(cls.setup_sql() if callable(cls.setup_sql) else cls.setup_sql,
+                           DEMO_DB)
         cls.database_url = cls.db.tcp_url(APP_USER, APP_PASSWORD, DEMO_DB)
         cls.queryd = cls.fixture.queryd(cls.database_url, workers=cls.workers,
-                                    pool_size=cls.pool_size, **cls.queryd_env)
+                                        pool_size=cls.pool_size, config=cls.queryd_config,
+                                        **cls.queryd_env)
         cls.port = cls.queryd.port
 
     @classmethod

@@ -1,5 +1,6 @@
 #!/usr/bin/env bash
-# Lints openapi.yaml with Redocly CLI (recommended ruleset, see redocly.yaml beside this script).
+# Lints openapi.yaml with Redocly CLI (recommended ruleset, see redocly.yaml beside this script),
+# or the document given as the argument (test_openapi.py lints what GET /openapi.json serves).
 # Fails when the document has errors; warnings are printed but pass.
 # Redocly CLI is installed with npm into the git-ignored .state/node_modules
 # on first use, pinned to one version so results do not drift.
@@ -37,5 +38,9 @@ if [ "$(installed_version)" != "$version" ]; then
         flock -u 9
 fi
 
+document=openapi.yaml
+if [ $# -gt 0 ]; then
+        document=$(realpath "$1")
+fi
 cd "$repo"
-exec "$redocly" lint --config tests/integration/redocly.yaml --format=stylish openapi.yaml
+exec "$redocly" lint --config tests/integration/redocly.yaml --format=stylish "$document"

@@ -1,4 +1,4 @@
-"""Real responses checked against openapi.yaml.
+"""Real responses checked against openapi.yaml, and openapi.yaml against GET /openapi.json.
 
 Each response the running service gives (every endpoint, success and error
 statuses, HEAD, 405, 503 with the database down, 504 past the deadline) is
@@ -6,10 +6,39 @@ looked up in the document by path, method, status and content type; its
 body is validated against the declared schema (JSON Schema 2020-12, as
 OpenAPI 3.1 specifies) and its declared headers against theirs.  A status
 the document does not declare for that operation fails the test.
+
+queryd also generates a document from its configuration (GET /openapi.json).
+For the demo configuration (docker/queryd.json) it must AGREE with
+openapi.yaml, which is the generated document plus prose.  "Agree" means:
+both documents, reduced as follows, are equal.
+
+  1. Only `openapi`, `paths` and `x-unknown-paths` are compared; `info`,
+     `servers`, `tags`, `security` and `components` are not (components take
+     part only through the references that reach them).
+  2. Every local `$ref` is replaced by what it points at, recursively, so
+     component names (and whether a thing is a component at all) may differ.
+  3. Prose is dropped wherever it is a keyword: `description`, `summary`,
+     `title`, `example`, `examples`, and the operations' `operationId` and
+     `tags`.  Names are never dropped (a property called `title` stays), and
+     literal values (`const`, `enum`, `default`) are compared whole.
+  4. Path-level parameters are merged into each operation (an operation's own
+     parameter wins), and the list becomes a map keyed by "<in> <name>", so
+     order and placement do not matter.  Parameter and header `required`
+     defaults to false.
+  5. A schema's `type` list is compared as a set, as is its `required` list.
+
+Everything else (paths, methods, parameter names, locations, requiredness and
+schemas, response statuses, headers, media types and their schemas, the
+`x-other-methods` responses) must be identical.  On failure the test prints
+each difference with where it is.
 """
 
+import json
 import re
+import shutil
+import subprocess
 import sys
+import tempfile
 
 import harness
 from harness import REPO_ROOT
@@ -22,7 +51,9 @@ except ImportError as exc:  # pragma: no cover - reported as a test failure
     raise
 
 SPEC_PATH = REPO_ROOT / "openapi.yaml"
+LINT_SCRIPT = REPO_ROOT / "tests" / "integration" / "lint_openapi.sh"
 SCHEMA_DIALECT = "https://json-schema.org/draft/2020-12/schema"
+RESERVED = ["limit", "after", "offset", "order", "select", "count"]
 
 
 def load_spec():
@@ -31,7 +62,7 @@ def load_spec():
 
 
 class Spec:
-    """openapi.yaml with lookups by request and a schema validator."""
+    """An OpenAPI document with lookups by request and a schema validator."""
 
     def __init__(self, doc):
         self.doc = doc
@@ -39,23 +70,19 @@ class Spec:
         for template in doc.get("paths", {}):
             pattern = "^" + re.sub(r"\\\{[^/]+?\\\}", "[^/]+", re.escape(template)) + "$"
             self.templates.append((template, re.compile(pattern)))
+        # Literal paths first: /users/{id} must not take /users/{id}/peers, and
+        # a literal segment beats a parameter.
+        self.templates.sort(key=lambda t: (t[0].count("{"), -t[0].count("/")))
         self.format_checker = jsonschema.Draft202012Validator.FORMAT_CHECKER
 
     def deref(self, obj):
         """Follow local $refs (#/a/b) until obj is not a reference."""
         seen = 0
         while isinstance(obj, dict) and "$ref" in obj:
-            ref = obj["$ref"]
-            if not ref.startswith("#/"):
-                raise AssertionError(f"only local references are supported: {ref}")
-            target = self.doc
-            for part in ref[2:].split("/"):
-                part = part.replace("~1", "/").replace("~0", "~")
-                target = target[part]
-            obj = target
+            obj = resolve_pointer(self.doc, obj["$ref"])
             seen += 1
             if seen > 20:
-                raise AssertionError(f"reference loop at {ref}")
+                raise AssertionError(f"reference loop at {obj}")
         return obj
 
     def template_for(self, path):
@@ -93,6 +120,144 @@ class Spec:
         validator = jsonschema.Draft202012Validator(root, format_checker=self.format_checker)
         return sorted(validator.iter_errors(instance), key=lambda e: list(e.absolute_path))
 
+    def row_schema(self, template="/users/{id}"):
+        """The schema of a 200 answer of GET template, references followed."""
+        response = self.deref(self.doc["paths"][template]["get"]["responses"]["200"])
+        return self.deref(response["content"]["application/json"]["schema"])
+
+
+# ------------------------------------------------------------------ agreement
+
+PROSE_KEYS = {"description", "summary", "title", "example", "examples"}
+OPERATION_PROSE = {"operationId", "tags"}
+METHODS = {"get", "head", "put", "post", "delete", "options", "patch", "trace"}
+# Objects whose keys are names (of properties, headers, statuses, media types,
+# paths), never keywords: nothing in them is dropped as prose.
+NAME_MAPS = {"properties", "patternProperties", "$defs", "dependentSchemas", "headers",
+             "content", "responses", "paths", "encoding", "links", "callbacks"}
+# Keywords whose values are data, compared as they are.
+LITERAL_KEYS = {"const", "enum", "default"}
+
+
+def resolve_pointer(doc, ref):
+    if not ref.startswith("#/"):
+        raise AssertionError(f"only local references are supported: {ref}")
+    target = doc
+    for part in ref[2:].split("/"):
+        target = target[part.replace("~1", "/").replace("~0", "~")]
+    return target
+
+
+def reduce_value(doc, value, names=False, depth=0):
+    """value with references inlined, prose dropped and lists normalized (rules 2, 3, 5)."""
+    if depth > 60:
+        raise AssertionError("references nest too deep (a cycle?)")
+    if isinstance(value, list):
+        return [reduce_value(doc, v, depth=depth + 1) for v in value]
+    if not isinstance(value, dict):
+        return value
+    if "$ref" in value:
+        target = resolve_pointer(doc, value["$ref"])
+        merged = dict(target) if isinstance(target, dict) else target
+        if isinstance(merged, dict):
+            merged.update({k: v for k, v in value.items() if k != "$ref"})
+        return reduce_value(doc, merged, names=names, depth=depth + 1)
+    out = {}
+    for key, item in value.items():
+        if names:
+            out[key] = reduce_value(doc, item, depth=depth + 1)
+        elif key in PROSE_KEYS:
+            continue
+        elif key in LITERAL_KEYS:
+            out[key] = item
+        elif key == "type" and isinstance(item, list):
+            out[key] = sorted(item) if len(item) > 1 else item[0]
+        elif key == "required" and isinstance(item, list):
+            out[key] = sorted(item)
+        else:
+            out[key] = reduce_value(doc, item, names=key in NAME_MAPS, depth=depth + 1)
+    return out
+
+
+def reduce_parameters(doc, shared, own):
+    """Rule 4: "<in> <name>" -> the parameter without its name and location."""
+    params = {}
+    for param in list(shared or []) + list(own or []):
+        param = reduce_value(doc, param)
+        key = f"{param.get('in')} {param.get('name')}"
+        param = {k: v for k, v in param.items() if k not in ("in", "name")}
+        param.setdefault("required", False)
+        params[key] = param
+    return params
+
+
+def reduce_headers(response):
+    for header in response.get("headers", {}).values():
+        if isinstance(header, dict):
+            header.setdefault("required", False)
+    return response
+
+
+def reduce_document(doc):
+    """The parts of an OpenAPI document that two agreeing documents share (rules 1-5)."""
+    paths = {}
+    for template, item in doc.get("paths", {}).items():
+        item = resolve_pointer(doc, item["$ref"]) if "$ref" in item else item
+        reduced = {}
+        for key, value in item.items():
+            if key in METHODS:
+                op = {k: v for k, v in value.items()
+                      if k not in OPERATION_PROSE and k != "parameters"}
+                op = reduce_value(doc, op)
+                op["parameters"] = reduce_parameters(doc, item.get("parameters"),
+                                                     value.get("parameters"))
+                for response in op.get("responses", {}).values():
+                    reduce_headers(response)
+                reduced[key] = op
+            elif key not in ("parameters",) and key not in PROSE_KEYS:
+                value = reduce_value(doc, value)
+                reduced[key] = reduce_headers(value) if key.startswith("x-") else value
+        paths[template] = reduced
+    return {"openapi": doc.get("openapi"), "paths": paths,
+            "x-unknown-paths": reduce_headers(reduce_value(doc, doc.get("x-unknown-paths")))}
+
+
+def short(value, width=160):
+    text = json.dumps(value, ensure_ascii=False, sort_keys=True)
+    return text if len(text) <= width else text[:width - 3] + "..."
+
+
+def differences(expected, actual, where=""):
+    """Readable lines, one per difference between two reduced documents."""
+    if isinstance(expected, dict) and isinstance(actual, dict):
+        lines = []
+        for key in expected:
+            here = f"{where} › {key}" if where else str(key)
+            if key not in actual:
+                lines.append(f"only in openapi.yaml:  {here} = {short(expected[key])}")
+            else:
+                lines.extend(differences(expected[key], actual[key], here))
+        for key in actual:
+            if key not in expected:
+                here = f"{where} › {key}" if where else str(key)
+                lines.append(f"only in /openapi.json: {here} = {short(actual[key])}")
+        return lines
+    if isinstance(expected, list) and isinstance(actual, list) and len(expected) == len(actual):
+        lines = []
+        for i, (e, a) in enumerate(zip(expected, actual)):
+            lines.extend(differences(e, a, f"{where}[{i}]"))
+        return lines
+    if expected != actual or type(expected) is not type(actual):
+        # 1 and 1.0 agree as JSON numbers; true and 1 do not.
+        numbers = all(isinstance(v, (int, float)) and not isinstance(v, bool)
+                      for v in (expected, actual))
+        if not (numbers and expected == actual):
+            return [f"differs at {where}:\n      openapi.yaml:  {short(expected)}\n"
+                    f"      /openapi.json: {short(actual)}"]
+    return []
+
+
+# ------------------------------------------------------------------ tests
 
 class OpenAPITests(harness.DemoServiceTestCase):
     seen = set()
@@ -122,21 +287,23 @@ class OpenAPITests(harness.DemoServiceTestCase):
         super().setUp()
         self.maxDiff = None
 
-    def check(self, method, path, status=None, q=None, **kw):
+    def check(self, method, path, status=None, q=None, spec=None, **kw):
         """Send the request, then validate the response against the document."""
         q = q or self.queryd
         resp = q.request(method, path, **kw)
         if status is not None:
             self.assertEqual(resp.status, status, f"{method} {path}: {resp.describe()}")
-        self.validate(method, path, resp)
+        self.validate(method, path, resp, spec=spec)
         return resp
 
-    def validate(self, method, path, resp):
-        key, documented = self.spec.response_for(method, path, resp.status)
-        type(self).seen.add(key)
+    def validate(self, method, path, resp, spec=None):
+        spec = spec or self.spec
+        key, documented = spec.response_for(method, path, resp.status)
+        if spec is self.spec:
+            type(self).seen.add(key)
         where = f"{method} {path} -> {resp.status}"
         for name, header in documented.get("headers", {}).items():
-            header = self.spec.deref(header)
+            header = spec.deref(header)
             value = resp.headers.get(name)
             if value is None:
                 self.assertFalse(header.get("required"), f"{where}: no {name} header")
@@ -146,7 +313,7 @@ class OpenAPITests(harness.DemoServiceTestCase):
             if schema.get("type") == "integer":
                 self.assertRegex(value, r"^-?[0-9]+$", f"{where}: {name}: {value!r}")
                 instance = int(value)
-            errors = self.spec.schema_errors(schema, instance)
+            errors = spec.schema_errors(schema, instance)
             self.assertEqual([e.message for e in errors], [], f"{where}: header {name}")
         content = documented.get("content")
         if method == "HEAD":
@@ -159,59 +326,154 @@ class OpenAPITests(harness.DemoServiceTestCase):
         schema = content[resp.content_type].get("schema")
         if schema is None:
             return
-        body = resp.json()
-        errors = self.spec.schema_errors(schema, body)
+        json_body = resp.content_type.endswith("json")
+        body = resp.json() if json_body else resp.body.decode("utf-8")
+        errors = spec.schema_errors(schema, body)
         messages = [f"at {'/'.join(map(str, e.absolute_path)) or '<root>'}: {e.message}"
                     for e in errors[:10]]
         self.assertEqual(messages, [], f"{where}: body does not match the documented schema")
 
-    # ------------------------------------------------------------ document
+    def generated(self):
+        resp = self.queryd.get("/openapi.json")
+        self.assertEqual(resp.status, 200, resp.describe())
+        self.assertEqual(resp.content_type, "application/json", resp.describe())
+        return resp.json()
+
+    # ------------------------------------------------------------ the two documents
+
+    def test_generated_document_agrees_with_openapi_yaml(self):
+        generated = self.generated()
+        lines = differences(reduce_document(self.spec.doc), reduce_document(generated))
+        if lines:
+            self.fail(f"openapi.yaml and GET /openapi.json (demo configuration) disagree in "
+                      f"{len(lines)} place(s); see the rules in test_openapi.py:\n  - "
+                      + "\n  - ".join(lines))
+
+    def test_agreement_rule_notices_differences(self):
+        # The comparison itself: prose and component names do not count,
+        # a type, a parameter or a status does.
+        doc = load_spec()
+        same = json.loads(json.dumps(doc))
+        same["paths"]["/users"]["get"]["description"] = "other prose"
+        same["components"]["schemas"]["Renamed"] = same["components"]["schemas"].pop("Users")
+        for ref_holder in (same["components"]["schemas"]["UsersPage"]["properties"]["data"]
+                           ["items"],
+                           same["paths"]["/users/{id}"]["get"]["responses"]["200"]["content"]
+                           ["application/json"]["schema"]):
+            ref_holder["$ref"] = "#/components/schemas/Renamed"
+        self.assertEqual(differences(reduce_document(doc), reduce_document(same)), [])
+        changed = json.loads(json.dumps(doc))
+        changed["components"]["schemas"]["Users"]["properties"]["active"]["type"] = "integer"
+        del changed["paths"]["/users"]["get"]["responses"]["504"]
+        changed["paths"]["/users/{id}/peers"]["parameters"][1]["schema"]["default"] = 1
+        lines = differences(reduce_document(doc), reduce_document(changed))
+        text = "\n".join(lines)
+        self.assertIn("properties › active › type", text)
+        self.assertIn("only in openapi.yaml:  paths › /users › get › responses › 504", text)
+        self.assertIn("query lo › schema › default", text)
+
+    def test_responses_match_generated_document(self):
+        # Belt and braces for the agreement: answers validated against the
+        # generated document itself, not only against openapi.yaml.
+        generated = Spec(self.generated())
+        for method, path, status in (
+                ("GET", "/users?limit=50&order=score.desc", 200), ("GET", "/users/1", 200),
+                ("GET", "/users/2", 200), ("GET", "/users/1/peers?limit=500", 200),
+                ("GET", "/users?age=eq.x", 400), ("GET", "/users/0", 404),
+                ("GET", "/users/1/peers?hi=x", 400), ("GET", "/readyz", 200),
+                ("GET", "/healthz", 200), ("GET", "/openapi.json", 200),
+                ("DELETE", "/users", 405), ("GET", "/nope", 404), ("HEAD", "/users/1", 200)):
+            with self.subTest(method=method, path=path):
+                self.check(method, path, status, spec=generated, timeout=30)
+
+    def test_generated_document_lints(self):
+        """The generated document passes the same Redocly lint as openapi.yaml."""
+        installed = (REPO_ROOT / ".state" / "node_modules" / ".bin" / "redocly").exists()
+        if not installed and shutil.which("npm") is None:
+            self.skipTest("Redocly CLI is not installed and npm is not available")
+        with tempfile.TemporaryDirectory() as tmp:
+            path = f"{tmp}/openapi.json"
+            with open(path, "w", encoding="utf-8") as f:
+                json.dump(self.generated(), f, indent=2)
+            proc = subprocess.run(["bash", str(LINT_SCRIPT), path], capture_output=True,
+                                  text=True, timeout=280)
+        self.assertEqual(proc.returncode, 0,
+                         f"redocly lint of GET /openapi.json failed:\n{proc.stdout}\n"
+                         f"{proc.stderr[-3000:]}")
 
     def test_document_basics(self):
         doc = self.spec.doc
         self.assertEqual(doc.get("openapi"), "3.1.0")
-        self.assertEqual(set(doc["paths"]), {"/users", "/users/{id}", "/healthz", "/readyz", "/metrics"})
+        self.assertEqual(set(doc["paths"]), {"/users", "/users/{id}", "/users/{id}/peers",
+                                             "/healthz", "/readyz", "/metrics",
+                                             "/openapi.json"})
         for template, item in doc["paths"].items():
             with self.subTest(path=template):
                 self.assertIn("get", item)
                 self.assertIn("head", item)
                 self.assertIn("x-other-methods", item)
-                allow = self.spec.deref(self.spec.deref(item["x-other-methods"])["headers"]["Allow"])
-                self.assertTrue(allow.get("required"))
+                self.assertNotIn("options", item)  # CORS preflights are not API
+                not_allowed = self.spec.deref(item["x-other-methods"])
+                self.assertTrue(self.spec.deref(not_allowed["headers"]["Allow"]).get("required"))
                 for method in ("get", "head"):
                     for status, response in item[method]["responses"].items():
                         headers = self.spec.deref(response).get("headers", {})
                         self.assertIn("X-Request-Id", headers, f"{method} {template} {status}")
                         if status == "503":
                             self.assertIn("Retry-After", headers, f"{method} {template}")
-        params = {p["name"]: self.spec.deref(p) for p in
-                  (self.spec.deref(p) for p in doc["paths"]["/users"]["get"]["parameters"])}
-        self.assertEqual(set(params), {"limit", "after", "offset"})
+        params = {p["name"]: p for p in
+                  (self.spec.deref(p) for p in doc["paths"]["/users"]["parameters"])}
+        self.assertEqual(set(params), set(RESERVED) | set(harness.DEMO_COLUMNS))
         self.assertEqual(params["limit"]["schema"]["type"], "integer")
         self.assertEqual(params["limit"]["schema"]["minimum"], 1)
+        self.assertEqual(params["limit"]["schema"]["default"], 100)
         self.assertIn("10000", params["limit"]["description"])
-        self.assertEqual(params["after"]["schema"]["type"], "integer")
+        self.assertEqual(params["after"]["schema"]["type"], "string")
         self.assertEqual(params["offset"]["schema"]["minimum"], 0)
         self.assertIn("slow", params["offset"]["description"])
-        user = doc["components"]["schemas"]["User"]
+        self.assertEqual(params["count"]["schema"]["enum"], ["exact"])
+        for column in harness.DEMO_COLUMNS:
+            self.assertEqual(params[column]["in"], "query")
+            self.assertEqual(params[column]["schema"]["type"], "string")
+        user = self.spec.row_schema()
         self.assertEqual(set(user["required"]), set(harness.DEMO_COLUMNS))
         self.assertEqual(set(user["properties"]), set(harness.DEMO_COLUMNS))
+        self.assertEqual(user["properties"]["active"]["type"], "boolean")
+        invalid = self.spec.deref(self.spec.doc["components"]["responses"]["InvalidParameter"])
+        problem = self.spec.deref(invalid["content"]["application/problem+json"]["schema"])
+        self.assertIn("parameter", problem["allOf"][1]["properties"])
 
     def test_example_rows_match_user_schema(self):
-        user = {"$ref": "#/components/schemas/User"}
+        user = self.spec.row_schema()
         for row in (harness.USER_1, harness.USER_2):
             self.assertEqual([e.message for e in self.spec.schema_errors(user, row)], [])
-        broken = dict(harness.USER_1, balance=1234.5)
-        self.assertTrue(self.spec.schema_errors(user, broken), "schema accepts a numeric balance")
+        for broken in (dict(harness.USER_1, balance=1234.5), dict(harness.USER_1, active=1),
+                       dict(harness.USER_1, extra=1)):
+            self.assertTrue(self.spec.schema_errors(user, broken),
+                            f"schema accepts {broken}")
 
     # ------------------------------------------------------------ success
 
     def test_users_pages(self):
         for path in ("/users", "/users?limit=1", "/users?limit=5&after=10",
                      "/users?limit=5&offset=20", "/users?offset=2995&limit=10",
-                     "/users?after=3000", "/users?limit=20000"):
+                     "/users?after=3000", "/users?limit=20000",
+                     "/users?age=gte.30&age=lt.40&limit=50", "/users?active=is.true&limit=5",
+                     "/users?name=like.Ada*", "/users?id=in.(1,2,3)", "/users?bio=is.null&limit=5",
+                     "/users?order=age.desc,name&limit=7", "/users?count=exact&limit=3",
+                     "/users?prefs=not.is.null&order=score.desc&limit=4"):
             with self.subTest(path=path):
                 self.check("GET", path, 200, timeout=60)
+
+    def test_next_links_follow_the_document(self):
+        path = "/users?order=age.desc&age=gte.50&count=exact&limit=400"
+        pages = 0
+        while path is not None and pages < 20:
+            resp = self.check("GET", path, 200, timeout=60)
+            path = resp.json()["next"]
+            pages += 1
+        self.assertIsNone(path)
+        self.assertGreater(pages, 1)
 
     def test_every_row_matches_user_schema(self):
         self.check("GET", "/users?limit=10000", 200, timeout=60)
@@ -221,51 +483,117 @@ class OpenAPITests(harness.DemoServiceTestCase):
             with self.subTest(path=path):
                 self.check("GET", path, 200)
 
+    def test_select_gives_the_selected_columns(self):
+        # With select, rows hold only the selected keys; the row schema lists
+        # every column as required (the full row), so only `required` is
+        # narrowed here and every other constraint still applies.
+        user = dict(self.spec.row_schema(), required=["id", "active", "prefs"])
+        for path in ("/users/1?select=id,active,prefs", "/users?select=id,active,prefs&limit=50"):
+            with self.subTest(path=path):
+                resp = self.queryd.get(path)
+                self.assertEqual(resp.status, 200, resp.describe())
+                body = resp.json()
+                rows = body["data"] if "data" in body else [body]
+                for row in rows:
+                    self.assertEqual(list(row), ["id", "active", "prefs"])
+                    self.assertEqual([e.message for e in self.spec.schema_errors(user, row)], [])
+
+    def test_peers(self):
+        for path in ("/users/1/peers", "/users/1/peers?lo=30&hi=40&limit=5",
+                     "/users/3000/peers?limit=500", "/users/1/peers?lo=300"):
+            with self.subTest(path=path):
+                self.check("GET", path, 200)
+
+    def test_openapi_document(self):
+        self.check("GET", "/openapi.json", 200)
+        self.check("GET", "/openapi.json?x=1", 200)
+
     def test_probes(self):
         self.check("GET", "/healthz", 200)
+        self.check("GET", "/metrics", 200)
         self.queryd.wait_pool_idle(self.pool_size)
         self.check("GET", "/readyz", 200)
 
     def test_head(self):
         for path, status in (("/users", 200), ("/users?limit=0", 400), ("/users/1", 200),
                              ("/users/abc", 400), ("/users/999999", 404), ("/healthz", 200),
-                             ("/readyz", 200)):
+                             ("/readyz", 200), ("/metrics", 200), ("/openapi.json", 200),
+                             ("/users/1/peers", 200), ("/users/1/peers?lo=x", 400)):
             with self.subTest(path=path):
                 self.check("HEAD", path, status)
 
     # ------------------------------------------------------------ errors
 
     def test_invalid_parameters(self):
-        for path in ("/users?limit=abc", "/users?limit=0", "/users?foo=1",
-                     "/users?after=1&offset=1", "/users?limit=1&limit=2", "/users/abc",
-                     "/users/1.5", "/users/99999999999999999999"):
+        for path, parameter in (
+                ("/users?limit=abc", "limit"), ("/users?limit=0", "limit"),
+                ("/users?foo=1", "foo"), ("/users?limit=1&limit=2", "limit"),
+                ("/users?order=nope", "order"), ("/users?order=bio", "order"),
+                ("/users?select=nope", "select"), ("/users?count=maybe", "count"),
+                ("/users?age=gte.abc", "age"), ("/users?age=like.3*", "age"),
+                ("/users?prefs=eq.1", "prefs"), ("/users/abc", "id"), ("/users/1.5", "id"),
+                ("/users/99999999999999999999", "id"), ("/users/1?limit=1", "limit"),
+                ("/users/abc/peers", "id"), ("/users/1/peers?limit=0", "limit"),
+                ("/users/1/peers?limit=501", "limit"), ("/users/1/peers?nope=1", "nope"),
+                ("/users/1/peers?lo=1&lo=2", "lo")):
             with self.subTest(path=path):
-                self.check("GET", path, 400)
+                resp = self.check("GET", path, 400)
+                self.assertEqual(resp.json().get("parameter"), parameter, resp.describe())
+        with self.subTest(path="after and offset"):
+            resp = self.check("GET", "/users?after=1&offset=1", 400)
+            self.assertIn(resp.json().get("parameter"), ("after", "offset"), resp.describe())
 
     def test_not_found(self):
         self.check("GET", "/users/999999", 404)
         self.check("GET", "/nope", 404)
+        self.check("GET", "/users/1/peers/x", 404)
         self.check("POST", "/nope", 404, body=b"x")
 
     def test_method_not_allowed(self):
         for method, path in (("POST", "/users"), ("PUT", "/users/1"), ("DELETE", "/users/1"),
-                             ("PATCH", "/users"), ("POST", "/healthz"), ("DELETE", "/readyz")):
+                             ("PATCH", "/users"), ("POST", "/healthz"), ("DELETE", "/readyz"),
+                             ("POST", "/users/1/peers"), ("PUT", "/openapi.json"),
+                             ("OPTIONS", "/users")):
             with self.subTest(method=method, path=path):
                 body = b"{}" if method in ("POST", "PUT", "PATCH") else None
                 self.check(method, path, 405, body=body)
 
     def test_database_unavailable(self):
-        url = f"mysql://{harness.APP_USER}:{harness.APP_PASSWORD}@127.0.0.1:" \
-              f"{harness.free_port()}/{harness.DEMO_DB}"
-        q = self.fixture.queryd(url, name="queryd-db-down")
+        # queryd does not start without its database (it checks the
+        # configuration against the schema), so take the database away from
+        # the running one, then give it back for the other tests.
+        self.db.stop()
         try:
             for method, path in (("GET", "/users/1"), ("GET", "/users"), ("GET", "/readyz"),
-                                 ("HEAD", "/users/1"), ("HEAD", "/users"), ("HEAD", "/readyz")):
+                                 ("GET", "/users/1/peers"), ("HEAD", "/users/1"),
+                                 ("HEAD", "/users"), ("HEAD", "/readyz"),
+                                 ("HEAD", "/users/1/peers")):
                 with self.subTest(method=method, path=path):
-                    self.check(method, path, 503, q=q, timeout=15)
-            self.check("GET", "/healthz", 200, q=q)
+                    down = harness.wait_until(
+                        lambda: self.queryd.request(method, path, timeout=15).status == 503,
+                        15, 0.2)
+                    self.assertTrue(down, f"{method} {path} never answered 503")
+                    self.check(method, path, 503, timeout=15)
+            self.check("GET", "/healthz", 200)
         finally:
-            q.stop_and_check(self)
+            self.db.start(timeout=120)
+            # Every connection of every worker is back, not only one.
+            back = self.queryd.wait_pool_idle(self.pool_size, timeout=30)
+            recovered = back.status == 200 and back.json()["pool"]["idle"] == self.pool_size
+            self.assertTrue(recovered, "queryd did not recover after the database came back: "
+                            f"{back.describe()}")
+
+    def test_database_error(self):
+        # A statement the database refuses (its table is gone) is 500.
+        self.db.execute("RENAME TABLE users TO users_gone", harness.DEMO_DB)
+        try:
+            for method in ("GET", "HEAD"):
+                for path in ("/users?limit=3", "/users/1", "/users/1/peers"):
+                    with self.subTest(method=method, path=path):
+                        self.check(method, path, 500)
+        finally:
+            self.db.execute("RENAME TABLE users_gone TO users", harness.DEMO_DB)
+        self.check("GET", "/users/1", 200)
 
     def test_overloaded(self):
         # One connection, one waiting slot: with the connection stuck behind
@@ -289,10 +617,12 @@ class OpenAPITests(harness.DemoServiceTestCase):
         q = self.fixture.queryd(self.database_url, name="queryd-timeout",
                                 query_timeout_ms=1000)
         try:
-            lock = harness.lock_users_table(self.db, harness.DEMO_DB, 4)
+            lock = harness.lock_users_table(self.db, harness.DEMO_DB, 10)
             try:
-                self.check("GET", "/users/1", 504, q=q, timeout=15)
-                self.check("GET", "/users?limit=3", 504, q=q, timeout=15)
+                for method in ("GET", "HEAD"):
+                    for path in ("/users/1", "/users?limit=3", "/users/1/peers"):
+                        with self.subTest(method=method, path=path):
+                            self.check(method, path, 504, q=q, timeout=15)
             finally:
                 lock.join(60)
         finally:

@@ -248,6 +248,9 @@ ROWS = {
 }
 
 
+CONFIG = {"resources": [{"path": "/users", "table": "users", "key": "id"}]}
+
+
 def setup_sql():
     columns = ",\n  ".join(f"`{name}` {decl}" + ("" if "NULL" in decl else " NULL")
                            for name, decl in COLUMNS)
@@ -289,7 +292,10 @@ class TypeTests(unittest.TestCase):
         cls.db.execute(setup_sql())
         cls.db.create_app_user(harness.APP_USER, harness.APP_PASSWORD, TYPES_DB)
         cls.url = cls.db.tcp_url(harness.APP_USER, harness.APP_PASSWORD, TYPES_DB)
-        cls.queryd = cls.fixture.queryd(cls.url)
+        # Every column of the table ("columns" absent), no "types": the
+        # documented default mapping.
+        cls.config = cls.fixture.config_file("types", CONFIG)
+        cls.queryd = cls.fixture.queryd(cls.url, config=cls.config)
 
     @classmethod
     def tearDownClass(cls):
@@ -366,7 +372,8 @@ class TypeTests(unittest.TestCase):
                                   "unescaped control character in the body")
 
     def test_time_zone_setting(self):
-        q = self.fixture.queryd(self.url, name="queryd-tz", time_zone="+05:30")
+        q = self.fixture.queryd(self.url, name="queryd-tz", config=self.config,
+                                time_zone="+05:30")
         try:
             row = assert_json_ok(self, q.get("/users/1"))
             self.assertEqual(row["c_timestamp"], "2024-05-01T19:15:00+05:30")
@@ -378,7 +385,8 @@ class TypeTests(unittest.TestCase):
             q.stop_and_check(self)
 
     def test_negative_time_zone(self):
-        q = self.fixture.queryd(self.url, name="queryd-tz-neg", time_zone="-08:00")
+        q = self.fixture.queryd(self.url, name="queryd-tz-neg", config=self.config,
+                                time_zone="-08:00")
         try:
             row = assert_json_ok(self, q.get("/users/2"))
             self.assertEqual(row["c_timestamp"], "1969-12-31T16:00:01-08:00")
@@ -387,7 +395,14 @@ class TypeTests(unittest.TestCase):
 
     def test_absent_and_invalid_ids(self):
         harness.assert_problem(self, self.queryd.get("/users/99"), 404, "not-found")
-        harness.assert_problem(self, self.queryd.get("/users/x"), 400, "invalid-parameter")
+        harness.assert_invalid(self, self.queryd.get("/users/x"), "id")
+
+    def test_columns_in_table_order_without_types(self):
+        # Without "columns" every column comes, in the table's order; without
+        # "types" BOOLEAN stays a number.
+        resp = self.queryd.get("/users/1?select=c_bool,id")
+        self.assertEqual(assert_json_ok(self, resp), {"c_bool": 1, "id": 1})
+        self.assertRegex(resp.body.decode(), r'"c_bool"\s*:\s*1\s*[,}]')
 
 
 if __name__ == "__main__":

@@ -18,8 +18,10 @@ static const char *const variables[] = {
         "QUERYD_POOL_SIZE",    "QUERYD_QUEUE_LIMIT", "QUERYD_ACQUIRE_TIMEOUT_MS",
         "QUERYD_QUERY_TIMEOUT_MS", "QUERYD_DRAIN_TIMEOUT_MS", "QUERYD_IDLE_TIMEOUT_MS",
         "QUERYD_HEADER_TIMEOUT_MS", "QUERYD_MAX_CONNECTIONS", "QUERYD_MAX_CONNECTIONS_PER_IP",
-        "QUERYD_ACCESS_LOG", "QUERYD_TIME_ZONE",
+        "QUERYD_ACCESS_LOG", "QUERYD_TIME_ZONE", "QUERYD_START_TIMEOUT_MS", "QUERYD_CORS_ORIGINS",
 };
+
+#define CONFIG_FILE "/etc/queryd/queryd.json"
 
 /* Every numeric variable's default, as --help documents it. */
 static void assert_numeric_defaults(const config_t *c)
@@ -34,12 +36,15 @@ static void assert_numeric_defaults(const config_t *c)
         ASSERT_EQ_UINT(c->max_connections, 10000);
         ASSERT_EQ_UINT(c->max_connections_per_ip, 1000);
         ASSERT_EQ_UINT(c->access_log, 1);
+        ASSERT_EQ_UINT(c->start_timeout_ms, 30000);
 }
 
+/* Every variable unset but QUERYD_CONFIG, which is required and has no default. */
 static void clear_environment(void)
 {
         for (size_t i = 0; i < sizeof(variables) / sizeof(variables[0]); i++)
                 unsetenv(variables[i]);
+        setenv("QUERYD_CONFIG", CONFIG_FILE, 1);
 }
 
 static int target_is_empty(const db_target_t *t)
@@ -73,6 +78,7 @@ static void test_url_several_hosts(void)
         db_target_done(&t);
         ASSERT_TRUE(target_is_empty(&t));
 
+        clear_environment();
         setenv("QUERYD_DATABASE_URL", "mysql://app:" PASSWORD "@db1:3306,db2,[::1]:3307/shop", 1);
         ASSERT_EQ_INT(config_from_env(&c, err, sizeof(err)), 0);
         ASSERT_EQ_STR(c.database_url_redacted, "mysql://app:***@db1:3306,db2:3306,[::1]:3307/shop");
@@ -293,8 +299,11 @@ static void test_env_defaults(void)
         ASSERT_EQ_STR(c.db.database, "shop");
         ASSERT_EQ_STR(c.database_url_redacted, "mysql://app:***@db.example.com:3307/shop");
         ASSERT_NOT_CONTAINS(c.database_url_redacted, PASSWORD);
+        ASSERT_EQ_STR(c.config_path, CONFIG_FILE);
+        ASSERT_NULL(c.cors_origins);
         config_done(&c);
         ASSERT_NULL(c.database_url_redacted);
+        ASSERT_NULL(c.config_path);
         ASSERT_NULL(c.db.password);
         config_done(&c); /* twice is safe */
         ASSERT_NULL(c.db.user);
@@ -338,7 +347,11 @@ static void test_env_every_variable_set(void)
         setenv("QUERYD_MAX_CONNECTIONS_PER_IP", "0", 1);
         setenv("QUERYD_ACCESS_LOG", "0", 1);
         setenv("QUERYD_TIME_ZONE", "-05:30", 1);
+        setenv("QUERYD_START_TIMEOUT_MS", "0", 1);
+        setenv("QUERYD_CORS_ORIGINS", "https://app.example.com,http://localhost:3000", 1);
         ASSERT_EQ_INT(config_from_env(&c, err, sizeof(err)), 0);
+        ASSERT_EQ_UINT(c.start_timeout_ms, 0);
+        ASSERT_EQ_STR(c.cors_origins, "https://app.example.com,http://localhost:3000");
         ASSERT_EQ_STR(err, "");
         ASSERT_EQ_STR(c.listen_host, "0.0.0.0");
         ASSERT_EQ_UINT(c.listen_port, 9090);
@@ -466,6 +479,14 @@ static void test_env_invalid_values(void)
         ASSERT_ENV_REFUSED("QUERYD_ACCESS_LOG", "yes");
 
         ASSERT_ENV_REFUSED("QUERYD_TIME_ZONE", "UTC");
+        ASSERT_ENV_REFUSED("QUERYD_CONFIG", NULL);
+        ASSERT_ENV_REFUSED("QUERYD_CONFIG", "");
+        ASSERT_ENV_REFUSED("QUERYD_START_TIMEOUT_MS", "-1");
+        ASSERT_ENV_REFUSED("QUERYD_CORS_ORIGINS", "example.com");
+        ASSERT_ENV_REFUSED("QUERYD_CORS_ORIGINS", "https://a.example,");
+        ASSERT_ENV_REFUSED("QUERYD_CORS_ORIGINS", "https://a.example/path");
+        ASSERT_ENV_REFUSED("QUERYD_CORS_ORIGINS", "https://a.example, https://b.example");
+        ASSERT_ENV_REFUSED("QUERYD_CORS_ORIGINS", "*,https://a.example");
         ASSERT_ENV_REFUSED("QUERYD_TIME_ZONE", "+5:00");
         ASSERT_ENV_REFUSED("QUERYD_TIME_ZONE", "05:00");
         ASSERT_ENV_REFUSED("QUERYD_TIME_ZONE", "+0500");

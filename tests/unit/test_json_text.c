@@ -4,6 +4,7 @@
  */
 #include <float.h>
 #include <jansson.h>
+#include <limits.h>
 #include <math.h>
 #include <stdint.h>
 #include <stdlib.h>
@@ -809,8 +810,59 @@ static void test_is_valid_nul_and_big_numbers(void)
         ASSERT_TRUE(VALID("99999999999999999999"));
 }
 
+/* ---- integers and fixed-width digits ---- */
+
+static void check_integer_text(void (*write)(strbuf_t *, long long), long long value,
+                               const char *printf_format, int line)
+{
+        strbuf_t out = { 0 };
+        char expected[32];
+
+        write(&out, value);
+        snprintf(expected, sizeof(expected), printf_format, value);
+        test_check_mem(out.data, out.len, expected, strlen(expected), __FILE__, line, "written",
+                       "printf");
+        strbuf_done(&out);
+}
+
+static void write_signed(strbuf_t *out, long long value)
+{
+        json_text_signed(out, value);
+}
+
+static void write_unsigned(strbuf_t *out, long long value)
+{
+        json_text_unsigned(out, (unsigned long long)value);
+}
+
+static void test_integers_match_printf(void)
+{
+        static const long long values[] = { 0, 1, -1, 9, 10, -10, 42, 9007199254740993LL,
+                                            LLONG_MAX, LLONG_MIN, LLONG_MIN + 1 };
+
+        for (size_t i = 0; i < sizeof(values) / sizeof(values[0]); i++) {
+                check_integer_text(write_signed, values[i], "%lld", __LINE__);
+                check_integer_text(write_unsigned, values[i], "%llu", __LINE__);
+        }
+}
+
+static void test_digits_fixed_width(void)
+{
+        strbuf_t out = { 0 };
+
+        json_text_digits(&out, 7, 2);
+        json_text_digits(&out, 2024, 4);
+        json_text_digits(&out, 5, 4);
+        json_text_digits(&out, 123, 6);
+        json_text_digits(&out, 0, 1);
+        ASSERT_EQ_MEM(out.data, out.len, "07202400050001230", 17);
+        strbuf_done(&out);
+}
+
 int main(void)
 {
+        RUN_TEST(test_integers_match_printf);
+        RUN_TEST(test_digits_fixed_width);
         RUN_TEST(test_string_plain_and_escapes);
         RUN_TEST(test_string_control_characters);
         RUN_TEST(test_string_embedded_nul);

@@ -192,8 +192,41 @@ static void test_get(void)
         ASSERT_NULL(query_args_get(args, 0, "limit"));
 }
 
+static void check_unescape(const char *input, const char *expected, size_t expected_len,
+                           int line)
+{
+        char text[64];
+
+        snprintf(text, sizeof(text), "%s", input);
+        size_t len = query_args_unescape(text);
+        if (len == expected_len && memcmp(text, expected, len) == 0 && text[len] == '\0') {
+                test_pass();
+                return;
+        }
+        test_fail_header(__FILE__, line);
+        fprintf(stderr, "unescape(\"%s\") gave ", input);
+        test_print_bytes(text, len);
+        fputc('\n', stderr);
+}
+
+#define ASSERT_UNESCAPES(input, expected) \
+        check_unescape((input), (expected), sizeof(expected) - 1, __LINE__)
+
+static void test_unescape(void)
+{
+        ASSERT_UNESCAPES("a%20b%2Fc%2fd", "a b/c/d");
+        ASSERT_UNESCAPES("100%", "100%");
+        ASSERT_UNESCAPES("%zz%4", "%zz%4");
+        ASSERT_UNESCAPES("%2500", "%00");          /* a literal percent sign, then 00 */
+        ASSERT_UNESCAPES("%00", "\xC0\x80");     /* NUL: invalid UTF-8, never "%00" */
+        ASSERT_UNESCAPES("1%00junk", "1\xC0\x80junk");
+        ASSERT_UNESCAPES("%C3%A9", "\xC3\xA9");
+        ASSERT_UNESCAPES("", "");
+}
+
 int main(void)
 {
+        RUN_TEST(test_unescape);
         RUN_TEST(test_int64_accepted);
         RUN_TEST(test_int64_refused);
         RUN_TEST(test_int64_reads_only_len_bytes);

@@ -53,12 +53,12 @@ static void deep_handler(http_request_t *req, const route_match_t *match)
 }
 
 static const route_t routes[] = {
-        { "/", root_handler },
-        { "/users", users_handler },
-        { "/users/{id}", user_handler },
-        { "/users/{id}/posts/{post}", user_post_handler },
-        { "/healthz", health_handler },
-        { "/a/{b}/{c}/{d}/{e}", deep_handler },
+        { .template = "/", .handler = root_handler },
+        { .template = "/users", .handler = users_handler },
+        { .template = "/users/{id}", .handler = user_handler },
+        { .template = "/users/{id}/posts/{post}", .handler = user_post_handler },
+        { .template = "/healthz", .handler = health_handler },
+        { .template = "/a/{b}/{c}/{d}/{e}/{f}/{g}/{h}/{i}", .handler = deep_handler },
 };
 
 enum { ROUTE_COUNT = sizeof(routes) / sizeof(routes[0]) };
@@ -138,13 +138,14 @@ static void test_two_params(void)
         ASSERT_EQ_MEM(m.params[1], m.param_lengths[1], "7", 1);
 }
 
-static void test_four_params_fit(void)
+static void test_eight_params_fit(void)
 {
         route_match_t m;
 
-        ASSERT_EQ_INT(match("GET", "/a/1/22/333/4444", &m), ROUTE_FOUND);
+        ASSERT_EQ_INT(match("GET", "/a/1/22/333/4444/5/6/7/8", &m), ROUTE_FOUND);
         ASSERT_EQ_PTR(m.route, &routes[5]);
         ASSERT_EQ_UINT(m.param_count, ROUTER_MAX_PARAMS);
+        ASSERT_EQ_MEM(m.params[7], m.param_lengths[7], "8", 1);
         ASSERT_EQ_MEM(m.params[0], m.param_lengths[0], "1", 1);
         ASSERT_EQ_MEM(m.params[1], m.param_lengths[1], "22", 2);
         ASSERT_EQ_MEM(m.params[2], m.param_lengths[2], "333", 3);
@@ -242,19 +243,28 @@ static void test_head_is_get(void)
         }
 }
 
-static void test_first_matching_template_wins(void)
+static void test_most_literal_template_wins(void)
 {
         static const route_t ordered[] = {
-                { "/users/me", root_handler },
-                { "/users/{id}", user_handler },
+                { .template = "/users/{id}", .handler = user_handler },
+                { .template = "/users/me", .handler = root_handler },
+                { .template = "/users/{id}/posts/{post}", .handler = user_post_handler },
+                { .template = "/users/{id}/posts/latest", .handler = deep_handler },
         };
         route_match_t m;
 
+        ASSERT_EQ_INT(router_match(ordered, 4, "GET", "/users/me/posts/latest", &m), ROUTE_FOUND);
+        ASSERT_EQ_PTR(m.route, &ordered[3]);
+        ASSERT_EQ_UINT(m.param_count, 1);
+        ASSERT_EQ_MEM(m.params[0], m.param_lengths[0], "me", 2);
+        ASSERT_EQ_INT(router_match(ordered, 4, "GET", "/users/me/posts/7", &m), ROUTE_FOUND);
+        ASSERT_EQ_PTR(m.route, &ordered[2]);
+        ASSERT_EQ_UINT(m.param_count, 2);
         ASSERT_EQ_INT(router_match(ordered, 2, "GET", "/users/me", &m), ROUTE_FOUND);
-        ASSERT_EQ_PTR(m.route, &ordered[0]);
+        ASSERT_EQ_PTR(m.route, &ordered[1]);
         ASSERT_EQ_UINT(m.param_count, 0);
         ASSERT_EQ_INT(router_match(ordered, 2, "GET", "/users/mex", &m), ROUTE_FOUND);
-        ASSERT_EQ_PTR(m.route, &ordered[1]);
+        ASSERT_EQ_PTR(m.route, &ordered[0]);
         ASSERT_EQ_UINT(m.param_count, 1);
         ASSERT_EQ_MEM(m.params[0], m.param_lengths[0], "mex", 3);
 }
@@ -273,12 +283,12 @@ int main(void)
         RUN_TEST(test_param_capture);
         RUN_TEST(test_param_is_taken_raw);
         RUN_TEST(test_two_params);
-        RUN_TEST(test_four_params_fit);
+        RUN_TEST(test_eight_params_fit);
         RUN_TEST(test_no_match);
         RUN_TEST(test_other_methods_are_405);
         RUN_TEST(test_unknown_path_is_404_for_any_method);
         RUN_TEST(test_head_is_get);
-        RUN_TEST(test_first_matching_template_wins);
+        RUN_TEST(test_most_literal_template_wins);
         RUN_TEST(test_empty_table);
         return test_report();
 }

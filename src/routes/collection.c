@@ -1,0 +1,334 @@
+/*
+ * GET /<resource> (a page of rows, filtered, sorted, with a "next" link)
+ * and GET /<resource>/<key> (one row), for every resource of the
+ * configuration file.
+ */
+#include <errno.h>
+#include <jansson.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "../collection_plan.h"
+#include "../cursor.h"
+#include "../query_call.h"
+#include "../typed_value.h"
+#include "../worker.h"
+#include "routes.h"
+
+typedef struct page {
+        collection_plan_t plan;
+        strbuf_t cursor;     /* the last row's sort values, when a next page follows */
+        char *count;         /* digits of count=exact */
+} page_t;
+
+static void refuse(http_request_t *req, int r, const collection_error_t *err)
+{
+        if (r == -EINVAL)
+                http_fail_param(req, err->parameter, "%s", err->detail);
+        else
+                http_fail(req, 500, "internal", "out of memory");
+}
+
+static void free_cursor(void *arg)
+{
+        strbuf_done(arg);
+}
+
+static unsigned timeout_of(http_request_t *req, unsigned entry_timeout_ms)
+{
+        return entry_timeout_ms ? entry_timeout_ms : req->worker->config->query_timeout_ms;
+}
+
+static query_call_t *new_call(http_request_t *req, const char *sql, MYSQL_BIND *binds,
+                              const collection_plan_t *plan)
+{
+        query_call_t *call = query_call_new(req, sql, binds);
+
+        if (call == NULL) {
+                http_fail(req, 500, "internal", "out of memory");
+                return NULL;
+        }
+        call->query.timeout_ms = timeout_of(req, plan->res->timeout_ms);
+        call->query.row_options.outputs = plan->outputs;
+        call->query.row_options.output_count = (unsigned)plan->field_count;
+        call->query.row_options.visible = (unsigned)plan->visible;
+        return call;
+}
+
+/* ---- the next link ---- */
+
+/* Percent-encodes text but for letters, digits and the bytes in keep. */
+static void append_escaped(strbuf_t *out, const char *text, const char *keep)
+{
+        static const char hex[] = "0123456789ABCDEF";
+
+        for (const unsigned char *s = (const unsigned char *)text; *s != '\0'; s++) {
+                if ((*s >= 'a' && *s <= 'z') || (*s >= 'A' && *s <= 'Z') ||
+                    (*s >= '0' && *s <= '9') || strchr(keep, *s) != NULL) {
+                        strbuf_append_char(out, (char)*s);
+                } else {
+                        strbuf_append_char(out, '%');
+                        strbuf_append_char(out, hex[*s >> 4]);
+                        strbuf_append_char(out, hex[*s & 15]);
+                }
+        }
+}
+
+/* Bytes that mean nothing special in a query argument (RFC 3986 unreserved,
+ * and the punctuation of filters): kept so that links stay readable. */
+#define ARG_KEEP "-._~,()*"
+
+/* The request's own path and arguments, with its position replaced. */
+static void append_next(strbuf_t *out, http_request_t *req, page_t *page)
+{
+        const collection_plan_t *plan = &page->plan;
+
+        strbuf_append_char(out, '"');
+        append_escaped(out, plan->res->path, "-._~/");
+        strbuf_append_char(out, '?');
+        for (size_t i = 0; i < req->arg_count; i++) {
+                const query_arg_t *a = &req->args[i];
+                if (strcmp(a->name, "after") == 0 || strcmp(a->name, "offset") == 0)
+                        continue;
+                append_escaped(out, a->name, ARG_KEEP);
+                if (a->value != NULL) { /* "?count" stays "count", not "count=" */
+                        strbuf_append_char(out, '=');
+                        append_escaped(out, a->value, ARG_KEEP);
+                }
+                strbuf_append_char(out, '&');
+        }
+        if (plan->by_offset) {
+                strbuf_appendf(out, "offset=%lld", plan->offset + plan->limit);
+        } else {
+                strbuf_append_str(out, "after=");
+                strbuf_append_char(&page->cursor, '\0');
+                if (page->cursor.data == NULL) /* out of memory: page_done refuses the page */
+                        return;
+                append_escaped(out, page->cursor.data, ARG_KEEP);
+        }
+        strbuf_append_char(out, '"');
+}
+
+/* Appends the text a JSON string stands for: a key like a"b must come back
+ * as those three bytes, not as its escaped form. */
+static void append_json_string_value(strbuf_t *out, const strbuf_t *json)
+{
+        json_t *value = json->failed ? NULL
+                                     : json_loadb(json->data, json->len,
+                                                  JSON_DECODE_ANY | JSON_ALLOW_NUL, NULL);
+
+        if (json_is_string(value))
+                strbuf_append(out, json_string_value(value), json_string_length(value));
+        else
+                out->failed = true;
+        json_decref(value);
+}
+
+/* Keeps the sort values of the page's last row, which a next page starts after. */
+static void remember_last_row(query_call_t *call, rowjson_t *rows, MYSQL_STMT *stmt)
+{
+        page_t *page = call->data;
+        const collection_plan_t *plan = &page->plan;
+        strbuf_t values = { 0 };
+
+        page->cursor.len = 0;
+        if (plan->plain_cursor) {
+                rowjson_append_plain(rows, stmt, plan->order[0].field, &values);
+                append_json_string_value(&page->cursor, &values);
+        } else {
+                for (size_t i = 0; i < plan->order_count; i++) {
+                        strbuf_append_char(&values, i ? ',' : '[');
+                        rowjson_append_plain(rows, stmt, plan->order[i].field, &values);
+                }
+                if (!values.failed)
+                        cursor_encode(&page->cursor, plan->order_text, values.data + 1,
+                                      values.len - 1);
+        }
+        if (values.failed)
+                page->cursor.failed = true;
+        strbuf_done(&values);
+}
+
+/* ---- the page ---- */
+
+/* The rows were written after the envelope's head (start_page): the body is
+ * completed in place rather than copied. */
+static void page_done(query_call_t *call, int status)
+{
+        page_t *page = call->data;
+        strbuf_t *body = &call->rows_json;
+
+        if (status < 0)
+                return;
+        strbuf_append_str(body, "],\"next\":");
+        if (call->row_count > (unsigned long long)page->plan.limit)
+                append_next(body, call->req, page);
+        else
+                strbuf_append_str(body, "null");
+        if (page->count != NULL)
+                strbuf_appendf(body, ",\"count\":%s", page->count);
+        strbuf_append_char(body, '}');
+        body->failed |= page->cursor.failed;
+        http_respond_buffer(call->req, 200, "application/json", body);
+}
+
+static void start_page(http_request_t *req, page_t *page)
+{
+        query_call_t *call = new_call(req, page->plan.sql, page->plan.binds, &page->plan);
+
+        if (call == NULL)
+                return;
+        call->max_rows = (unsigned long long)page->plan.limit;
+        call->on_last_row = remember_last_row;
+        call->data = page;
+        strbuf_append_str(&call->rows_json, "{\"data\":[");
+        query_call_start(call, page_done);
+}
+
+static void keep_count(query_call_t *call, rowjson_t *rows, MYSQL_STMT *stmt)
+{
+        page_t *page = call->data;
+        strbuf_t digits = { 0 };
+
+        rowjson_append_plain(rows, stmt, 0, &digits); /* "123", quoted */
+        if (!digits.failed && digits.len >= 2)
+                page->count = scope_strndup(call->req->scope, digits.data + 1, digits.len - 2);
+        strbuf_done(&digits);
+}
+
+static void count_done(query_call_t *call, int status)
+{
+        page_t *page = call->data;
+
+        if (status < 0)
+                return;
+        if (page->count == NULL) {
+                http_fail(call->req, 500, "internal", "the count could not be read");
+                return;
+        }
+        start_page(call->req, page);
+}
+
+void collection_get(http_request_t *req, const route_match_t *match)
+{
+        const api_resource_t *res = match->route->target;
+        page_t *page = scope_alloc(req->scope, sizeof(*page));
+        collection_error_t err;
+
+        if (page == NULL || scope_defer(req->scope, free_cursor, &page->cursor, NULL) < 0) {
+                http_fail(req, 500, "internal", "out of memory");
+                return;
+        }
+        if (req->too_many_args) {
+                http_fail_param(req, NULL, "too many query parameters (at most %d)",
+                                HTTP_MAX_QUERY_ARGS);
+                return;
+        }
+        int r = collection_plan_build(&page->plan, res, req->args, req->arg_count, req->scope,
+                                      &err);
+        if (r < 0) {
+                refuse(req, r, &err);
+                return;
+        }
+        if (!page->plan.count_exact) {
+                start_page(req, page);
+                return;
+        }
+        query_call_t *call = new_call(req, page->plan.count_sql, page->plan.count_binds,
+                                      &page->plan);
+        if (call == NULL)
+                return;
+        call->query.row_options.outputs = NULL;
+        call->query.row_options.output_count = 0;
+        call->query.row_options.visible = 0;
+        call->max_rows = 1;
+        call->on_last_row = keep_count;
+        call->data = page;
+        query_call_start(call, count_done);
+}
+
+/* ---- one item ---- */
+
+static void item_done(query_call_t *call, int status)
+{
+        if (status < 0)
+                return;
+        if (call->row_count == 0) {
+                http_fail(call->req, 404, "not-found", "no row with this key");
+                return;
+        }
+        http_respond_buffer(call->req, 200, "application/json", &call->rows_json);
+}
+
+/* Binds the key values from the path; false once the request is answered. */
+static bool bind_key(http_request_t *req, const api_resource_t *res, const route_match_t *match,
+                     MYSQL_BIND *binds)
+{
+        char reason[256];
+
+        for (size_t k = 0; k < res->key_count; k++) {
+                const api_column_t *c = &res->columns[res->key[k]];
+                int r = typed_value_parse(&c->rule, match->params[k], match->param_lengths[k],
+                                          req->scope, &binds[k], reason, sizeof(reason));
+                if (r == -EINVAL) {
+                        http_fail_param(req, c->name, "key '%s': '%.*s' %s", c->name,
+                                        match->param_lengths[k] > 64 ? 64
+                                                                     : (int)match->param_lengths[k],
+                                        match->params[k], reason);
+                        return false;
+                }
+                if (r < 0) {
+                        http_fail(req, 500, "internal", "out of memory");
+                        return false;
+                }
+        }
+        return true;
+}
+
+/* SELECT <chosen columns> FROM <table> WHERE <key> = ?..., when select narrows the row. */
+static char *selected_item_sql(const collection_plan_t *plan, scope_t *scope)
+{
+        const api_resource_t *res = plan->res;
+        strbuf_t sql = { 0 };
+
+        strbuf_append_str(&sql, "SELECT ");
+        for (size_t i = 0; i < plan->field_count; i++)
+                strbuf_appendf(&sql, "%s%s", i ? "," : "", res->columns[plan->fields[i]].quoted);
+        strbuf_appendf(&sql, " FROM %s WHERE ", res->quoted_table);
+        for (size_t k = 0; k < res->key_count; k++)
+                strbuf_appendf(&sql, "%s%s = ?", k ? " AND " : "", res->columns[res->key[k]].quoted);
+        char *text = sql.failed ? NULL : scope_strndup(scope, sql.data, sql.len);
+        strbuf_done(&sql);
+        return text;
+}
+
+void item_get(http_request_t *req, const route_match_t *match)
+{
+        static const char *const allowed[] = { "select", NULL };
+        const api_resource_t *res = match->route->target;
+        collection_plan_t *plan = scope_alloc(req->scope, sizeof(*plan));
+        MYSQL_BIND *binds = scope_alloc(req->scope, res->key_count * sizeof(*binds));
+        collection_error_t err;
+
+        if (plan == NULL || binds == NULL) {
+                http_fail(req, 500, "internal", "out of memory");
+                return;
+        }
+        if (!http_check_query_args(req, allowed) || !bind_key(req, res, match, binds))
+                return;
+        const char *select = query_args_get(req->args, req->arg_count, "select");
+        int r = collection_plan_select(plan, res, select, req->scope, &err);
+        if (r < 0) {
+                refuse(req, r, &err);
+                return;
+        }
+        const char *sql = select ? selected_item_sql(plan, req->scope) : res->item_sql;
+        query_call_t *call = sql ? new_call(req, sql, binds, plan) : NULL;
+        if (call == NULL) {
+                if (sql == NULL)
+                        http_fail(req, 500, "internal", "out of memory");
+                return;
+        }
+        call->max_rows = 1;
+        query_call_start(call, item_done);
+}

@@ -1,0 +1,19 @@
+/* GET /openapi.json: the document generated when the configuration loaded. */
+#include <stdlib.h>
+#include <string.h>
+
+#include "../http.h"
+#include "routes.h"
+
+void openapi_get(http_request_t *req, const route_match_t *match)
+{
+        char *body = malloc(req->api->openapi_json_len + 1);
+
+        (void)match;
+        if (body == NULL) {
+                http_fail(req, 500, "internal", "out of memory");
+                return;
+        }
+        memcpy(body, req->api->openapi_json, req->api->openapi_json_len);
+        http_respond(req, 200, "application/json", body, req->api->openapi_json_len);
+}
