@@ -34,6 +34,7 @@ typedef struct options {
         const char *user;
         const char *password;
         const char *database;
+        const char *table;
         query_kind_t kind;
         unsigned connections;
         double duration_s;
@@ -112,11 +113,14 @@ static bool record_latency(worker_t *w, uint64_t ns)
         return true;
 }
 
-static const char *statement_sql(query_kind_t kind)
+/* The statements of queryd's item and keyset page for a resource on table. */
+static void statement_sql(const options_t *o, char *sql, size_t size)
 {
-        /* The exact statements of src/routes/users.c. */
-        return kind == QUERY_POINT ? "SELECT * FROM users WHERE id = ?"
-                                   : "SELECT * FROM users WHERE id > ? ORDER BY id LIMIT ?";
+        if (o->kind == QUERY_POINT)
+                snprintf(sql, size, "SELECT * FROM `%s` WHERE id = ?", o->table);
+        else
+                snprintf(sql, size, "SELECT * FROM `%s` WHERE id > ? ORDER BY id LIMIT ?",
+                         o->table);
 }
 
 static MYSQL *connect_db(const options_t *o)
@@ -259,16 +263,17 @@ static void *worker_main(void *arg)
         unsigned column_count = 0;
         long long values[2] = { 0, 0 };
         uint64_t seed = 0x9E3779B97F4A7C15ULL * (w->index + 1) ^ now_ns();
-        char sql[256];
+        char statement[192], sql[256];
 
         w->failed = true;
         if (mysql == NULL)
                 goto ready;
+        statement_sql(o, statement, sizeof(statement));
         if (o->timeout_ms > 0)
                 snprintf(sql, sizeof(sql), "SET STATEMENT max_statement_time=%u.%03u FOR %s",
-                         o->timeout_ms / 1000, o->timeout_ms % 1000, statement_sql(o->kind));
+                         o->timeout_ms / 1000, o->timeout_ms % 1000, statement);
         else
-                snprintf(sql, sizeof(sql), "%s", statement_sql(o->kind));
+                snprintf(sql, sizeof(sql), "%s", statement);
         stmt = mysql_stmt_init(mysql);
         if (stmt == NULL || mysql_stmt_prepare(stmt, sql, strlen(sql))) {
                 fprintf(stderr, "db_ceiling: prepare: %s\n",
@@ -395,9 +400,9 @@ static void usage(FILE *out)
                 "usage: db_ceiling (--socket PATH | --host H --port P) --user U --password P\n"
                 "                  --database D --query point|page|first [--connections N]\n"
                 "                  [--duration SECONDS] [--max-requests N] [--rows N] [--limit N]\n"
-                "                  [--timeout-ms MS] [--time-zone TZ]\n"
-                "  point: SELECT * FROM users WHERE id = ?  (random id 1..rows)\n"
-                "  page:  SELECT * FROM users WHERE id > ? ORDER BY id LIMIT ?\n"
+                "                  [--timeout-ms MS] [--time-zone TZ] [--table T]\n"
+                "  point: SELECT * FROM T WHERE id = ?  (random id 1..rows; T: users)\n"
+                "  page:  SELECT * FROM T WHERE id > ? ORDER BY id LIMIT ?\n"
                 "         (random cursor 0..rows-limit, LIMIT limit+1 as queryd binds it)\n"
                 "  first: the same statement from the start of the table (LIMIT limit+1)\n"
                 "  --timeout-ms: prefix SET STATEMENT max_statement_time as queryd does\n"
@@ -422,7 +427,7 @@ static int parse_options(int argc, char **argv, options_t *o)
 
         *o = (options_t){ .host = "127.0.0.1", .port = 3306, .connections = 8,
                           .duration_s = 10, .max_requests = 100000000ULL, .rows = 100000,
-                          .limit = 100, .timeout_ms = 5000, .time_zone = "+00:00",
+                          .limit = 100, .timeout_ms = 5000, .time_zone = "+00:00", .table = "users",
                           .kind = QUERY_POINT };
         for (int i = 1; i < argc; i++) {
                 const char *name = argv[i];
@@ -449,6 +454,9 @@ static int parse_options(int argc, char **argv, options_t *o)
                         o->password = value;
                 } else if (strcmp(name, "--database") == 0) {
                         o->database = value;
+                } else if (strcmp(name, "--table") == 0 && strlen(value) <= 64 &&
+                           strchr(value, '`') == NULL) {
+                        o->table = value;
                 } else if (strcmp(name, "--time-zone") == 0) {
                         o->time_zone = value;
                 } else if (strcmp(name, "--query") == 0) {
@@ -474,7 +482,7 @@ static int parse_options(int argc, char **argv, options_t *o)
                 } else if (strcmp(name, "--rows") == 0 && parse_number(value, LLONG_MAX, &n) &&
                            n > 0) {
                         o->rows = (long long)n;
-                } else if (strcmp(name, "--limit") == 0 && parse_number(value, 1000000, &n) &&
+                } else if (strcmp(name, "--limit") == 0 && parse_number(value, 100000000, &n) &&
                            n > 0) {
                         o->limit = (long long)n;
                 } else if (strcmp(name, "--timeout-ms") == 0 &&

@@ -22,6 +22,7 @@ enum {
         KEY_MAX_COLUMNS = 4,
         TABLE_MAX_COLUMNS = 4096,       /* MariaDB's limit too */
         LIMIT_MAX = 1000000,
+        ROWS_MAX = 1000000000,          /* results stream: rows cost no memory */
         TIMEOUT_MAX_MS = 3600000,
         STRING_MAX_LENGTH = 1000,       /* a string parameter's default max_length */
         SHOW_SIZE = 96,
@@ -533,7 +534,7 @@ static int parse_table(const ctx_t *c, json_t *entry, api_resource_t *res)
 
 static int parse_limits(const ctx_t *c, json_t *entry, api_resource_t *res)
 {
-        int r = get_unsigned(c, entry, "max_limit", 1, LIMIT_MAX, 1000, &res->max_limit);
+        int r = get_unsigned(c, entry, "max_limit", 1, ROWS_MAX, 1000, &res->max_limit);
 
         if (r == 0)
                 r = get_unsigned(c, entry, "default_limit", 1, res->max_limit,
@@ -904,7 +905,7 @@ static int parse_query(ctx_t *c, json_t *entry, api_query_t *q)
         if (r == 0)
                 r = query_types(c, json_object_get(entry, "types"), q);
         if (r == 0)
-                r = get_unsigned(c, entry, "max_rows", 1, LIMIT_MAX, 10000, &q->max_rows);
+                r = get_unsigned(c, entry, "max_rows", 1, ROWS_MAX, 10000, &q->max_rows);
         if (r == 0)
                 r = get_unsigned(c, entry, "timeout_ms", 1, TIMEOUT_MAX_MS, 0, &q->timeout_ms);
         named_sql_done(&named);

@@ -126,6 +126,12 @@ void db_conn_drive(db_conn_t *c, db_step_fn step, db_done_fn done, void *op)
         run_step(c, 0);
 }
 
+void db_conn_pause(db_conn_t *c)
+{
+        uv_timer_stop(&c->timer);
+        unwatch(c);
+}
+
 int db_conn_init(db_conn_t *c, db_pool_t *pool, uv_loop_t *loop)
 {
         memset(c, 0, sizeof(*c));

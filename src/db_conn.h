@@ -79,6 +79,13 @@ void db_conn_connect(db_conn_t *conn);
  */
 void db_conn_drive(db_conn_t *conn, db_step_fn step, db_done_fn done, void *op);
 
+/**
+ * Stops watching the socket of a conn whose call paused between two client
+ * calls (a fetch waiting for the reader): the data stays in the socket.
+ * The next db_conn_drive() watches it again.
+ */
+void db_conn_pause(db_conn_t *conn);
+
 /** Watches an idle conn: if the server closes it, it is reopened. */
 void db_conn_watch_idle(db_conn_t *conn);
 

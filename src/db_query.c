@@ -93,9 +93,11 @@ static int fetch_step(db_conn_t *conn, int ready)
                         return status;
                 if (q->ret != 0 && q->ret != MYSQL_DATA_TRUNCATED)
                         return 0; /* MYSQL_NO_DATA or an error */
-                if (!conn->aborting)
-                        q->row_cb(q, q->data);
                 ready = 0;
+                if (!conn->aborting && !q->row_cb(q, q->data)) {
+                        q->paused = true;
+                        return 0;
+                }
         }
 }
 
@@ -103,6 +105,10 @@ static void fetch_done(db_conn_t *conn)
 {
         db_query_t *q = query_of(conn);
 
+        if (q->paused) {
+                db_conn_pause(conn);
+                return;
+        }
         if (q->ret != MYSQL_NO_DATA) {
                 fail_with_stmt_error(q);
                 return;
@@ -193,6 +199,14 @@ static void prepare_done(db_conn_t *conn)
         mysql_stmt_close(q->stmt);
         q->stmt = NULL;
         finish(q, -EIO);
+}
+
+void db_query_resume(db_query_t *q)
+{
+        if (!q->paused)
+                return;
+        q->paused = false;
+        db_conn_drive(q->lease->conn, fetch_step, fetch_done, q);
 }
 
 void db_query_run(db_query_t *q, db_lease_t *lease, scope_t *scope)

@@ -14,8 +14,11 @@
 
 typedef struct db_query db_query_t;
 
-/** Called after each fetched row; q->rows holds its values. */
-typedef void (*db_query_row_cb)(db_query_t *q, void *data);
+/**
+ * Called after each fetched row; q->rows holds its values. Returns true to
+ * go on, false to pause the fetch until db_query_resume().
+ */
+typedef bool (*db_query_row_cb)(db_query_t *q, void *data);
 
 /** Called once at the end: status 0, or -EIO with q->error filled in. */
 typedef void (*db_query_done_cb)(db_query_t *q, int status, void *data);
@@ -43,6 +46,7 @@ struct db_query {
         scope_t *scope;
         MYSQL_STMT *stmt;
         int ret;
+        bool paused;
 };
 
 /**
@@ -51,5 +55,12 @@ struct db_query {
  * lease release reopens the connection and no callback runs.
  */
 void db_query_run(db_query_t *q, db_lease_t *lease, scope_t *scope);
+
+/**
+ * Fetches again after the row callback paused: the rows wait in the
+ * socket and the server's buffers meanwhile, which is the backpressure a
+ * slow reader puts on the database.
+ */
+void db_query_resume(db_query_t *q);
 
 #endif

@@ -179,6 +179,34 @@ static void unlink_suspended(http_server_t *s, http_request_t *req)
         req->prev = req->next = NULL;
 }
 
+static void arm_deadline(http_request_t *req);
+
+/* Parks the connection while its answer waits; the server keeps a list,
+ * since a daemon must not stop with connections still suspended. */
+static void suspend(http_server_t *s, http_request_t *req)
+{
+        MHD_suspend_connection(req->connection);
+        req->suspended = true;
+        arm_deadline(req);
+        req->next = s->suspended;
+        if (s->suspended)
+                s->suspended->prev = req;
+        s->suspended = req;
+}
+
+static void unwatch_client(http_request_t *req);
+
+static void resume(http_server_t *s, http_request_t *req)
+{
+        if (!req->suspended)
+                return;
+        req->suspended = false;
+        unwatch_client(req);
+        unlink_suspended(s, req);
+        MHD_resume_connection(req->connection);
+        kick(s);
+}
+
 static void release_response(void *arg)
 {
         http_request_t *req = arg;
@@ -283,9 +311,13 @@ static void add_headers(http_request_t *req, struct MHD_Response *r, unsigned st
                 MHD_add_response_header(r, "Access-Control-Allow-Origin", req->cors_origin);
                 MHD_add_response_header(r, "Access-Control-Expose-Headers",
                                         "X-Request-Id, Retry-After");
-                if (strcmp(req->cors_origin, "*") != 0)
-                        MHD_add_response_header(r, MHD_HTTP_HEADER_VARY, "Origin");
         }
+        bool vary_origin = req->cors_origin != NULL && strcmp(req->cors_origin, "*") != 0;
+        if (vary_origin || req->vary_accept)
+                MHD_add_response_header(r, MHD_HTTP_HEADER_VARY,
+                                        !req->vary_accept ? "Origin"
+                                        : vary_origin     ? "Origin, Accept"
+                                                          : "Accept");
         if (req->worker->http->stopping) /* draining: this is the connection's last answer */
                 MHD_add_response_header(r, MHD_HTTP_HEADER_CONNECTION, "close");
 }
@@ -310,13 +342,64 @@ void http_respond(http_request_t *req, unsigned status, const char *content_type
         req->body_bytes = strcmp(req->method, "HEAD") == 0 ? 0 : len;
         add_headers(req, req->response, status, content_type);
         uv_timer_stop(req->deadline);
-        if (req->suspended) {
-                req->suspended = false;
-                unwatch_client(req);
-                unlink_suspended(s, req);
-                MHD_resume_connection(req->connection);
-                kick(s);
+        resume(s, req);
+}
+
+/* libmicrohttpd asks for the next block when the socket can take it: a
+ * client that reads slowly is asked less often, and the source waits. */
+static ssize_t read_body_cb(void *cls, uint64_t pos, char *buf, size_t max)
+{
+        http_request_t *req = cls;
+
+        (void)pos;
+        if (req->body_failed)
+                return MHD_CONTENT_READER_END_WITH_ERROR;
+        long n = req->read_body(req, buf, max);
+        if (n > 0) {
+                req->body_bytes += (size_t)n;
+                return n;
         }
+        if (n == HTTP_BODY_END)
+                return MHD_CONTENT_READER_END_OF_STREAM;
+        if (n == HTTP_BODY_FAILED)
+                return MHD_CONTENT_READER_END_WITH_ERROR;
+        /* Returning 0 without suspending would make the daemon spin. */
+        suspend(req->worker->http, req);
+        return 0;
+}
+
+/* Blocks handed to libmicrohttpd; with the head they fit its connection memory. */
+enum { STREAM_BLOCK_BYTES = 32 * 1024 };
+
+void http_respond_stream(http_request_t *req, unsigned status, const char *content_type,
+                         http_body_read_fn read_body)
+{
+        if (req->answered)
+                return;
+        req->response = MHD_create_response_from_callback(MHD_SIZE_UNKNOWN, STREAM_BLOCK_BYTES,
+                                                          read_body_cb, req, NULL);
+        if (req->response == NULL) {
+                log_error("request %s: cannot create a response", req->id);
+                return; /* the deadline will answer */
+        }
+        req->answered = true;
+        req->status = status;
+        req->read_body = read_body;
+        /* A hang-up shows as a failed send now; no watch is needed. */
+        req->client_watch_tried = true;
+        add_headers(req, req->response, status, content_type);
+        resume(req->worker->http, req);
+}
+
+void http_body_ready(http_request_t *req)
+{
+        resume(req->worker->http, req);
+}
+
+void http_body_fail(http_request_t *req)
+{
+        req->body_failed = true;
+        resume(req->worker->http, req);
 }
 
 void http_respond_buffer(http_request_t *req, unsigned status, const char *content_type,
@@ -471,7 +554,7 @@ static void deadline_cb(uv_timer_t *timer)
 {
         http_request_t *req = timer->data;
 
-        if (req->answered)
+        if (req->answered && req->read_body == NULL)
                 return;
         if (uv_now(timer->loop) < req->deadline_at) {
                 if (req->suspended && !req->client_watch_tried)
@@ -507,6 +590,11 @@ static enum MHD_Result collect_arg(void *cls, enum MHD_ValueKind kind, const cha
         req->args[req->arg_count].value = value;
         req->arg_count++;
         return MHD_YES;
+}
+
+const char *http_header(http_request_t *req, const char *name)
+{
+        return MHD_lookup_connection_value(req->connection, MHD_HEADER_KIND, name);
 }
 
 bool http_check_query_args(http_request_t *req, const char *const *allowed)
@@ -649,13 +737,7 @@ static enum MHD_Result access_cb(void *cls, struct MHD_Connection *connection, c
                 dispatch(req, method);
         if (req->response != NULL)
                 return queue_answer(req);
-        MHD_suspend_connection(connection);
-        req->suspended = true;
-        arm_deadline(req);
-        req->next = s->suspended;
-        if (s->suspended)
-                s->suspended->prev = req;
-        s->suspended = req;
+        suspend(s, req);
         return MHD_YES;
 }
 
@@ -830,8 +912,13 @@ int http_server_new(http_server_t **ret_server, worker_t *w)
 static void finish_stop(http_server_t *s)
 {
         s->closing = true;
-        while (s->suspended != NULL)
-                http_fail(s->suspended, 503, "database-unavailable", "the service is shutting down");
+        while (s->suspended != NULL) {
+                if (s->suspended->read_body != NULL)
+                        http_body_fail(s->suspended); /* a stream waiting for rows */
+                else
+                        http_fail(s->suspended, 503, "database-unavailable",
+                                  "the service is shutting down");
+        }
         uv_timer_stop(&s->drain_timer);
         uv_poll_stop(&s->daemon_poll);
         struct MHD_Daemon *daemon = s->daemon;

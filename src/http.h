@@ -23,6 +23,17 @@ typedef struct worker worker_t;
 typedef struct http_server http_server_t;
 typedef void (*http_deadline_fn)(http_request_t *req);
 
+/**
+ * The source of a body written while it is sent: copies at most max bytes
+ * into buf and returns their count, or one of the HTTP_BODY_* below.
+ */
+typedef long (*http_body_read_fn)(http_request_t *req, char *buf, size_t max);
+enum {
+        HTTP_BODY_WAIT = 0,    /* nothing yet: http_body_ready() says when */
+        HTTP_BODY_END = -1,    /* the body is complete */
+        HTTP_BODY_FAILED = -2, /* cut short: the connection closes without ending the body */
+};
+
 enum { HTTP_MAX_QUERY_ARGS = 32 };
 
 struct http_request {
@@ -33,6 +44,7 @@ struct http_request {
         query_arg_t args[HTTP_MAX_QUERY_ARGS];
         size_t arg_count;
         bool too_many_args;
+        bool vary_accept;             /* the answer depends on the Accept header */
         void *route_state;            /* the handler's own, for its callbacks */
         api_t *api;                   /* the routes it was matched with, held until it completes */
         /* private to http.c */
@@ -48,6 +60,8 @@ struct http_request {
         unsigned status;
         bool answered;
         bool suspended;
+        http_body_read_fn read_body;  /* a streamed answer's source, or NULL */
+        bool body_failed;             /* the stream is to be cut short */
         uv_timer_t *deadline;         /* also wakes up once to start client_watch */
         uint64_t deadline_at;         /* loop time in ms */
         http_deadline_fn on_deadline;
@@ -82,6 +96,21 @@ void http_respond(http_request_t *req, unsigned status, const char *content_type
 void http_respond_buffer(http_request_t *req, unsigned status, const char *content_type,
                          strbuf_t *body);
 
+/**
+ * Answers with a body that read_body produces over time, sent with chunked
+ * transfer encoding, so that a large result never sits whole in memory.
+ * Unlike the other answers it leaves the deadline running: a handler that
+ * streams must end the body (or cut it short) from its on_deadline.
+ */
+void http_respond_stream(http_request_t *req, unsigned status, const char *content_type,
+                         http_body_read_fn read_body);
+
+/** Calls a body reader that returned HTTP_BODY_WAIT again: bytes, or the end, are ready. */
+void http_body_ready(http_request_t *req);
+
+/** Cuts a streamed body short: the client sees the connection close before its end. */
+void http_body_fail(http_request_t *req);
+
 /** Answers with value serialized as application/json; steals the reference. */
 void http_respond_json(http_request_t *req, unsigned status, json_t *value);
 
@@ -112,6 +141,9 @@ void http_fail_acquire(http_request_t *req, int status);
  * configured request timeout and answers 504.
  */
 void http_set_deadline(http_request_t *req, unsigned ms, http_deadline_fn on_deadline);
+
+/** The value of a request header, or NULL. */
+const char *http_header(http_request_t *req, const char *name);
 
 /**
  * Checks the query string against allowed names (NULL-terminated): unknown

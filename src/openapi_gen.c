@@ -253,6 +253,10 @@ static json_t *responses_components(void)
                 "MethodNotAllowed",
                 problem_response("The path exists but supports only `GET` and `HEAD`.",
                                  "MethodNotAllowedProblem", headers_of(false, true)),
+                "NotAcceptable",
+                problem_response("The Accept header allows none of `application/json`, "
+                                 "`application/x-ndjson` and `text/csv`.",
+                                 "NotAcceptableProblem", headers_of(false, false)),
                 "InternalError",
                 problem_response("The database reported an error, the server failed, or a named "
                                  "query found more rows than it may return (`too-many-rows`).",
@@ -400,6 +404,10 @@ static int add_fixed_schemas(json_t *schemas)
                 problem_variant("Problem",
                                 object_of("type", slug_const("method-not-allowed"), "status",
                                           const_of(json_integer(405)), NULL)),
+                "NotAcceptableProblem",
+                problem_variant("Problem",
+                                object_of("type", slug_const("not-acceptable"), "status",
+                                          const_of(json_integer(406)), NULL)),
                 "InternalProblem",
                 problem_variant("Problem",
                                 object_of("type",
@@ -430,11 +438,12 @@ typedef struct error_response {
 } error_response_t;
 
 static const error_response_t COLLECTION_ERRORS[] = {
-        { "400", "InvalidParameter" }, { "500", "InternalError" },
+        { "400", "InvalidParameter" }, { "406", "NotAcceptable" }, { "500", "InternalError" },
         { "503", "ServiceUnavailable" }, { "504", "Timeout" }, { NULL, NULL },
 };
 static const error_response_t ITEM_ERRORS[] = {
-        { "400", "InvalidParameter" }, { "404", "NotFound" }, { "500", "InternalError" },
+        { "400", "InvalidParameter" }, { "404", "NotFound" }, { "406", "NotAcceptable" },
+        { "500", "InternalError" },
         { "503", "ServiceUnavailable" }, { "504", "Timeout" }, { NULL, NULL },
 };
 static const error_response_t READY_ERRORS[] = { { "503", "NotReady" }, { NULL, NULL } };
@@ -455,6 +464,28 @@ static json_t *ok_response(json_t *description, const char *media_type, json_t *
 {
         return object_of("description", description, "headers", x_request_id(), "content",
                          object_of(media_type, object_of("schema", schema, NULL), NULL), NULL);
+}
+
+/*
+ * Rows come in the format Accept asks for: JSON (schema), NDJSON (one
+ * object of the row schema per line) or CSV (text with a header row).
+ */
+static json_t *rows_response(const char *description, json_t *schema, const char *row)
+{
+        return object_of(
+                "description",
+                strf("%s As `application/json` by default; `Accept: application/x-ndjson` gives "
+                     "one row object per line, `Accept: text/csv` RFC 4180 CSV with a header "
+                     "row. Large results are streamed (chunked); an error after the answer "
+                     "started closes the connection before the body ends.",
+                     description),
+                "headers", x_request_id(), "content",
+                object_of("application/json", object_of("schema", schema, NULL),
+                          "application/x-ndjson", object_of("schema", ref("schemas", row), NULL),
+                          "text/csv",
+                          object_of("schema", object_of("type", str("string"), NULL), NULL),
+                          NULL),
+                NULL);
 }
 
 static json_t *get_operation(path_spec_t *spec)
@@ -1231,7 +1262,7 @@ static int add_resource(json_t *paths, json_t *schemas, const api_resource_t *re
                      "ANDed. Unknown parameters and repeated reserved ones are refused (400).",
                      res->table),
                 collection_parameters(res),
-                ok_response(str("A page of rows."), "application/json", ref("schemas", page)),
+                rows_response("A page of rows.", ref("schemas", page), name),
                 COLLECTION_ERRORS,
         };
         path_spec_t item = {
@@ -1239,7 +1270,7 @@ static int add_resource(json_t *paths, json_t *schemas, const api_resource_t *re
                 str("The row with this key, or 404. Only `select` may be given as a query "
                     "parameter."),
                 key_parameters(res),
-                ok_response(str("The row."), "application/json", ref("schemas", name)),
+                rows_response("The row.", ref("schemas", name), name),
                 ITEM_ERRORS,
         };
         int r = put(schemas, name,
@@ -1332,10 +1363,11 @@ static int add_query(json_t *paths, json_t *schemas, const api_query_t *q, const
                 q->path, get_id, head_id, "Run a named query.",
                 strf("Runs a fixed, parameterized statement with the parameters below. Every row "
                      "comes in one answer (`next` is always null); more than %u rows is an error "
-                     "(500 `too-many-rows`), never a cut list.",
+                     "(500 `too-many-rows`, or a connection closed before the body ends once a "
+                     "large answer has started), never a list cut silently.",
                      q->max_rows),
                 query_parameters(q),
-                ok_response(str("The rows."), "application/json", ref("schemas", result)),
+                rows_response("The rows.", ref("schemas", result), name),
                 COLLECTION_ERRORS,
         };
         int r = put(schemas, name, query_row_schema(q));

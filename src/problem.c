@@ -20,6 +20,7 @@ static const struct {
         { "client-closed", "Client Closed Request" },
         { "cors-rejected", "Cross-Origin Request Rejected" },
         { "too-many-rows", "Too Many Rows" },
+        { "not-acceptable", "Not Acceptable" },
 };
 
 static const char *title_of(const char *slug)

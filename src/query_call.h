@@ -1,8 +1,11 @@
 /*
  * One prepared statement run for an HTTP request: borrow a connection, run
- * the statement, write the rows as comma-separated JSON objects, give the
- * connection back, and report. Deadlines answer 503 past the acquire timeout
- * and 504 past the query timeout, which the database enforces as well.
+ * the statement, write the rows in the request's format, give the
+ * connection back, and report. A result that outgrows a small buffer is
+ * streamed: the answer starts while rows still arrive, and fetching pauses
+ * while the client has not taken what was written. Deadlines answer 503
+ * past the acquire timeout and 504 past the query timeout, which the
+ * database enforces as well; a stream past its deadline is cut short.
  */
 #ifndef QUERYD_QUERY_CALL_H
 #define QUERYD_QUERY_CALL_H
@@ -11,6 +14,7 @@
 
 #include "db_query.h"
 #include "http.h"
+#include "row_format.h"
 #include "strbuf.h"
 
 typedef struct query_call query_call_t;
@@ -23,10 +27,12 @@ typedef void (*query_call_last_row_fn)(query_call_t *call, rowjson_t *rows, MYSQ
 
 struct query_call {
         http_request_t *req;
-        strbuf_t rows_json;          /* "{...},{...}": the first max_rows rows, after
-                                        whatever the caller put there before starting */
+        strbuf_t rows_json;          /* the rows written and not yet sent, after whatever
+                                        the caller put there before starting */
         unsigned long long row_count; /* every row fetched, written or not */
         unsigned long long max_rows;
+        row_format_t format;         /* JSON: objects separated by commas */
+        bool streamable;             /* a large result may be sent while it is read */
         query_call_last_row_fn on_last_row; /* optional */
         void *data;
         unsigned deadline_ms;        /* 0: the acquire, then the query timeout */
@@ -36,12 +42,17 @@ struct query_call {
         db_query_t query;
         db_lease_t *lease;
         bool running;
+        bool streaming;              /* the answer has started: errors can only cut it */
+        bool finished;               /* the body is complete in rows_json */
+        size_t sent;                 /* bytes of rows_json handed to the client */
+        uv_timer_t *refill;          /* resumes a paused fetch from the loop */
 };
 
 /**
  * Allocates a call in the request's scope. The caller may then set max_rows,
- * on_last_row, query.timeout_ms (default QUERYD_QUERY_TIMEOUT_MS) and
- * query.row_options, then starts it. sql and params must outlive the call.
+ * format, streamable, on_last_row, query.timeout_ms (default
+ * QUERYD_QUERY_TIMEOUT_MS) and query.row_options, then starts it. sql and
+ * params must outlive the call.
  */
 query_call_t *query_call_new(http_request_t *req, const char *sql, MYSQL_BIND *params);
 
@@ -50,5 +61,17 @@ query_call_t *query_call_new(http_request_t *req, const char *sql, MYSQL_BIND *p
  * here (no connection could be borrowed), in which case it never runs.
  */
 void query_call_start(query_call_t *call, query_call_done_fn done);
+
+/**
+ * Answers 200 with rows_json in the call's format, after done has added
+ * the envelope's tail; for a stream, this ends the body.
+ */
+void query_call_respond(query_call_t *call);
+
+/**
+ * Answers with a problem from done; for a stream that has started, the
+ * body is cut short instead, so no client takes it for a whole one.
+ */
+void query_call_fail(query_call_t *call, unsigned status, const char *slug, const char *detail);
 
 #endif

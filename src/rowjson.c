@@ -24,6 +24,8 @@ struct rowjson_column {
         api_output_t output;
         char *key; /* "name": ready to copy */
         size_t key_len;
+        char *name;
+        size_t name_len;
         unsigned decimals;
         bool is_unsigned;
         union {
@@ -141,7 +143,9 @@ static int prepare_key(scope_t *scope, rowjson_column_t *c, const MYSQL_FIELD *f
                 c->key = scope_strndup(scope, key.data, key.len);
         c->key_len = key.len;
         strbuf_done(&key);
-        return c->key ? 0 : -ENOMEM;
+        c->name = scope_strndup(scope, f->name, f->name_length);
+        c->name_len = f->name_length;
+        return c->key && c->name ? 0 : -ENOMEM;
 }
 
 int rowjson_bind(rowjson_t *rj, scope_t *scope, MYSQL_STMT *stmt, const rowjson_options_t *options)
@@ -288,9 +292,41 @@ static void append_decimal(strbuf_t *out, const char *digits, unsigned long len,
                 json_text_string(out, digits, len);
 }
 
-static void append_bytes(strbuf_t *out, const rowjson_column_t *c, const char *bytes,
-                         api_output_t output)
+/*
+ * A CSV field (RFC 4180): quoted when it holds a comma, a quote or a line
+ * end, and when it is empty, which tells an empty string from NULL.
+ */
+static void append_csv_field(strbuf_t *out, const char *bytes, size_t len)
 {
+        bool quoted = len == 0;
+
+        for (size_t i = 0; i < len && !quoted; i++)
+                quoted = bytes[i] == ',' || bytes[i] == '"' || bytes[i] == '\r' ||
+                         bytes[i] == '\n';
+        if (!quoted) {
+                strbuf_append(out, bytes, len);
+                return;
+        }
+        strbuf_append_char(out, '"');
+        for (const char *quote; (quote = memchr(bytes, '"', len)) != NULL;) {
+                size_t n = (size_t)(quote - bytes) + 1;
+                strbuf_append(out, bytes, n);
+                strbuf_append_char(out, '"');
+                bytes += n;
+                len -= n;
+        }
+        strbuf_append(out, bytes, len);
+        strbuf_append_char(out, '"');
+}
+
+/* Bytes of a string-like column; in CSV, text and JSON go as they are. */
+static void append_bytes(strbuf_t *out, const rowjson_column_t *c, const char *bytes,
+                         api_output_t output, bool csv)
+{
+        if (csv && (c->kind == KIND_TEXT || c->kind == KIND_JSON)) {
+                append_csv_field(out, bytes, c->length);
+                return;
+        }
         switch (c->kind) {
         case KIND_BIT:
                 append_bits(out, c, output);
@@ -315,7 +351,7 @@ static void append_bytes(strbuf_t *out, const rowjson_column_t *c, const char *b
 
 /* A value longer than its buffer: fetch it whole into a temporary block. */
 static void append_long_bytes(strbuf_t *out, rowjson_t *rj, MYSQL_STMT *stmt, unsigned i,
-                              api_output_t output)
+                              api_output_t output, bool csv)
 {
         rowjson_column_t *c = &rj->columns[i];
         MYSQL_BIND whole = rj->binds[i];
@@ -332,7 +368,7 @@ static void append_long_bytes(strbuf_t *out, rowjson_t *rj, MYSQL_STMT *stmt, un
         if (mysql_stmt_fetch_column(stmt, &whole, i, 0) != 0)
                 out->failed = true;
         else
-                append_bytes(out, c, bytes, output);
+                append_bytes(out, c, bytes, output, csv);
         free(bytes);
 }
 
@@ -350,14 +386,19 @@ static void append_real(strbuf_t *out, const rowjson_column_t *c, api_output_t o
                 strbuf_append_char(out, '"');
 }
 
-/* The value of column i, written as output says. */
+/*
+ * The value of column i, written as output says. For CSV the JSON form of
+ * numbers, dates and quoted strings without escapes is already a valid
+ * field; NULL is an empty field and text is quoted the CSV way.
+ */
 static void append_value(strbuf_t *out, rowjson_t *rj, MYSQL_STMT *stmt, unsigned i,
-                         api_output_t output, const char *zone)
+                         api_output_t output, const char *zone, bool csv)
 {
         rowjson_column_t *c = &rj->columns[i];
 
         if (c->is_null) {
-                strbuf_append(out, "null", 4);
+                if (!csv)
+                        strbuf_append(out, "null", 4);
                 return;
         }
         switch (c->kind) {
@@ -376,9 +417,9 @@ static void append_value(strbuf_t *out, rowjson_t *rj, MYSQL_STMT *stmt, unsigne
                 break;
         default:
                 if (c->length > rj->binds[i].buffer_length)
-                        append_long_bytes(out, rj, stmt, i, output);
+                        append_long_bytes(out, rj, stmt, i, output, csv);
                 else
-                        append_bytes(out, c, c->text, output);
+                        append_bytes(out, c, c->text, output, csv);
                 break;
         }
 }
@@ -388,9 +429,29 @@ void rowjson_append_row(rowjson_t *rj, MYSQL_STMT *stmt, strbuf_t *out)
         strbuf_append_char(out, '{');
         for (unsigned i = 0; i < rj->visible; i++) {
                 strbuf_append(out, rj->columns[i].key, rj->columns[i].key_len);
-                append_value(out, rj, stmt, i, rj->columns[i].output, rj->time_zone);
+                append_value(out, rj, stmt, i, rj->columns[i].output, rj->time_zone, false);
         }
         strbuf_append_char(out, '}');
+}
+
+void rowjson_append_csv_header(const rowjson_t *rj, strbuf_t *out)
+{
+        for (unsigned i = 0; i < rj->visible; i++) {
+                if (i > 0)
+                        strbuf_append_char(out, ',');
+                append_csv_field(out, rj->columns[i].name, rj->columns[i].name_len);
+        }
+        strbuf_append(out, "\r\n", 2);
+}
+
+void rowjson_append_csv_row(rowjson_t *rj, MYSQL_STMT *stmt, strbuf_t *out)
+{
+        for (unsigned i = 0; i < rj->visible; i++) {
+                if (i > 0)
+                        strbuf_append_char(out, ',');
+                append_value(out, rj, stmt, i, rj->columns[i].output, rj->time_zone, true);
+        }
+        strbuf_append(out, "\r\n", 2);
 }
 
 void rowjson_append_plain(rowjson_t *rj, MYSQL_STMT *stmt, unsigned column, strbuf_t *out)
@@ -400,8 +461,8 @@ void rowjson_append_plain(rowjson_t *rj, MYSQL_STMT *stmt, unsigned column, strb
         if (c->kind == KIND_TEXT || c->kind == KIND_DECIMAL || c->kind == KIND_BINARY ||
             c->kind == KIND_JSON || c->is_null || c->kind == KIND_DATE || c->kind == KIND_DATETIME ||
             c->kind == KIND_TIMESTAMP || c->kind == KIND_TIME) {
-                append_value(out, rj, stmt, column, API_OUTPUT_DEFAULT, NULL);
+                append_value(out, rj, stmt, column, API_OUTPUT_DEFAULT, NULL, false);
                 return;
         }
-        append_value(out, rj, stmt, column, API_OUTPUT_STRING, NULL); /* numbers, quoted */
+        append_value(out, rj, stmt, column, API_OUTPUT_STRING, NULL, false); /* numbers, quoted */
 }

@@ -65,6 +65,19 @@ int rowjson_bind(rowjson_t *rj, scope_t *scope, MYSQL_STMT *stmt, const rowjson_
 void rowjson_append_row(rowjson_t *rj, MYSQL_STMT *stmt, strbuf_t *out);
 
 /**
+ * Appends the visible columns' names as a CSV header line (RFC 4180, CRLF).
+ * The result must have been bound.
+ */
+void rowjson_append_csv_header(const rowjson_t *rj, strbuf_t *out);
+
+/**
+ * Appends the row fetched last as a CSV line: values as in JSON (strings
+ * that need no escaping are quoted the same way in both), NULL as an empty
+ * field, text and JSON columns as they are, quoted where RFC 4180 needs it.
+ */
+void rowjson_append_csv_row(rowjson_t *rj, MYSQL_STMT *stmt, strbuf_t *out);
+
+/**
  * Appends one value of the row fetched last as a JSON string in the form a
  * request gives it (typed_value.h: integers as digits, times without zone),
  * or null: keyset cursors carry these.

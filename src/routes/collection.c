@@ -17,6 +17,7 @@
 
 typedef struct page {
         collection_plan_t plan;
+        row_format_t format;
         strbuf_t cursor;     /* the last row's sort values, when a next page follows */
         char *count;         /* digits of count=exact */
 } page_t;
@@ -152,7 +153,7 @@ static void remember_last_row(query_call_t *call, rowjson_t *rows, MYSQL_STMT *s
 /* ---- the page ---- */
 
 /* The rows were written after the envelope's head (start_page): the body is
- * completed in place rather than copied. */
+ * completed in place rather than copied. NDJSON and CSV carry the rows alone. */
 static void page_done(query_call_t *call, int status)
 {
         page_t *page = call->data;
@@ -160,6 +161,10 @@ static void page_done(query_call_t *call, int status)
 
         if (status < 0)
                 return;
+        if (page->format != ROW_FORMAT_JSON) {
+                query_call_respond(call);
+                return;
+        }
         strbuf_append_str(body, "],\"next\":");
         if (call->row_count > (unsigned long long)page->plan.limit)
                 append_next(body, call->req, page);
@@ -168,8 +173,11 @@ static void page_done(query_call_t *call, int status)
         if (page->count != NULL)
                 strbuf_appendf(body, ",\"count\":%s", page->count);
         strbuf_append_char(body, '}');
-        body->failed |= page->cursor.failed;
-        http_respond_buffer(call->req, 200, "application/json", body);
+        if (page->cursor.failed) {
+                query_call_fail(call, 500, "internal", "out of memory while writing the cursor");
+                return;
+        }
+        query_call_respond(call);
 }
 
 static void start_page(http_request_t *req, page_t *page)
@@ -181,7 +189,10 @@ static void start_page(http_request_t *req, page_t *page)
         call->max_rows = (unsigned long long)page->plan.limit;
         call->on_last_row = remember_last_row;
         call->data = page;
-        strbuf_append_str(&call->rows_json, "{\"data\":[");
+        call->format = page->format;
+        call->streamable = true;
+        if (page->format == ROW_FORMAT_JSON)
+                strbuf_append_str(&call->rows_json, "{\"data\":[");
         query_call_start(call, page_done);
 }
 
@@ -230,6 +241,14 @@ void collection_get(http_request_t *req, const route_match_t *match)
                 refuse(req, r, &err);
                 return;
         }
+        if (!routes_row_format(req, &page->format))
+                return;
+        if (page->plan.count_exact && page->format != ROW_FORMAT_JSON) {
+                http_fail_param(req, "count",
+                                "count=exact is given in the JSON envelope only; "
+                                "NDJSON and CSV answers carry the rows alone");
+                return;
+        }
         if (!page->plan.count_exact) {
                 start_page(req, page);
                 return;
@@ -257,7 +276,7 @@ static void item_done(query_call_t *call, int status)
                 http_fail(call->req, 404, "not-found", "no row with this key");
                 return;
         }
-        http_respond_buffer(call->req, 200, "application/json", &call->rows_json);
+        query_call_respond(call);
 }
 
 /* Binds the key values from the path; false once the request is answered. */
@@ -314,7 +333,9 @@ void item_get(http_request_t *req, const route_match_t *match)
                 http_fail(req, 500, "internal", "out of memory");
                 return;
         }
-        if (!http_check_query_args(req, allowed) || !bind_key(req, res, match, binds))
+        row_format_t format;
+        if (!http_check_query_args(req, allowed) || !bind_key(req, res, match, binds) ||
+            !routes_row_format(req, &format))
                 return;
         const char *select = query_args_get(req->args, req->arg_count, "select");
         int r = collection_plan_select(plan, res, select, req->scope, &err);
@@ -330,5 +351,6 @@ void item_get(http_request_t *req, const route_match_t *match)
                 return;
         }
         call->max_rows = 1;
+        call->format = format;
         query_call_start(call, item_done);
 }

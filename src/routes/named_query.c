@@ -4,6 +4,7 @@
  * before any database work, and bound to its placeholders.
  */
 #include <errno.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -69,14 +70,17 @@ static void query_done(query_call_t *call, int status)
         if (status < 0)
                 return;
         if (call->row_count > q->max_rows) {
-                http_fail(call->req, 500, "too-many-rows",
-                          "the query returned more than the %u rows its entry allows (max_rows)",
-                          q->max_rows);
+                char detail[128];
+                snprintf(detail, sizeof(detail),
+                         "the query returned more than the %u rows its entry allows (max_rows)",
+                         q->max_rows);
+                query_call_fail(call, 500, "too-many-rows", detail);
                 return;
         }
         /* The envelope's head went in before the rows (named_query_get). */
-        strbuf_append_str(&call->rows_json, "],\"next\":null}");
-        http_respond_buffer(call->req, 200, "application/json", &call->rows_json);
+        if (call->format == ROW_FORMAT_JSON)
+                strbuf_append_str(&call->rows_json, "],\"next\":null}");
+        query_call_respond(call);
 }
 
 void named_query_get(http_request_t *req, const route_match_t *match)
@@ -89,8 +93,9 @@ void named_query_get(http_request_t *req, const route_match_t *match)
                 http_fail(req, 500, "internal", "out of memory");
                 return;
         }
+        row_format_t format;
         if (!http_check_query_args(req, q->query_arg_names) ||
-            !bind_params(req, match, q, values))
+            !bind_params(req, match, q, values) || !routes_row_format(req, &format))
                 return;
         for (size_t i = 0; i < q->bind_count; i++)
                 binds[i] = values[q->bind_params[i]];
@@ -105,6 +110,9 @@ void named_query_get(http_request_t *req, const route_match_t *match)
         call->query.row_options.output_count = (unsigned)q->column_count;
         call->max_rows = q->max_rows;
         call->data = (void *)q;
-        strbuf_append_str(&call->rows_json, "{\"data\":[");
+        call->format = format;
+        call->streamable = true;
+        if (format == ROW_FORMAT_JSON)
+                strbuf_append_str(&call->rows_json, "{\"data\":[");
         query_call_start(call, query_done);
 }

@@ -2,7 +2,10 @@
 #ifndef QUERYD_ROUTES_H
 #define QUERYD_ROUTES_H
 
+#include <stdbool.h>
+
 #include "../router.h"
+#include "../row_format.h"
 
 extern const route_t builtin_routes[];
 extern const size_t builtin_route_count;
@@ -17,5 +20,11 @@ void openapi_get(http_request_t *req, const route_match_t *match);
 void collection_get(http_request_t *req, const route_match_t *match);
 void item_get(http_request_t *req, const route_match_t *match);
 void named_query_get(http_request_t *req, const route_match_t *match);
+
+/**
+ * The format a route that answers rows writes them in, from the Accept
+ * header; false once the request is answered 406.
+ */
+bool routes_row_format(http_request_t *req, row_format_t *ret_format);
 
 #endif

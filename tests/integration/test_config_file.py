@@ -89,7 +89,7 @@ BAD_FILES = {
     "types-not-exposed": (with_resource(columns=["id", "name"], types={"active": "boolean"}),
                           [R0, "active"]),
     "max-limit-zero": (with_resource(max_limit=0), [R0, "max_limit"]),
-    "max-limit-huge": (with_resource(max_limit=1000001), [R0, "max_limit"]),
+    "max-limit-huge": (with_resource(max_limit=1000000001), [R0, "max_limit"]),
     "max-limit-string": (with_resource(max_limit="10"), [R0, "max_limit"]),
     "max-limit-fraction": (with_resource(max_limit=1.5), [R0, "max_limit"]),
     "default-limit-zero": (with_resource(default_limit=0), [R0, "default_limit"]),
@@ -128,7 +128,7 @@ BAD_FILES = {
                            [Q1, "id"]),
     "param-not-object": (with_query(peers_param("lo", "int")), [Q1, "lo"]),
     "max-rows-zero": (with_query(peers(max_rows=0)), [Q1, "max_rows"]),
-    "max-rows-huge": (with_query(peers(max_rows=1000001)), [Q1, "max_rows"]),
+    "max-rows-huge": (with_query(peers(max_rows=1000000001)), [Q1, "max_rows"]),
     "query-path-bad": (with_query(peers(path="/users/{id")), ["queries[0]"]),
     "query-path-bad-name": (with_query(peers(path="/users/{i d}/peers")), ["queries[0]"]),
     # query against the sql and the schema

@@ -326,9 +326,14 @@ class OpenAPITests(harness.DemoServiceTestCase):
         schema = content[resp.content_type].get("schema")
         if schema is None:
             return
-        json_body = resp.content_type.endswith("json")
-        body = resp.json() if json_body else resp.body.decode("utf-8")
-        errors = spec.schema_errors(schema, body)
+        if resp.content_type == "application/x-ndjson":  # the schema of each line
+            lines = resp.body.decode("utf-8").split("\n")
+            self.assertEqual(lines[-1], "", f"{where}: last line not ended")
+            errors = [e for line in lines[:-1] for e in spec.schema_errors(schema, json.loads(line))]
+        else:
+            json_body = resp.content_type.endswith("json")
+            body = resp.json() if json_body else resp.body.decode("utf-8")
+            errors = spec.schema_errors(schema, body)
         messages = [f"at {'/'.join(map(str, e.absolute_path)) or '<root>'}: {e.message}"
                     for e in errors[:10]]
         self.assertEqual(messages, [], f"{where}: body does not match the documented schema")
@@ -356,11 +361,17 @@ class OpenAPITests(harness.DemoServiceTestCase):
         same = json.loads(json.dumps(doc))
         same["paths"]["/users"]["get"]["description"] = "other prose"
         same["components"]["schemas"]["Renamed"] = same["components"]["schemas"].pop("Users")
-        for ref_holder in (same["components"]["schemas"]["UsersPage"]["properties"]["data"]
-                           ["items"],
-                           same["paths"]["/users/{id}"]["get"]["responses"]["200"]["content"]
-                           ["application/json"]["schema"]):
-            ref_holder["$ref"] = "#/components/schemas/Renamed"
+
+        def rename(value):
+            if isinstance(value, dict):
+                if value.get("$ref") == "#/components/schemas/Users":
+                    value["$ref"] = "#/components/schemas/Renamed"
+                for item in value.values():
+                    rename(item)
+            elif isinstance(value, list):
+                for item in value:
+                    rename(item)
+        rename(same)
         self.assertEqual(differences(reduce_document(doc), reduce_document(same)), [])
         changed = json.loads(json.dumps(doc))
         changed["components"]["schemas"]["Users"]["properties"]["active"]["type"] = "integer"
@@ -548,6 +559,17 @@ class OpenAPITests(harness.DemoServiceTestCase):
         self.check("GET", "/nope", 404)
         self.check("GET", "/users/1/peers/x", 404)
         self.check("POST", "/nope", 404, body=b"x")
+
+    def test_formats(self):
+        for path in ("/users?limit=5", "/users?limit=3000", "/users/1",
+                     "/users/1/peers?limit=5"):
+            for accept in ("application/x-ndjson", "text/csv"):
+                with self.subTest(path=path, accept=accept):
+                    self.check("GET", path, 200, headers={"Accept": accept})
+        for method in ("GET", "HEAD"):
+            for path in ("/users", "/users/1", "/users/1/peers"):
+                with self.subTest(method=method, path=path):
+                    self.check(method, path, 406, headers={"Accept": "application/xml"})
 
     def test_method_not_allowed(self):
         for method, path in (("POST", "/users"), ("PUT", "/users/1"), ("DELETE", "/users/1"),

@@ -529,15 +529,15 @@ static void test_resource_types(void)
 static void test_resource_limits(void)
 {
         expect_error(USERS("'key': 'id', 'max_limit': 0"),
-                     USERS_ERROR "'max_limit' must be an integer from 1 to 1000000");
-        expect_error(USERS("'key': 'id', 'max_limit': 1000001"),
-                     USERS_ERROR "'max_limit' must be an integer from 1 to 1000000");
+                     USERS_ERROR "'max_limit' must be an integer from 1 to 1000000000");
+        expect_error(USERS("'key': 'id', 'max_limit': 1000000001"),
+                     USERS_ERROR "'max_limit' must be an integer from 1 to 1000000000");
         expect_error(USERS("'key': 'id', 'max_limit': '10'"),
-                     USERS_ERROR "'max_limit' must be an integer from 1 to 1000000");
+                     USERS_ERROR "'max_limit' must be an integer from 1 to 1000000000");
         expect_error(USERS("'key': 'id', 'max_limit': 10.0"),
-                     USERS_ERROR "'max_limit' must be an integer from 1 to 1000000");
+                     USERS_ERROR "'max_limit' must be an integer from 1 to 1000000000");
         expect_error(USERS("'key': 'id', 'max_limit': -1"),
-                     USERS_ERROR "'max_limit' must be an integer from 1 to 1000000");
+                     USERS_ERROR "'max_limit' must be an integer from 1 to 1000000000");
         expect_error(USERS("'key': 'id', 'max_limit': 50, 'default_limit': 51"),
                      USERS_ERROR "'default_limit' must be an integer from 1 to 50");
         expect_error(USERS("'key': 'id', 'default_limit': 0"),
@@ -553,7 +553,7 @@ static void test_later_entry_named(void)
         expect_error("{'resources': [{'path': '/a', 'table': 't', 'key': 'id'},"
                      "               {'path': '/b', 'table': 't', 'key': 'id', 'max_limit': 0}],"
                      " 'queries': [{'path': '/q', 'sql': 'SELECT 1'}]}",
-                     "t.json: resources[1] '/b': 'max_limit' must be an integer from 1 to 1000000");
+                     "t.json: resources[1] '/b': 'max_limit' must be an integer from 1 to 1000000000");
         expect_error("{'resources': [{'path': '/a', 'table': 't', 'key': 'id'}],"
                      " 'queries': [{'path': '/q', 'sql': 'SELECT 1'}, {'path': '/r'}]}",
                      "t.json: queries[1] '/r': 'sql' is required");
@@ -569,7 +569,7 @@ static void test_query_members(void)
         expect_error("{'queries': [{'path': '/q'}]}", Q_ERROR "'sql' is required");
         expect_error("{'queries': [{'path': '/q', 'sql': 1}]}", Q_ERROR "'sql' must be a string");
         expect_error(QUERY("/q", "SELECT 1", ", 'max_rows': 0"),
-                     Q_ERROR "'max_rows' must be an integer from 1 to 1000000");
+                     Q_ERROR "'max_rows' must be an integer from 1 to 1000000000");
         expect_error(QUERY("/q", "SELECT 1", ", 'timeout_ms': 1e3"),
                      Q_ERROR "'timeout_ms' must be an integer from 1 to 3600000");
         expect_error(QUERY("/q", "SELECT 1", ", 'types': {'a': 'date'}"),

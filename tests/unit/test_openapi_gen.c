@@ -350,15 +350,23 @@ static void test_paths_and_operations(void)
         }
         /* Error statuses of each kind of path, GET and HEAD alike. */
         json_t *users = at(doc, "paths", "/users", "get", "responses", NULL);
-        ASSERT_EQ_UINT(json_object_size(users), 5);
+        ASSERT_EQ_UINT(json_object_size(users), 6);
         ASSERT_EQ_STR(string_at(at(users, "400", "$ref", NULL)),
                       "#/components/responses/InvalidParameter");
+        ASSERT_EQ_STR(string_at(at(users, "406", "$ref", NULL)),
+                      "#/components/responses/NotAcceptable");
         ASSERT_NOT_NULL(at(users, "500", NULL));
         ASSERT_NOT_NULL(at(users, "503", NULL));
         ASSERT_NOT_NULL(at(users, "504", NULL));
         ASSERT_NULL(at(users, "404", NULL));
         ASSERT_EQ_UINT(json_object_size(at(doc, "paths", "/users/{id}", "head", "responses", NULL)),
-                       6);
+                       7);
+        /* Rows in three formats: JSON, NDJSON lines of the row schema, CSV text. */
+        json_t *content = at(doc, "paths", "/users", "get", "responses", "200", "content", NULL);
+        ASSERT_EQ_UINT(json_object_size(content), 3);
+        ASSERT_EQ_STR(string_at(at(content, "application/x-ndjson", "schema", "$ref", NULL)),
+                      "#/components/schemas/Users");
+        ASSERT_EQ_STR(string_at(at(content, "text/csv", "schema", "type", NULL)), "string");
         ASSERT_EQ_STR(string_at(at(doc, "paths", "/users/{id}", "head", "responses", "503", "$ref",
                                    NULL)),
                       "#/components/responses/HeadOnlyUnavailable");
