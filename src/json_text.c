@@ -5,6 +5,7 @@
 #include "json_text.h"
 
 #include <ctype.h>
+#include <float.h>
 #include <math.h>
 #include <stdbool.h>
 #include <stdint.h>
@@ -86,8 +87,66 @@ typedef struct decimal {
         bool negative;
 } decimal_t;
 
+static const uint64_t POW10_U64[] = {
+        1ull, 10ull, 100ull, 1000ull, 10000ull, 100000ull, 1000000ull, 10000000ull,
+        100000000ull, 1000000000ull, 10000000000ull, 100000000000ull, 1000000000000ull,
+        10000000000000ull, 100000000000000ull, 1000000000000000ull, 10000000000000000ull,
+        100000000000000000ull,
+};
+
+/* Powers of ten a double holds exactly (5^22 < 2^53). */
+static const double POW10_D[] = {
+        1e0,  1e1,  1e2,  1e3,  1e4,  1e5,  1e6,  1e7,  1e8,  1e9,  1e10, 1e11,
+        1e12, 1e13, 1e14, 1e15, 1e16, 1e17, 1e18, 1e19, 1e20, 1e21, 1e22,
+};
+
+/*
+ * value with max_digits significant digits, correctly rounded, without
+ * printf where a long double can tell. value times a power of ten that a
+ * 64-bit mantissa holds exactly (up to 10^27) is rounded once, so below
+ * 10^17 it is off by at most 1/256: rounding it to an integer is right
+ * unless it lies within 1/100 of a half. False: printf must do it.
+ */
+static bool decimal_fast(double value, int max_digits, decimal_t *d)
+{
+#if LDBL_MANT_DIG >= 64
+        static const long double pow10_ld[] = {
+                1e0L,  1e1L,  1e2L,  1e3L,  1e4L,  1e5L,  1e6L,  1e7L,  1e8L,  1e9L,
+                1e10L, 1e11L, 1e12L, 1e13L, 1e14L, 1e15L, 1e16L, 1e17L, 1e18L, 1e19L,
+                1e20L, 1e21L, 1e22L, 1e23L, 1e24L, 1e25L, 1e26L, 1e27L,
+        };
+        double magnitude = fabs(value);
+        int exponent = magnitude > 0 ? (int)floor(log10(magnitude)) : 0;
+
+        /* log10 may be off by one next to a power of ten: the range check corrects it. */
+        for (int attempt = 0; magnitude > 0 && attempt < 3; attempt++) {
+                int shift = max_digits - 1 - exponent;
+                if (shift > 27 || shift < -27)
+                        return false;
+                long double scaled = shift >= 0 ? (long double)magnitude * pow10_ld[shift]
+                                                : (long double)magnitude / pow10_ld[-shift];
+                if (fabsl(scaled - floorl(scaled) - 0.5L) < 0.01L)
+                        return false;
+                uint64_t m = (uint64_t)floorl(scaled + 0.5L);
+                if (m >= POW10_U64[max_digits] || m < POW10_U64[max_digits - 1]) {
+                        exponent += m >= POW10_U64[max_digits] ? 1 : -1;
+                        continue;
+                }
+                for (int i = max_digits - 1; i >= 0; i--, m /= 10)
+                        d->digits[i] = (char)('0' + m % 10);
+                d->count = max_digits;
+                d->exponent = exponent;
+                d->negative = value < 0;
+                return true;
+        }
+#else
+        (void)value, (void)max_digits, (void)d;
+#endif
+        return false;
+}
+
 /* value with max_digits significant digits, correctly rounded by printf. */
-static void decimal_of(double value, int max_digits, decimal_t *d)
+static void decimal_printed(double value, int max_digits, decimal_t *d)
 {
         char text[48];
 
@@ -99,6 +158,13 @@ static void decimal_of(double value, int max_digits, decimal_t *d)
         for (const char *c = text; c < e; c++)
                 if (*c >= '0' && *c <= '9')
                         d->digits[d->count++] = *c;
+}
+
+/* value with max_digits significant digits, correctly rounded. */
+static void decimal_of(double value, int max_digits, decimal_t *d)
+{
+        if (!decimal_fast(value, max_digits, d))
+                decimal_printed(value, max_digits, d);
 }
 
 /* d cut to count digits, rounded up when up is true. */
@@ -130,23 +196,29 @@ static void scientific(const decimal_t *d, char *text, size_t size)
 
 /*
  * Whether some count-digit decimal near value reads back as value; if so, it
- * goes to *ret. The digits are rounded from the longest form, which is
- * itself rounded: where what it cuts off is a 5 and nothing more, the exact
- * value may lie on either side of the half, so both neighbours are tried.
+ * goes to *ret, the nearest one when two do. The digits are rounded from the
+ * longest form, which is itself rounded: where what it cuts off is a 5 and
+ * nothing more, the exact value may lie on either side of the half, so
+ * printf, which rounds from the exact value, says which neighbour is nearer
+ * (ties to even), and the other is tried after it.
  */
 static bool fits(const decimal_t *longest, int count, double value,
-                 bool (*reads_back)(const char *, double), decimal_t *ret)
+                 bool (*reads_back)(const decimal_t *, double), decimal_t *ret)
 {
-        char text[48];
         const char *cut = longest->digits + count;
         bool on_half = count < longest->count && cut[0] == '5' &&
                        strspn(cut + 1, "0") == (size_t)(longest->count - count - 1);
 
-        for (int attempt = 0; attempt < (on_half ? 2 : 1); attempt++) {
-                bool up = count < longest->count && cut[0] >= '5' && attempt == 0;
+        if (!on_half) {
+                *ret = rounded(longest, count, count < longest->count && cut[0] >= '5');
+                return reads_back(ret, value);
+        }
+        decimal_printed(value, count, ret);
+        if (reads_back(ret, value))
+                return true;
+        for (int up = 0; up < 2; up++) {
                 *ret = rounded(longest, count, up);
-                scientific(ret, text, sizeof(text));
-                if (reads_back(text, value))
+                if (reads_back(ret, value))
                         return true;
         }
         return false;
@@ -154,14 +226,14 @@ static bool fits(const decimal_t *longest, int count, double value,
 
 /*
  * The fewest significant digits (at most max_digits) whose decimal reads back
- * as the same value. printf runs once, for the longest form; shorter ones are
- * rounded from its digits, and only strtod checks them. Reading back is
+ * as the same value. The longest form is computed once; shorter ones are
+ * rounded from its digits and checked by reading them back. Reading back is
  * monotonic in the digit count for all but rare values, where the search may
  * settle a digit long; the longest form always reads back, so the result
  * always does.
  */
 static decimal_t shortest_decimal(double value, int max_digits,
-                                  bool (*reads_back)(const char *, double))
+                                  bool (*reads_back)(const decimal_t *, double))
 {
         decimal_t longest, found;
         int lo = 1, hi = max_digits;
@@ -216,13 +288,55 @@ static void append_number(strbuf_t *out, const decimal_t *d)
         }
 }
 
-static bool reads_back_as_double(const char *text, double value)
+/* d as an integer m times 10^q; false when m has more than 19 digits. */
+static bool integer_of(const decimal_t *d, uint64_t *ret_m, int *ret_q)
 {
+        uint64_t m = 0;
+
+        if (d->count > 19)
+                return false;
+        for (int i = 0; i < d->count; i++)
+                m = m * 10 + (uint64_t)(d->digits[i] - '0');
+        *ret_m = m;
+        *ret_q = d->exponent - (d->count - 1);
+        return true;
+}
+
+/*
+ * Whether d reads back as value. Where m and 10^q are both exact doubles
+ * (m below 2^53, |q| at most 22), one correctly rounded multiplication or
+ * division is exactly what strtod computes (Clinger's fast path); other
+ * decimals go through strtod itself.
+ */
+static bool reads_back_as_double(const decimal_t *d, double value)
+{
+        uint64_t m;
+        int q;
+        char text[48];
+
+        if (integer_of(d, &m, &q) && m < (1ull << 53) && q >= -22 && q <= 22) {
+                double x = q >= 0 ? (double)m * POW10_D[q] : (double)m / POW10_D[-q];
+                return (d->negative ? -x : x) == value;
+        }
+        scientific(d, text, sizeof(text));
         return strtod(text, NULL) == value;
 }
 
-static bool reads_back_as_float(const char *text, double value)
+/* The same for floats: m below 2^24, |q| at most 10, float arithmetic. */
+static bool reads_back_as_float(const decimal_t *d, double value)
 {
+        char text[48];
+
+#if FLT_EVAL_METHOD == 0
+        uint64_t m;
+        int q;
+        if (integer_of(d, &m, &q) && m < (1ull << 24) && q >= -10 && q <= 10) {
+                float p = (float)POW10_D[q >= 0 ? q : -q];
+                float x = q >= 0 ? (float)m * p : (float)m / p;
+                return (d->negative ? -x : x) == (float)value;
+        }
+#endif
+        scientific(d, text, sizeof(text));
         return strtof(text, NULL) == (float)value;
 }
 

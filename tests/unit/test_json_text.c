@@ -534,6 +534,53 @@ static void test_double_random_values_round_trip_shortest(void)
         ASSERT_EQ_INT(bad, 0);
 }
 
+/* The significant digits of a number's text, without leading or trailing zeros. */
+static void digits_of(const char *text, char *out)
+{
+        char *o = out;
+
+        for (const char *p = text; *p != '\0' && *p != 'e' && *p != 'E'; p++)
+                if (*p >= '0' && *p <= '9' && (o > out || *p != '0'))
+                        *o++ = *p;
+        while (o > out && o[-1] == '0')
+                o--;
+        *o = '\0';
+}
+
+/*
+ * Values of everyday magnitudes, which queryd writes without printf: the
+ * digits must be printf's own correctly rounded ones at the shortest
+ * precision, not merely some digits that read back.
+ */
+static void test_double_everyday_magnitudes_match_printf(void)
+{
+        uint64_t state = 0x2545F4914F6CDD1Dull;
+        int bad = 0;
+
+        for (int i = 0; i < 50000; i++) {
+                uint64_t bits = next_random(&state);
+                double value = ldexp((double)(bits >> 11), (int)(bits % 181) - 90 - 53);
+                if (bits & 1024)
+                        value = -value;
+                if (value == 0)
+                        continue;
+                rendered_t r = render_double(value);
+                int p = shortest_precision(value);
+                char expected[40], got[40], printed[40];
+                snprintf(printed, sizeof(printed), "%.*e", p - 1, value);
+                digits_of(printed, expected);
+                digits_of(r.text, got);
+                if (strtod(r.text, NULL) != value || strcmp(got, expected) != 0 ||
+                    !is_json_number(r.text)) {
+                        if (bad++ < 5)
+                                fprintf(stderr, "  %.17g written as \"%s\", printf: %s\n", value,
+                                        r.text, printed);
+                }
+                free(r.text);
+        }
+        ASSERT_EQ_INT(bad, 0);
+}
+
 static void test_double_subnormal_shortest(void)
 {
         ASSERT_DOUBLE(5e-324, "5e-324");
@@ -874,6 +921,7 @@ int main(void)
         RUN_TEST(test_double_short_forms);
         RUN_TEST(test_double_exponents_and_extremes);
         RUN_TEST(test_double_not_finite_is_null);
+        RUN_TEST(test_double_everyday_magnitudes_match_printf);
         RUN_TEST(test_double_subnormal_shortest);
         RUN_TEST(test_double_random_values_round_trip_shortest);
         RUN_TEST(test_float_values);
