@@ -398,6 +398,8 @@ void http_body_ready(http_request_t *req)
 
 void http_body_fail(http_request_t *req)
 {
+        if (!req->body_failed)
+                metrics_count_stream_cut();
         req->body_failed = true;
         resume(req->worker->http, req);
 }

@@ -25,6 +25,7 @@ static struct {
         atomic_ulong bytes;
         atomic_ulong db_errors;
         atomic_ulong reconnects;
+        atomic_ulong streams_cut;
 } m;
 
 /* Route labels only grow: a reload that drops a route keeps its counters,
@@ -97,6 +98,11 @@ void metrics_count_reconnect(void)
         atomic_fetch_add(&m.reconnects, 1);
 }
 
+void metrics_count_stream_cut(void)
+{
+        atomic_fetch_add(&m.streams_cut, 1);
+}
+
 static const char *route_label(size_t r)
 {
         return r == 0 ? "unmatched" : labels[r - 1];
@@ -167,4 +173,8 @@ void metrics_render(strbuf_t *out, const db_pool_stats_t *pool)
         render_counter(out, "queryd_db_reconnects_total",
                        "Connections reopened after being lost or discarded.",
                        atomic_load(&m.reconnects));
+        render_counter(out, "queryd_http_streams_cut_total",
+                       "Streamed answers cut short (database error, timeout, max_rows), "
+                       "counted as 200 by status.",
+                       atomic_load(&m.streams_cut));
 }

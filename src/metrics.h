@@ -29,6 +29,9 @@ void metrics_count_db_error(void);
 /** A connection opened again after it had been lost or discarded. */
 void metrics_count_reconnect(void);
 
+/** A streamed answer whose body was cut short after its 200 had been sent. */
+void metrics_count_stream_cut(void);
+
 /** Appends every metric, with the pool gauges given, in Prometheus text format. */
 void metrics_render(strbuf_t *out, const db_pool_stats_t *pool);
 

@@ -296,12 +296,20 @@ class StreamingTests(harness.DemoServiceTestCase):
 
     # ---- cut short
 
-    def assert_cut(self, s, reason):
+    def streams_cut(self):
+        text = self.get("/metrics").body.decode("utf-8")
+        line = [l for l in text.splitlines() if l.startswith("queryd_http_streams_cut_total ")]
+        return int(line[0].split()[1])
+
+    def assert_cut(self, s, reason, before):
         self.assertFalse(s.read_rest(), f"{reason}: the body looked complete")
+        self.assertTrue(harness.wait_until(lambda: self.streams_cut() == before + 1, 5.0),
+                        f"{reason}: queryd_http_streams_cut_total did not count it")
         self.queryd.wait_for_log("answer cut short")
         self.queryd.wait_pool_idle(self.pool_size)
 
     def test_database_error_mid_stream_cuts_the_body(self):
+        before = self.streams_cut()
         s = Stream(self.port, f"/big?limit={BIG_ROWS}")
         try:
             s.read(200_000)
@@ -310,27 +318,29 @@ class StreamingTests(harness.DemoServiceTestCase):
                                   column_names=False).split()
             self.assertEqual(len(ids), 1, ids)
             self.db.execute(f"KILL QUERY {ids[0]}")
-            self.assert_cut(s, "KILL QUERY")
+            self.assert_cut(s, "KILL QUERY", before)
         finally:
             s.close()
         self.assertTrue(s.body.startswith(b'{"data":[{"id":1,'))
 
     def test_timeout_mid_stream_cuts_the_body(self):
+        before = self.streams_cut()
         s = Stream(self.port, f"/big_short?limit={BIG_ROWS}", "text/csv")
         try:
             s.read(100_000)
             time.sleep(2.5)  # past timeout_ms (1 s) and queryd's grace
-            self.assert_cut(s, "timeout")
+            self.assert_cut(s, "timeout", before)
         finally:
             s.close()
 
     def test_max_rows_overrun_mid_stream_cuts_the_body(self):
         resp = self.get("/big_notes?n=1000")
         self.assertEqual(len(resp.json()["data"]), 1000)
+        before = self.streams_cut()
         s = Stream(self.port, "/big_notes?n=5000")
         try:
             self.assertEqual(s.resp.status, 200)
-            self.assert_cut(s, "max_rows")
+            self.assert_cut(s, "max_rows", before)
         finally:
             s.close()
 
