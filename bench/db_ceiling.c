@@ -25,7 +25,10 @@
  * fetched again in full with mysql_stmt_fetch_column. */
 enum { STRING_BUFFER = 64 * 1024, MAX_THREADS = 1024 };
 
-typedef enum { QUERY_POINT, QUERY_PAGE, QUERY_FIRST } query_kind_t;
+typedef enum { QUERY_POINT, QUERY_PAGE, QUERY_FIRST, QUERY_IN } query_kind_t;
+
+/* Ids one IN (...) statement looks up at most: what coalescing point lookups could send. */
+enum { MAX_IN_IDS = 64 };
 
 typedef struct options {
         const char *socket;
@@ -116,7 +119,13 @@ static bool record_latency(worker_t *w, uint64_t ns)
 /* The statements of queryd's item and keyset page for a resource on table. */
 static void statement_sql(const options_t *o, char *sql, size_t size)
 {
-        if (o->kind == QUERY_POINT)
+        if (o->kind == QUERY_IN) {
+                int n = snprintf(sql, size, "SELECT * FROM `%s` WHERE id IN (?", o->table);
+                for (long long i = 1; i < o->limit && n > 0 && (size_t)n < size; i++)
+                        n += snprintf(sql + n, size - (size_t)n, ",?");
+                if (n > 0 && (size_t)n < size)
+                        snprintf(sql + n, size - (size_t)n, ")");
+        } else if (o->kind == QUERY_POINT)
                 snprintf(sql, size, "SELECT * FROM `%s` WHERE id = ?", o->table);
         else
                 snprintf(sql, size, "SELECT * FROM `%s` WHERE id > ? ORDER BY id LIMIT ?",
@@ -257,13 +266,13 @@ static void *worker_main(void *arg)
         const options_t *o = w->opts;
         MYSQL *mysql = connect_db(o);
         MYSQL_STMT *stmt = NULL;
-        MYSQL_BIND params[2];
+        MYSQL_BIND params[MAX_IN_IDS];
         MYSQL_BIND *binds = NULL;
         column_t *columns = NULL;
         unsigned column_count = 0;
-        long long values[2] = { 0, 0 };
+        long long values[MAX_IN_IDS] = { 0 };
         uint64_t seed = 0x9E3779B97F4A7C15ULL * (w->index + 1) ^ now_ns();
-        char statement[192], sql[256];
+        char statement[512], sql[600];
 
         w->failed = true;
         if (mysql == NULL)
@@ -281,7 +290,7 @@ static void *worker_main(void *arg)
                 goto ready;
         }
         memset(params, 0, sizeof(params));
-        for (int i = 0; i < 2; i++) {
+        for (int i = 0; i < MAX_IN_IDS; i++) {
                 params[i].buffer_type = MYSQL_TYPE_LONGLONG;
                 params[i].buffer = &values[i];
         }
@@ -302,6 +311,7 @@ ready:
 
         /* As queryd does: one row past the page tells whether another follows. */
         long long expected = o->kind == QUERY_POINT ? 1 : o->limit;
+        uint64_t stride = o->kind == QUERY_IN ? (uint64_t)(o->rows / o->limit) : 0;
         while (!atomic_load_explicit(&stop_requested, memory_order_relaxed)) {
                 if (atomic_fetch_add(&requests_started, 1) >= o->max_requests)
                         break;
@@ -317,6 +327,11 @@ ready:
                 case QUERY_FIRST:
                         values[0] = LLONG_MIN;
                         values[1] = o->limit + 1;
+                        break;
+                case QUERY_IN: /* distinct ids, as many as --limit */
+                        values[0] = 1 + (long long)(next_random(&seed) % stride);
+                        for (long long i = 1; i < o->limit; i++)
+                                values[i] = values[i - 1] + (long long)stride;
                         break;
                 }
                 uint64_t t0 = now_ns();
@@ -398,13 +413,15 @@ static void usage(FILE *out)
 {
         fprintf(out,
                 "usage: db_ceiling (--socket PATH | --host H --port P) --user U --password P\n"
-                "                  --database D --query point|page|first [--connections N]\n"
+                "                  --database D --query point|page|first|in [--connections N]\n"
                 "                  [--duration SECONDS] [--max-requests N] [--rows N] [--limit N]\n"
                 "                  [--timeout-ms MS] [--time-zone TZ] [--table T]\n"
                 "  point: SELECT * FROM T WHERE id = ?  (random id 1..rows; T: users)\n"
                 "  page:  SELECT * FROM T WHERE id > ? ORDER BY id LIMIT ?\n"
                 "         (random cursor 0..rows-limit, LIMIT limit+1 as queryd binds it)\n"
                 "  first: the same statement from the start of the table (LIMIT limit+1)\n"
+                "  in:    SELECT * FROM T WHERE id IN (?, ...), limit distinct ids: the\n"
+                "         statement coalesced point lookups would send\n"
                 "  --timeout-ms: prefix SET STATEMENT max_statement_time as queryd does\n"
                 "                (default 5000, queryd's default; 0: plain statement)\n");
 }
@@ -466,6 +483,8 @@ static int parse_options(int argc, char **argv, options_t *o)
                                 o->kind = QUERY_PAGE;
                         else if (strcmp(value, "first") == 0)
                                 o->kind = QUERY_FIRST;
+                        else if (strcmp(value, "in") == 0)
+                                o->kind = QUERY_IN;
                         else {
                                 fprintf(stderr, "db_ceiling: unknown --query %s\n", value);
                                 return -1;
@@ -497,6 +516,10 @@ static int parse_options(int argc, char **argv, options_t *o)
                 usage(stderr);
                 return -1;
         }
+        if (o->kind == QUERY_IN && (o->limit > MAX_IN_IDS || o->limit > o->rows)) {
+                fprintf(stderr, "db_ceiling: --query in takes --limit 1..%d\n", MAX_IN_IDS);
+                return -1;
+        }
         if (o->kind == QUERY_PAGE && o->limit > o->rows) {
                 fprintf(stderr, "db_ceiling: --limit exceeds --rows\n");
                 return -1;
@@ -506,7 +529,10 @@ static int parse_options(int argc, char **argv, options_t *o)
 
 static const char *kind_name(query_kind_t kind)
 {
-        return kind == QUERY_POINT ? "point" : kind == QUERY_PAGE ? "page" : "first";
+        return kind == QUERY_POINT ? "point"
+               : kind == QUERY_PAGE ? "page"
+               : kind == QUERY_FIRST ? "first"
+                                     : "in";
 }
 
 int main(int argc, char **argv)
