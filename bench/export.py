@@ -103,7 +103,7 @@ def db_ceiling(tools, db, user, password, database, rows, timeout_ms):
     return {"seconds": d["duration_s"], "bytes": d["bytes"]}
 
 
-def run(opts, queryd_url, queryd_port, pid, db, tools, creds, rounds, reset_peak, peak, log):
+def run(queryd_url, queryd_port, db, tools, creds, rounds, reset_peak, peak, log):
     """Every export of every round; returns a list of result dicts."""
     user, password, database = creds
     results = []

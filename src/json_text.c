@@ -288,18 +288,15 @@ static void append_number(strbuf_t *out, const decimal_t *d)
         }
 }
 
-/* d as an integer m times 10^q; false when m has more than 19 digits. */
-static bool integer_of(const decimal_t *d, uint64_t *ret_m, int *ret_q)
+/* d as an integer m times 10^q (at most 17 digits: m fits). */
+static void integer_of(const decimal_t *d, uint64_t *ret_m, int *ret_q)
 {
         uint64_t m = 0;
 
-        if (d->count > 19)
-                return false;
         for (int i = 0; i < d->count; i++)
                 m = m * 10 + (uint64_t)(d->digits[i] - '0');
         *ret_m = m;
         *ret_q = d->exponent - (d->count - 1);
-        return true;
 }
 
 /*
@@ -314,7 +311,8 @@ static bool reads_back_as_double(const decimal_t *d, double value)
         int q;
         char text[48];
 
-        if (integer_of(d, &m, &q) && m < (1ull << 53) && q >= -22 && q <= 22) {
+        integer_of(d, &m, &q);
+        if (m < (1ull << 53) && q >= -22 && q <= 22) {
                 double x = q >= 0 ? (double)m * POW10_D[q] : (double)m / POW10_D[-q];
                 return (d->negative ? -x : x) == value;
         }
@@ -330,7 +328,8 @@ static bool reads_back_as_float(const decimal_t *d, double value)
 #if FLT_EVAL_METHOD == 0
         uint64_t m;
         int q;
-        if (integer_of(d, &m, &q) && m < (1ull << 24) && q >= -10 && q <= 10) {
+        integer_of(d, &m, &q);
+        if (m < (1ull << 24) && q >= -10 && q <= 10) {
                 float p = (float)POW10_D[q >= 0 ? q : -q];
                 float x = q >= 0 ? (float)m * p : (float)m / p;
                 return (d->negative ? -x : x) == (float)value;

@@ -1,6 +1,8 @@
 /* A statement run on behalf of a request, from acquire to release. */
 #include "query_call.h"
 
+#include <stdarg.h>
+#include <stdio.h>
 #include <string.h>
 
 #include "log.h"
@@ -271,8 +273,14 @@ void query_call_respond(query_call_t *call)
                             &call->rows_json);
 }
 
-void query_call_fail(query_call_t *call, unsigned status, const char *slug, const char *detail)
+void query_call_fail(query_call_t *call, unsigned status, const char *slug, const char *fmt, ...)
 {
+        char detail[256];
+        va_list ap;
+
+        va_start(ap, fmt);
+        vsnprintf(detail, sizeof(detail), fmt, ap);
+        va_end(ap);
         if (call->streaming) {
                 log_error("request %s: answer cut short: %s", call->req->id, detail);
                 http_body_fail(call->req);

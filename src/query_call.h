@@ -69,9 +69,11 @@ void query_call_start(query_call_t *call, query_call_done_fn done);
 void query_call_respond(query_call_t *call);
 
 /**
- * Answers with a problem from done; for a stream that has started, the
- * body is cut short instead, so no client takes it for a whole one.
+ * Answers with a problem from done (detail is printf-formatted); for a
+ * stream that has started, the body is cut short instead, so no client
+ * takes it for a whole one.
  */
-void query_call_fail(query_call_t *call, unsigned status, const char *slug, const char *detail);
+void query_call_fail(query_call_t *call, unsigned status, const char *slug, const char *fmt, ...)
+        __attribute__((format(printf, 4, 5)));
 
 #endif

@@ -33,6 +33,14 @@ static const char *skip_space(const char *s)
         return s;
 }
 
+/* The end of [s, end) without its trailing spaces and tabs. */
+static const char *trim_end(const char *s, const char *end)
+{
+        while (end > s && (end[-1] == ' ' || end[-1] == '\t'))
+                end--;
+        return end;
+}
+
 /* Compares the token at s (up to its end) with word, ignoring case. */
 static bool token_is(const char *s, size_t len, const char *word)
 {
@@ -84,10 +92,7 @@ static int range_quality(const char *params, const char *end)
                 const char *eq = memchr(name, '=', (size_t)(stop - name));
                 if (eq != NULL && eq - name == 1 && (*name == 'q' || *name == 'Q')) {
                         const char *value = skip_space(eq + 1);
-                        const char *value_end = stop;
-                        while (value_end > value && (value_end[-1] == ' ' || value_end[-1] == '\t'))
-                                value_end--;
-                        q = parse_quality(value, (size_t)(value_end - value));
+                        q = parse_quality(value, (size_t)(trim_end(value, stop) - value));
                 }
                 params = stop;
         }
@@ -104,9 +109,7 @@ static void weigh_range(const char *s, const char *end, int specificity[], int q
         if (slash == NULL)
                 return; /* not a media range: ignored */
         const char *sub = slash + 1;
-        const char *sub_end = range_end;
-        while (sub_end > sub && (sub_end[-1] == ' ' || sub_end[-1] == '\t'))
-                sub_end--;
+        const char *sub_end = trim_end(sub, range_end);
         int q = range_quality(params ? params : end, end);
         if (q < 0)
                 return;

@@ -4,7 +4,6 @@
  * before any database work, and bound to its placeholders.
  */
 #include <errno.h>
-#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -70,11 +69,10 @@ static void query_done(query_call_t *call, int status)
         if (status < 0)
                 return;
         if (call->row_count > q->max_rows) {
-                char detail[128];
-                snprintf(detail, sizeof(detail),
-                         "the query returned more than the %u rows its entry allows (max_rows)",
-                         q->max_rows);
-                query_call_fail(call, 500, "too-many-rows", detail);
+                query_call_fail(call, 500, "too-many-rows",
+                                "the query returned more than the %u rows its entry allows "
+                                "(max_rows)",
+                                q->max_rows);
                 return;
         }
         /* The envelope's head went in before the rows (named_query_get). */
