@@ -27,6 +27,9 @@ const char config_help[] =
         "  QUERYD_WORKERS                 worker threads (default: one per core)\n"
         "  QUERYD_POOL_SIZE               database connections in total (default 8)\n"
         "  QUERYD_QUEUE_LIMIT             requests that may wait for a connection (default 1024)\n"
+        "  QUERYD_BATCH_LOOKUPS           point lookups of one resource that may share one\n"
+        "                                 statement while they wait for a connection;\n"
+        "                                 1 turns coalescing off (default 64, at most 64)\n"
         "  QUERYD_ACQUIRE_TIMEOUT_MS      longest wait for a connection, then 503 (default 1000)\n"
         "  QUERYD_QUERY_TIMEOUT_MS        longest run of a statement, then 504 (default 5000)\n"
         "  QUERYD_DRAIN_TIMEOUT_MS        at shutdown, time left to requests in flight (default 10000)\n"
@@ -290,6 +293,7 @@ typedef struct numeric_var {
 static const numeric_var_t numeric_vars[] = {
         NUMERIC("QUERYD_POOL_SIZE", 8, 1, 4096, pool_size),
         NUMERIC("QUERYD_QUEUE_LIMIT", 1024, 0, 1000000, queue_limit),
+        NUMERIC("QUERYD_BATCH_LOOKUPS", 64, 1, 64, batch_lookups),
         NUMERIC("QUERYD_ACQUIRE_TIMEOUT_MS", 1000, 1, 600000, acquire_timeout_ms),
         NUMERIC("QUERYD_QUERY_TIMEOUT_MS", 5000, 10, 3600000, query_timeout_ms),
         NUMERIC("QUERYD_DRAIN_TIMEOUT_MS", 10000, 0, 600000, drain_timeout_ms),

@@ -34,6 +34,7 @@ typedef struct config {
         unsigned workers;
         unsigned pool_size;
         unsigned queue_limit;
+        unsigned batch_lookups;         /* point lookups one statement may serve; 1: no coalescing */
         unsigned acquire_timeout_ms;    /* waiting for a connection: then 503 */
         unsigned query_timeout_ms;      /* a statement's run time: then 504 */
         unsigned drain_timeout_ms;      /* at shutdown, for requests in flight */

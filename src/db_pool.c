@@ -132,7 +132,8 @@ static void dequeue(db_pool_t *pool, db_lease_t *lease)
                 pool->waiters_tail = lease->prev;
         lease->prev = lease->next = NULL;
         lease->queued = false;
-        atomic_fetch_sub(&pool->waiting_count, 1);
+        atomic_fetch_sub(&pool->waiting_count, 1 + lease->riders);
+        lease->riders = 0;
 }
 
 static void fail_waiters(db_pool_t *pool, int status)
@@ -193,6 +194,14 @@ static void lease_release(void *arg)
         }
 }
 
+/* Queued leases include those the idle connections will take on the next
+ * turn: only the rest count against the limit. */
+static bool queue_is_full(const db_pool_t *pool)
+{
+        return atomic_load(&pool->waiting_count) >=
+               atomic_load(&pool->idle_count) + pool->queue_limit;
+}
+
 int db_pool_acquire(db_pool_t *pool, scope_t *scope, db_lease_cb cb, void *data,
                     db_lease_t **ret_lease)
 {
@@ -200,9 +209,7 @@ int db_pool_acquire(db_pool_t *pool, scope_t *scope, db_lease_cb cb, void *data,
                 return -ESHUTDOWN;
         if (pool->idle == NULL && pool->down)
                 return -ENOTCONN;
-        /* Queued leases include those the idle connections will take on the
-         * next turn: only the rest count against the limit. */
-        if (atomic_load(&pool->waiting_count) >= atomic_load(&pool->idle_count) + pool->queue_limit)
+        if (queue_is_full(pool))
                 return -EAGAIN;
         db_lease_t *lease = scope_alloc(scope, sizeof(*lease));
         if (lease == NULL)
@@ -219,6 +226,27 @@ int db_pool_acquire(db_pool_t *pool, scope_t *scope, db_lease_cb cb, void *data,
         if (ret_lease != NULL)
                 *ret_lease = lease;
         return 0;
+}
+
+int db_pool_add_rider(db_lease_t *lease)
+{
+        db_pool_t *pool = lease->pool;
+
+        if (!lease->queued)
+                return -EALREADY;
+        if (queue_is_full(pool))
+                return -EAGAIN;
+        lease->riders++;
+        atomic_fetch_add(&pool->waiting_count, 1);
+        return 0;
+}
+
+void db_pool_drop_rider(db_lease_t *lease)
+{
+        if (!lease->queued || lease->riders == 0)
+                return;
+        lease->riders--;
+        atomic_fetch_sub(&lease->pool->waiting_count, 1);
 }
 
 void db_pool_release(db_lease_t *lease)

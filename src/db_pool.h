@@ -29,6 +29,7 @@ struct db_lease {
         void *data;
         db_lease_t *prev, *next; /* place in the wait queue */
         bool queued;
+        unsigned riders;         /* other requests waiting on this lease (db_pool_add_rider) */
         scope_defer_t *release;  /* the scope's hold on the lease */
 };
 
@@ -56,6 +57,18 @@ int db_pool_new(db_pool_t **ret_pool, uv_loop_t *loop, const config_t *config, u
  */
 int db_pool_acquire(db_pool_t *pool, scope_t *scope, db_lease_cb cb, void *data,
                     db_lease_t **ret_lease);
+
+/**
+ * Counts one more request waiting for lease, which is still queued: a
+ * request that will share the lease's statement (coalesced lookups). Riders
+ * count against the queue limit as waiters of their own do. Returns 0,
+ * -EAGAIN when the queue is full, or -EALREADY when the lease is no longer
+ * queued.
+ */
+int db_pool_add_rider(db_lease_t *lease);
+
+/** A rider stopped waiting before its lease was granted. */
+void db_pool_drop_rider(db_lease_t *lease);
 
 /** Gives the connection back before the scope closes (the scope then does nothing). */
 void db_pool_release(db_lease_t *lease);

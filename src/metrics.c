@@ -26,6 +26,8 @@ static struct {
         atomic_ulong db_errors;
         atomic_ulong reconnects;
         atomic_ulong streams_cut;
+        atomic_ulong lookup_statements;
+        atomic_ulong lookups;
 } m;
 
 /* Route labels only grow: a reload that drops a route keeps its counters,
@@ -96,6 +98,12 @@ void metrics_count_db_error(void)
 void metrics_count_reconnect(void)
 {
         atomic_fetch_add(&m.reconnects, 1);
+}
+
+void metrics_count_lookup_batch(unsigned lookups)
+{
+        atomic_fetch_add(&m.lookup_statements, 1);
+        atomic_fetch_add(&m.lookups, lookups);
 }
 
 void metrics_count_stream_cut(void)
@@ -177,4 +185,10 @@ void metrics_render(strbuf_t *out, const db_pool_stats_t *pool)
                        "Streamed answers cut short (database error, timeout, max_rows), "
                        "counted as 200 by status.",
                        atomic_load(&m.streams_cut));
+        render_counter(out, "queryd_lookup_statements_total",
+                       "Statements run for coalesced item lookups (GET of one row by its key).",
+                       atomic_load(&m.lookup_statements));
+        render_counter(out, "queryd_lookups_total",
+                       "Item lookups those statements served, one or more each.",
+                       atomic_load(&m.lookups));
 }

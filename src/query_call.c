@@ -136,34 +136,13 @@ static bool keep_fetching(query_call_t *call)
 
 /* ---- the statement ---- */
 
-static void write_row(query_call_t *call, db_query_t *q)
-{
-        strbuf_t *out = &call->rows_json;
-
-        switch (call->format) {
-        case ROW_FORMAT_JSON:
-                if (call->row_count > 0)
-                        strbuf_append_char(out, ',');
-                rowjson_append_row(&q->rows, q->stmt, out);
-                break;
-        case ROW_FORMAT_NDJSON:
-                rowjson_append_row(&q->rows, q->stmt, out);
-                strbuf_append_char(out, '\n');
-                break;
-        case ROW_FORMAT_CSV:
-                if (call->row_count == 0)
-                        rowjson_append_csv_header(&q->rows, out);
-                rowjson_append_csv_row(&q->rows, q->stmt, out);
-                break;
-        }
-}
-
 static bool on_row(db_query_t *q, void *data)
 {
         query_call_t *call = data;
 
         if (call->row_count < call->max_rows) {
-                write_row(call, q);
+                rowjson_append_listed(&q->rows, q->stmt, call->format, call->row_count,
+                                      &call->rows_json);
                 if (call->row_count + 1 == call->max_rows && call->on_last_row != NULL)
                         call->on_last_row(call, &q->rows, q->stmt);
         }

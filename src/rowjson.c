@@ -466,3 +466,33 @@ void rowjson_append_plain(rowjson_t *rj, MYSQL_STMT *stmt, unsigned column, strb
         }
         append_value(out, rj, stmt, column, API_OUTPUT_STRING, NULL, false); /* numbers, quoted */
 }
+
+void rowjson_append_listed(rowjson_t *rj, MYSQL_STMT *stmt, row_format_t format,
+                           unsigned long long index, strbuf_t *out)
+{
+        switch (format) {
+        case ROW_FORMAT_JSON:
+                if (index > 0)
+                        strbuf_append_char(out, ',');
+                rowjson_append_row(rj, stmt, out);
+                break;
+        case ROW_FORMAT_NDJSON:
+                rowjson_append_row(rj, stmt, out);
+                strbuf_append_char(out, '\n');
+                break;
+        case ROW_FORMAT_CSV:
+                if (index == 0)
+                        rowjson_append_csv_header(rj, out);
+                rowjson_append_csv_row(rj, stmt, out);
+                break;
+        }
+}
+
+bool rowjson_integer(const rowjson_t *rj, unsigned column, long long *ret_value)
+{
+        if (column >= rj->count || rj->columns[column].kind != KIND_INT ||
+            rj->columns[column].is_null)
+                return false;
+        *ret_value = rj->columns[column].value.i;
+        return true;
+}

@@ -9,6 +9,7 @@
 #include <stdbool.h>
 
 #include "api.h"
+#include "row_format.h"
 #include "scope.h"
 #include "strbuf.h"
 
@@ -76,6 +77,20 @@ void rowjson_append_csv_header(const rowjson_t *rj, strbuf_t *out);
  * field, text and JSON columns as they are, quoted where RFC 4180 needs it.
  */
 void rowjson_append_csv_row(rowjson_t *rj, MYSQL_STMT *stmt, strbuf_t *out);
+
+/**
+ * Appends the row fetched last as row number index (from 0) of a list in
+ * format: JSON objects separated by commas, NDJSON lines, or CSV lines with
+ * the header line before the first.
+ */
+void rowjson_append_listed(rowjson_t *rj, MYSQL_STMT *stmt, row_format_t format,
+                           unsigned long long index, strbuf_t *out);
+
+/**
+ * The integer in column of the row fetched last (the bits of an unsigned
+ * one): false when it is NULL or the column does not hold integers.
+ */
+bool rowjson_integer(const rowjson_t *rj, unsigned column, long long *ret_value);
 
 /**
  * Appends one value of the row fetched last as a JSON string in the form a

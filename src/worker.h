@@ -29,6 +29,7 @@ struct worker {
         api_t *next_api;   /* handed over by worker_set_api, taken on the loop */
         http_server_t *http;
         db_pool_t *pool;
+        struct item_batch *open_item_batches; /* point lookups still taking others (item_batch.c) */
         pthread_t thread;
         worker_t *all;     /* every worker, for process-wide figures */
         unsigned all_count;

@@ -10,6 +10,7 @@
 
 #include "../collection_plan.h"
 #include "../cursor.h"
+#include "../item_batch.h"
 #include "../query_call.h"
 #include "../typed_value.h"
 #include "../worker.h"
@@ -321,23 +322,34 @@ static char *selected_item_sql(const collection_plan_t *plan, scope_t *scope)
         return text;
 }
 
-void item_get(http_request_t *req, const route_match_t *match)
+/* A lookup of the whole row by a single integer key shares its statement
+ * with the lookups of the same resource waiting alongside it. */
+static bool coalesces(http_request_t *req, const api_resource_t *res, const char *select)
 {
-        static const char *const allowed[] = { "select", NULL };
-        const api_resource_t *res = match->route->target;
+        return select == NULL && req->worker->config->batch_lookups > 1 &&
+               item_batch_eligible(res);
+}
+
+static void lookup_coalesced(http_request_t *req, const api_resource_t *res,
+                             const MYSQL_BIND *key, row_format_t format)
+{
+        int r = item_batch_lookup(req, res, *(const long long *)key->buffer, format);
+
+        if (r < 0)
+                http_fail_acquire(req, r);
+}
+
+/* A lookup on a statement of its own: with select, or a key coalescing cannot match. */
+static void lookup_alone(http_request_t *req, const api_resource_t *res, MYSQL_BIND *binds,
+                         const char *select, row_format_t format)
+{
         collection_plan_t *plan = scope_alloc(req->scope, sizeof(*plan));
-        MYSQL_BIND *binds = scope_alloc(req->scope, res->key_count * sizeof(*binds));
         collection_error_t err;
 
-        if (plan == NULL || binds == NULL) {
+        if (plan == NULL) {
                 http_fail(req, 500, "internal", "out of memory");
                 return;
         }
-        row_format_t format;
-        if (!http_check_query_args(req, allowed) || !bind_key(req, res, match, binds) ||
-            !routes_row_format(req, &format))
-                return;
-        const char *select = query_args_get(req->args, req->arg_count, "select");
         int r = collection_plan_select(plan, res, select, req->scope, &err);
         if (r < 0) {
                 refuse(req, r, &err);
@@ -353,4 +365,25 @@ void item_get(http_request_t *req, const route_match_t *match)
         call->max_rows = 1;
         call->format = format;
         query_call_start(call, item_done);
+}
+
+void item_get(http_request_t *req, const route_match_t *match)
+{
+        static const char *const allowed[] = { "select", NULL };
+        const api_resource_t *res = match->route->target;
+        MYSQL_BIND *binds = scope_alloc(req->scope, res->key_count * sizeof(*binds));
+        row_format_t format;
+
+        if (binds == NULL) {
+                http_fail(req, 500, "internal", "out of memory");
+                return;
+        }
+        if (!http_check_query_args(req, allowed) || !bind_key(req, res, match, binds) ||
+            !routes_row_format(req, &format))
+                return;
+        const char *select = query_args_get(req->args, req->arg_count, "select");
+        if (coalesces(req, res, select))
+                lookup_coalesced(req, res, &binds[0], format);
+        else
+                lookup_alone(req, res, binds, select, format);
 }

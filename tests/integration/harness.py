@@ -367,7 +367,7 @@ class KeepAliveClient:
 
 
 def fire_concurrently(port, jobs, timeout=120.0):
-    """Run each (method, path) job on its own connection, all at once.
+    """Run each (method, path[, headers]) job on its own connection, all at once.
 
     Every thread connects first, then all send together once the barrier
     opens.  Returns one (job, Response or exception) per job, in order.
@@ -390,7 +390,7 @@ def fire_concurrently(port, jobs, timeout=120.0):
         if results[i] is not None:
             return
         try:
-            conn.request(job[0], job[1])
+            conn.request(job[0], job[1], headers=job[2] if len(job) > 2 else {})
             resp = conn.getresponse()
             results[i] = Response(resp.status, resp.headers, resp.read())
         except (OSError, http.client.HTTPException) as exc:

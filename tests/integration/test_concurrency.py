@@ -141,8 +141,11 @@ class ConcurrencyTests(harness.DemoServiceTestCase):
         # With both connections stuck behind a table lock, exactly
         # QUERYD_QUEUE_LIMIT requests may wait; every further one is refused
         # at once with 503 overloaded, and the waiting ones complete later.
+        # Coalescing is off so that each connection serves one request
+        # (test_coalescing.py counts coalesced lookups against the limit).
         q = self.fixture.queryd(self.database_url, name="queryd-queue", workers=1,
-                                pool_size=2, queue_limit=3, acquire_timeout_ms=60000)
+                                pool_size=2, queue_limit=3, acquire_timeout_ms=60000,
+                                batch_lookups=1)
         try:
             lock = harness.lock_users_table(self.db, harness.DEMO_DB, 4)
             try:

@@ -17,7 +17,7 @@ VARIABLES = ["QUERYD_DATABASE_URL", "QUERYD_LISTEN", "QUERYD_WORKERS", "QUERYD_P
              "QUERYD_DRAIN_TIMEOUT_MS", "QUERYD_IDLE_TIMEOUT_MS", "QUERYD_HEADER_TIMEOUT_MS",
              "QUERYD_MAX_CONNECTIONS", "QUERYD_MAX_CONNECTIONS_PER_IP", "QUERYD_ACCESS_LOG",
              "QUERYD_TIME_ZONE", "QUERYD_CONFIG", "QUERYD_CORS_ORIGINS",
-             "QUERYD_START_TIMEOUT_MS"]
+             "QUERYD_START_TIMEOUT_MS", "QUERYD_BATCH_LOOKUPS"]
 PASSWORD = "Pw-d0-n0t-Print-7x"
 
 
@@ -113,7 +113,8 @@ class ConfigTests(unittest.TestCase):
     def test_bad_queue_limit_and_timeout(self):
         for name, value in (("QUERYD_QUEUE_LIMIT", "abc"), ("QUERYD_QUEUE_LIMIT", "-1"),
                             ("QUERYD_QUERY_TIMEOUT_MS", "abc"),
-                            ("QUERYD_ACQUIRE_TIMEOUT_MS", "-5")):
+                            ("QUERYD_ACQUIRE_TIMEOUT_MS", "-5"),
+                            ("QUERYD_BATCH_LOOKUPS", "0"), ("QUERYD_BATCH_LOOKUPS", "65")):
             with self.subTest(name=name, value=value):
                 self.assert_refused({name: value}, name)
 

@@ -88,32 +88,49 @@ class DisconnectTests(harness.DemoServiceTestCase):
         self.assert_serving()
         self.assert_pool_idle()
 
+    def give_up_waiting(self, q):
+        """12 lookups queue behind the locked table; every client hangs up."""
+        lock = self.hold_table_lock(8)
+        try:
+            socks = []
+            for i in range(12):
+                s = socket.create_connection(("127.0.0.1", q.port), timeout=10)
+                s.sendall(b"GET /users/%d HTTP/1.1\r\nHost: localhost\r\n\r\n" % (i + 1))
+                socks.append(s)
+            time.sleep(0.5)
+            # /readyz itself needs a connection, so it may count as one
+            # more waiter (and answer 503 after 2 s: the pool is full).
+            pool = q.pool() or {}
+            for i, s in enumerate(socks):
+                if i % 2 == 0:
+                    s.setsockopt(socket.SOL_SOCKET, socket.SO_LINGER, struct.pack("ii", 1, 0))
+                s.close()
+        finally:
+            lock.join(30)
+        self.assert_pool_idle(q, timeout=15)
+        self.assert_serving(q)
+        return pool
+
     def test_6_waiters_that_give_up(self):
         # All four connections block on the lock, more requests queue behind
-        # them, and every one of those clients hangs up while waiting.
-        q = self.fixture.queryd(self.database_url, name="queryd-waiters", acquire_timeout_ms=20000)
+        # them, and every one of those clients hangs up while waiting. Each
+        # lookup has a statement of its own here, so all four are taken.
+        q = self.fixture.queryd(self.database_url, name="queryd-waiters", acquire_timeout_ms=20000,
+                                batch_lookups=1)
         try:
-            lock = self.hold_table_lock(8)
-            try:
-                socks = []
-                for i in range(12):
-                    s = socket.create_connection(("127.0.0.1", q.port), timeout=10)
-                    s.sendall(b"GET /users/%d HTTP/1.1\r\nHost: localhost\r\n\r\n" % (i + 1))
-                    socks.append(s)
-                time.sleep(0.5)
-                # /readyz itself needs a connection, so it may count as one
-                # more waiter (and answer 503 after 2 s: the pool is full).
-                pool = q.pool() or {}
-                self.assertEqual(pool.get("busy"), self.pool_size, pool)
-                self.assertGreaterEqual(pool.get("waiting", 0), 12 - self.pool_size, pool)
-                for i, s in enumerate(socks):
-                    if i % 2 == 0:
-                        s.setsockopt(socket.SOL_SOCKET, socket.SO_LINGER, struct.pack("ii", 1, 0))
-                    s.close()
-            finally:
-                lock.join(30)
-            self.assert_pool_idle(q, timeout=15)
-            self.assert_serving(q)
+            pool = self.give_up_waiting(q)
+            self.assertEqual(pool.get("busy"), self.pool_size, pool)
+            self.assertGreaterEqual(pool.get("waiting", 0), 12 - self.pool_size, pool)
+        finally:
+            q.stop_and_check(self)
+
+    def test_6b_coalesced_waiters_that_give_up(self):
+        # The same with lookups coalesced: the clients of statements that
+        # run (blocked) and of batches still waiting all hang up.
+        q = self.fixture.queryd(self.database_url, name="queryd-batches", acquire_timeout_ms=20000)
+        try:
+            pool = self.give_up_waiting(q)
+            self.assertGreaterEqual(pool.get("busy", 0), 1, pool)
         finally:
             q.stop_and_check(self)
 

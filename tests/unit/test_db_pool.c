@@ -2,8 +2,8 @@
  * Unit tests for the connection pool with a real libuv loop and no database:
  * the URL points at a TCP port on 127.0.0.1 that nothing listens on, so every
  * connect attempt is refused. Covers failing fast while the database is down,
- * waiters failed with -ENOTCONN or -ESHUTDOWN exactly once, the queue limit,
- * and a shutdown that leaves no handle, scope or lease behind.
+ * waiters failed with -ENOTCONN or -ESHUTDOWN exactly once, the queue limit
+ * (requests riding on a queued lease included), and a shutdown that leaves no handle, scope or lease behind.
  */
 #include <arpa/inet.h>
 #include <errno.h>
@@ -337,6 +337,38 @@ static void test_queue_limit_bounds_waiters(void)
         fixture_done(&f);
 }
 
+static void test_riders_count_as_waiters(void)
+{
+        fixture_t f;
+
+        if (!fixture_init(&f, 3))
+                return;
+        ASSERT_EQ_INT(acquire(&f, 0), 0);
+        db_lease_t *lease = f.waiters[0].lease;
+        /* Two more requests will share the lease's statement. */
+        ASSERT_EQ_INT(db_pool_add_rider(lease), 0);
+        ASSERT_EQ_INT(db_pool_add_rider(lease), 0);
+        ASSERT_STATS(&f, 0, 0, 3);
+        ASSERT_EQ_INT(db_pool_add_rider(lease), -EAGAIN);
+        ASSERT_EQ_INT(acquire(&f, 1), -EAGAIN);
+        /* One of them stops waiting: room for another waiter. */
+        db_pool_drop_rider(lease);
+        ASSERT_STATS(&f, 0, 0, 2);
+        ASSERT_EQ_INT(acquire(&f, 2), 0);
+        ASSERT_STATS(&f, 0, 0, 3);
+        /* Leaving the queue takes the lease's riders along. */
+        db_pool_release(lease);
+        ASSERT_STATS(&f, 0, 0, 1);
+        ASSERT_EQ_INT(db_pool_add_rider(lease), -EALREADY);
+        db_pool_drop_rider(lease); /* no longer queued: nothing to drop */
+        ASSERT_STATS(&f, 0, 0, 1);
+        ASSERT_TRUE(run_until(&f, pool_is_down));
+        ASSERT_EQ_INT(f.waiters[0].calls, 0);
+        ASSERT_EQ_INT(f.waiters[2].calls, 1);
+        ASSERT_STATS(&f, 0, 0, 0);
+        fixture_done(&f);
+}
+
 static void test_scope_closed_while_waiting_leaves_the_queue(void)
 {
         fixture_t f;
@@ -432,6 +464,7 @@ int main(void)
                 RUN_TEST(test_waiters_closing_their_scope_in_the_callback);
                 RUN_TEST(test_queue_limit_zero);
                 RUN_TEST(test_queue_limit_bounds_waiters);
+                RUN_TEST(test_riders_count_as_waiters);
                 RUN_TEST(test_scope_closed_while_waiting_leaves_the_queue);
                 RUN_TEST(test_release_while_waiting);
                 RUN_TEST(test_close_fails_waiters_with_eshutdown);
