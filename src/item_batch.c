@@ -18,9 +18,6 @@
 #include "metrics.h"
 #include "worker.h"
 
-/* The most keys one statement carries (QUERYD_BATCH_LOOKUPS is capped here). */
-enum { MAX_KEYS = 64 };
-
 /* The database stops the statement at its timeout; the lookups wait a
  * little longer for that answer before they give up on it. */
 enum { QUERY_GRACE_MS = 1000 };
@@ -47,8 +44,7 @@ struct item_batch {
         item_batch_t *next_open; /* in the worker's list while it takes lookups */
         db_lease_t *lease;
         db_query_t query;
-        long long keys[MAX_KEYS];
-        MYSQL_BIND params[MAX_KEYS];
+        long long *keys;        /* the statement's parameters, padded */
 };
 
 bool item_batch_eligible(const api_resource_t *res)
@@ -211,19 +207,25 @@ static const char *statement_text(const item_batch_t *b, unsigned count)
         return text;
 }
 
-static void bind_keys(item_batch_t *b, unsigned count)
+static int bind_keys(item_batch_t *b, unsigned count)
 {
         bool is_unsigned = b->res->columns[b->res->key[0]].rule.is_unsigned;
+        MYSQL_BIND *params = scope_alloc(b->scope, count * sizeof(*params));
         unsigned n = 0;
 
+        b->keys = scope_alloc(b->scope, count * sizeof(*b->keys));
+        if (params == NULL || b->keys == NULL)
+                return -ENOMEM;
         for (lookup_t *l = b->lookups; l != NULL; l = l->next)
                 b->keys[n++] = l->key;
         for (; n < count; n++)
                 b->keys[n] = b->keys[n - 1];
         for (unsigned i = 0; i < count; i++)
-                b->params[i] = (MYSQL_BIND){ .buffer_type = MYSQL_TYPE_LONGLONG,
-                                             .buffer = &b->keys[i],
-                                             .is_unsigned = is_unsigned };
+                params[i] = (MYSQL_BIND){ .buffer_type = MYSQL_TYPE_LONGLONG,
+                                          .buffer = &b->keys[i],
+                                          .is_unsigned = is_unsigned };
+        b->query.params = params;
+        return 0;
 }
 
 static void on_deadline(http_request_t *req);
@@ -261,11 +263,10 @@ static void on_lease(db_lease_t *lease, int status, void *data)
         unlink_open(b);
         b->running = true;
         b->query.sql = statement_text(b, count);
-        if (b->query.sql == NULL || set_outputs(b) < 0) {
+        if (b->query.sql == NULL || set_outputs(b) < 0 || bind_keys(b, count) < 0) {
                 fail_acquire(b, -ENOMEM);
                 return;
         }
-        bind_keys(b, count);
         metrics_count_lookup_batch(b->lookup_count);
         rearm_deadlines(b);
         db_query_run(&b->query, b->lease, b->scope);
@@ -294,7 +295,6 @@ static int open_batch(worker_t *w, const api_resource_t *res, item_batch_t **ret
         b->scope = scope;
         b->worker = w;
         b->res = res;
-        b->query.params = b->params;
         b->query.row_options.time_zone = w->config->time_zone;
         b->query.timeout_ms = res->timeout_ms ? res->timeout_ms : w->config->query_timeout_ms;
         b->query.row_cb = on_row;
