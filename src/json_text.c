@@ -46,33 +46,96 @@ size_t json_text_utf8_sequence_length(const unsigned char *s, size_t avail)
         return n;
 }
 
-void json_text_string(strbuf_t *out, const char *bytes, size_t len)
+/*
+ * Bytes that end a run copied as it is: control characters and the two
+ * that need a backslash, and every non-ASCII byte, which must be checked
+ * as UTF-8. Everything else is copied without a look at its neighbours.
+ */
+#define STOP16 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1
+#define PASS16 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0
+static const unsigned char STRING_STOPS[256] = {
+        STOP16, STOP16,                                 /* 0x00-0x1F: controls */
+        0, 0, 1, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, /* 0x20-0x2F: '"' */
+        PASS16, PASS16,                                 /* 0x30-0x4F */
+        0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 1, 0, 0, 0, /* 0x50-0x5F: '\\' */
+        PASS16, PASS16,                                 /* 0x60-0x7F */
+        STOP16, STOP16, STOP16, STOP16, STOP16, STOP16, STOP16, STOP16, /* non-ASCII */
+};
+#undef STOP16
+#undef PASS16
+
+/* Eight bytes with this value in each. */
+#define BYTES8(x) (0x0101010101010101ull * (x))
+
+/*
+ * Whether any of the eight bytes in w is a stop byte. Each test is the
+ * classic "some byte is below n" trick ((w - n) & ~w & 0x80..), exact for
+ * n <= 0x80; '"' and '\\' are found as zero bytes of w XOR them.
+ */
+static inline bool has_stop_byte(uint64_t w)
+{
+        uint64_t quote = w ^ BYTES8('"');
+        uint64_t backslash = w ^ BYTES8('\\');
+        uint64_t found = w | ((w - BYTES8(0x20)) & ~w) | ((quote - BYTES8(1)) & ~quote) |
+                         ((backslash - BYTES8(1)) & ~backslash);
+        return (found & BYTES8(0x80)) != 0;
+}
+
+/* The index of the first stop byte in s[i..len), or len. */
+static inline size_t skip_plain(const unsigned char *s, size_t i, size_t len)
+{
+        for (; i + 8 <= len; i += 8) {
+                uint64_t w;
+                memcpy(&w, s + i, 8);
+                if (has_stop_byte(w))
+                        break;
+        }
+        while (i < len && !STRING_STOPS[s[i]])
+                i++;
+        return i;
+}
+
+/* Appends the escape for byte c, a control character or '"' or '\\'. */
+static void append_escape(strbuf_t *out, unsigned char c)
 {
         static const char hex[] = "0123456789abcdef";
+
+        if (c == '"' || c == '\\') {
+                char esc[2] = { '\\', (char)c };
+                strbuf_append(out, esc, 2);
+        } else {
+                char esc[6] = { '\\', 'u', '0', '0', hex[c >> 4], hex[c & 15] };
+                strbuf_append(out, esc, 6);
+        }
+}
+
+/*
+ * Runs of bytes that need nothing done are found a word at a time and
+ * copied with one append; valid UTF-8 sequences extend the run. Room for
+ * the unescaped text is reserved once, so only escapes can grow the buffer.
+ */
+void json_text_string(strbuf_t *out, const char *bytes, size_t len)
+{
         const unsigned char *s = (const unsigned char *)bytes;
         size_t plain = 0; /* start of the run of bytes copied as they are */
 
         if (!strbuf_reserve(out, len + 2))
                 return;
         strbuf_append_char(out, '"');
-        for (size_t i = 0; i < len;) {
+        for (size_t i = skip_plain(s, 0, len); i < len; i = skip_plain(s, i, len)) {
                 unsigned char c = s[i];
-                size_t n = c >= 0x20 && c != '"' && c != '\\' ? json_text_utf8_sequence_length(s + i, len - i)
-                                                              : 0;
-                if (n > 0) {
-                        i += n;
-                        continue;
+                if (c >= 0x80) {
+                        size_t n = json_text_utf8_sequence_length(s + i, len - i);
+                        if (n > 0) {
+                                i += n;
+                                continue;
+                        }
                 }
                 strbuf_append(out, s + plain, i - plain);
-                if (c == '"' || c == '\\') {
-                        char esc[2] = { '\\', (char)c };
-                        strbuf_append(out, esc, 2);
-                } else if (c < 0x20) {
-                        char esc[6] = { '\\', 'u', '0', '0', hex[c >> 4], hex[c & 15] };
-                        strbuf_append(out, esc, 6);
-                } else {
+                if (c >= 0x80)
                         strbuf_append(out, "\xEF\xBF\xBD", 3); /* U+FFFD */
-                }
+                else
+                        append_escape(out, c);
                 plain = ++i;
         }
         strbuf_append(out, s + plain, len - plain);

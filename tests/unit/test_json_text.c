@@ -343,6 +343,83 @@ static void test_string_long_and_random_bytes_stay_valid(void)
         ASSERT_TRUE(all_quoted);
 }
 
+/*
+ * The output a byte-by-byte writer gives: what json_text_string must still
+ * produce now that it skips plain runs a word at a time.
+ */
+static size_t model_string(const unsigned char *s, size_t len, char *out)
+{
+        static const char hex[] = "0123456789abcdef";
+        size_t o = 0;
+
+        out[o++] = '"';
+        for (size_t i = 0; i < len;) {
+                unsigned char c = s[i];
+                size_t n = c < 0x80 ? 1 : c >= 0xF0 ? 4 : c >= 0xE0 ? 3 : 2;
+                if (c == '"' || c == '\\') {
+                        out[o++] = '\\';
+                        out[o++] = (char)c;
+                } else if (c < 0x20) {
+                        memcpy(out + o, "\\u00", 4);
+                        out[o + 4] = hex[c >> 4];
+                        out[o + 5] = hex[c & 15];
+                        o += 6;
+                } else if (n <= len - i && is_valid_utf8(s + i, n)) {
+                        memcpy(out + o, s + i, n);
+                        o += n;
+                        i += n;
+                        continue;
+                } else {
+                        memcpy(out + o, REPLACEMENT, 3);
+                        o += 3;
+                }
+                i++;
+        }
+        out[o++] = '"';
+        return o;
+}
+
+static void test_string_runs_match_byte_by_byte_model(void)
+{
+        static const char *const pieces[] = {
+                "a", "plain ascii text", "0123456789abcdefghij", "\"", "\\", "\n", "\x01",
+                "\x1f", "\x7f", "\xC3\xA9", "\xE2\x82\xAC", "\xF0\x9F\x9A\x80", "\x80", "\xFF",
+                "\xC3", "\xE2\x82", "\xF0\x9F\x9A", "\xED\xA0\x80", "\xC0\xAF", " ", "~",
+        };
+        enum { PIECES = sizeof(pieces) / sizeof(pieces[0]), MAX = 400 };
+        unsigned char in[MAX];
+        char expected[MAX * 6 + 2];
+        uint32_t state = 2463534242u;
+        int bad = 0;
+
+        for (int round = 0; round < 20000; round++) {
+                size_t len = 0;
+                /* Padding first, so every piece lands at every offset in a word. */
+                for (int pad = round % 16; pad > 0; pad--)
+                        in[len++] = 'p';
+                for (int k = 0; k < 12; k++) {
+                        state ^= state << 13, state ^= state >> 17, state ^= state << 5;
+                        const char *piece = pieces[state % PIECES];
+                        size_t n = strlen(piece);
+                        memcpy(in + len, piece, n);
+                        len += n;
+                }
+                rendered_t r = render_string((const char *)in, len);
+                size_t expected_len = model_string(in, len, expected);
+                if (r.len != expected_len || memcmp(r.text, expected, r.len) != 0) {
+                        if (bad++ < 3) {
+                                test_fail_header(__FILE__, __LINE__);
+                                test_print_bytes(in, len);
+                                fputs(" written as ", stderr);
+                                test_print_bytes(r.text, r.len);
+                                fputc('\n', stderr);
+                        }
+                }
+                free(r.text);
+        }
+        ASSERT_EQ_INT(bad, 0);
+}
+
 /* ---- doubles ---- */
 
 /* The fewest significant digits %.Ng needs to read back as value. */
@@ -918,6 +995,7 @@ int main(void)
         RUN_TEST(test_string_invalid_sequences);
         RUN_TEST(test_string_appends_to_existing_content);
         RUN_TEST(test_string_long_and_random_bytes_stay_valid);
+        RUN_TEST(test_string_runs_match_byte_by_byte_model);
         RUN_TEST(test_double_short_forms);
         RUN_TEST(test_double_exponents_and_extremes);
         RUN_TEST(test_double_not_finite_is_null);
