@@ -450,11 +450,7 @@ void json_text_digits(strbuf_t *out, unsigned long value, unsigned width)
 
         if (width > sizeof(digits))
                 width = sizeof(digits);
-        for (unsigned i = width; i > 0; i--) {
-                digits[i - 1] = (char)('0' + value % 10);
-                value /= 10;
-        }
-        strbuf_append(out, digits, width);
+        strbuf_append(out, digits, (size_t)(json_text_put_digits(digits, value, width) - digits));
 }
 
 /* Appends bytes in base64 with this alphabet, padded with '=' or not. */

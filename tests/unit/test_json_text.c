@@ -981,6 +981,14 @@ static void test_digits_fixed_width(void)
         json_text_digits(&out, 0, 1);
         ASSERT_EQ_MEM(out.data, out.len, "07202400050001230", 17);
         strbuf_done(&out);
+
+        /* The stack form writes the same digits and says where they end. */
+        char text[8] = "xxxxxxx";
+        char *end = json_text_put_digits(text, 59, 2);
+        ASSERT_TRUE(end == text + 2);
+        end = json_text_put_digits(end, 12345, 4); /* too wide: the high digit is cut */
+        ASSERT_TRUE(end == text + 6);
+        ASSERT_EQ_STR(text, "592345x");
 }
 
 int main(void)
