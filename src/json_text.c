@@ -142,9 +142,15 @@ void json_text_string(strbuf_t *out, const char *bytes, size_t len)
         strbuf_append_char(out, '"');
 }
 
-/* A number as significant digits and a decimal exponent: d.ddd x 10^exponent. */
+/*
+ * A number as its significant digits, held as an integer, and a decimal
+ * exponent: d.ddd x 10^exponent, where m holds the count digits d..d (the
+ * first one nonzero unless the value is zero). An integer, not text: the
+ * shortest form is searched by rounding and reading back many times, and
+ * each of those is a division or a multiplication this way.
+ */
 typedef struct decimal {
-        char digits[24];
+        uint64_t m;
         int count;
         int exponent;
         bool negative;
@@ -163,6 +169,34 @@ static const double POW10_D[] = {
         1e12, 1e13, 1e14, 1e15, 1e16, 1e17, 1e18, 1e19, 1e20, 1e21, 1e22,
 };
 
+#if LDBL_MANT_DIG >= 64
+/* Powers of ten a 64-bit mantissa holds exactly (5^27 < 2^64). */
+static const long double POW10_LD[] = {
+        1e0L,  1e1L,  1e2L,  1e3L,  1e4L,  1e5L,  1e6L,  1e7L,  1e8L,  1e9L,
+        1e10L, 1e11L, 1e12L, 1e13L, 1e14L, 1e15L, 1e16L, 1e17L, 1e18L, 1e19L,
+        1e20L, 1e21L, 1e22L, 1e23L, 1e24L, 1e25L, 1e26L, 1e27L,
+};
+
+/*
+ * floor(log10(magnitude)) or one less, from the binary exponent: that is
+ * cheaper than log10, and a guess one too low costs decimal_fast one more
+ * attempt. 78913 / 2^18 is log10(2) close enough for every double's
+ * exponent (it is the estimate Ryu uses).
+ */
+static int decimal_exponent_estimate(double magnitude)
+{
+        uint64_t bits;
+
+        if (magnitude < DBL_MIN) /* zero and subnormals: rare, log10 is fine */
+                return magnitude > 0 ? (int)floor(log10(magnitude)) : 0;
+        memcpy(&bits, &magnitude, sizeof(bits));
+        int e2 = (int)(bits >> 52) - 1023; /* magnitude is in [2^e2, 2^(e2+1)) */
+        if (e2 >= 0)
+                return (int)(((unsigned)e2 * 78913u) >> 18);
+        return -(int)(((unsigned)-e2 * 78913u + (1u << 18) - 1) >> 18);
+}
+#endif
+
 /*
  * value with max_digits significant digits, correctly rounded, without
  * printf where a long double can tell. value times a power of ten that a
@@ -173,21 +207,16 @@ static const double POW10_D[] = {
 static bool decimal_fast(double value, int max_digits, decimal_t *d)
 {
 #if LDBL_MANT_DIG >= 64
-        static const long double pow10_ld[] = {
-                1e0L,  1e1L,  1e2L,  1e3L,  1e4L,  1e5L,  1e6L,  1e7L,  1e8L,  1e9L,
-                1e10L, 1e11L, 1e12L, 1e13L, 1e14L, 1e15L, 1e16L, 1e17L, 1e18L, 1e19L,
-                1e20L, 1e21L, 1e22L, 1e23L, 1e24L, 1e25L, 1e26L, 1e27L,
-        };
         double magnitude = fabs(value);
-        int exponent = magnitude > 0 ? (int)floor(log10(magnitude)) : 0;
+        int exponent = decimal_exponent_estimate(magnitude);
 
-        /* log10 may be off by one next to a power of ten: the range check corrects it. */
+        /* The estimate may be one too low: the range check corrects it. */
         for (int attempt = 0; magnitude > 0 && attempt < 3; attempt++) {
                 int shift = max_digits - 1 - exponent;
                 if (shift > 27 || shift < -27)
                         return false;
-                long double scaled = shift >= 0 ? (long double)magnitude * pow10_ld[shift]
-                                                : (long double)magnitude / pow10_ld[-shift];
+                long double scaled = shift >= 0 ? (long double)magnitude * POW10_LD[shift]
+                                                : (long double)magnitude / POW10_LD[-shift];
                 if (fabsl(scaled - floorl(scaled) - 0.5L) < 0.01L)
                         return false;
                 uint64_t m = (uint64_t)floorl(scaled + 0.5L);
@@ -195,8 +224,7 @@ static bool decimal_fast(double value, int max_digits, decimal_t *d)
                         exponent += m >= POW10_U64[max_digits] ? 1 : -1;
                         continue;
                 }
-                for (int i = max_digits - 1; i >= 0; i--, m /= 10)
-                        d->digits[i] = (char)('0' + m % 10);
+                d->m = m;
                 d->count = max_digits;
                 d->exponent = exponent;
                 d->negative = value < 0;
@@ -218,9 +246,13 @@ static void decimal_printed(double value, int max_digits, decimal_t *d)
         d->exponent = atoi(e + 1);
         d->negative = value < 0 || (value == 0 && signbit(value));
         d->count = 0;
-        for (const char *c = text; c < e; c++)
-                if (*c >= '0' && *c <= '9')
-                        d->digits[d->count++] = *c;
+        d->m = 0;
+        for (const char *c = text; c < e; c++) {
+                if (*c >= '0' && *c <= '9') {
+                        d->m = d->m * 10 + (uint64_t)(*c - '0');
+                        d->count++;
+                }
+        }
 }
 
 /* value with max_digits significant digits, correctly rounded. */
@@ -236,25 +268,40 @@ static decimal_t rounded(const decimal_t *d, int count, bool up)
         decimal_t r = *d;
 
         r.count = count;
-        if (up) {
-                int i = count - 1;
-                for (; i >= 0 && r.digits[i] == '9'; i--)
-                        r.digits[i] = '0';
-                if (i >= 0) {
-                        r.digits[i]++;
-                } else { /* 9.99 -> 10.0: one more power of ten */
-                        r.digits[0] = '1';
-                        r.exponent++;
-                }
+        r.m = d->m / POW10_U64[d->count - count];
+        if (up && ++r.m == POW10_U64[count]) { /* 9.99 -> 10.0: one more power of ten */
+                r.m = POW10_U64[count - 1];
+                r.exponent++;
         }
         return r;
+}
+
+/* Writes the count digits of d at p (zero-padded, as printf writes zero),
+ * two at a time; returns the end. */
+static char *put_mantissa(char *p, const decimal_t *d)
+{
+        static const char pairs[] = "00010203040506070809101112131415161718192021222324"
+                                    "25262728293031323334353637383940414243444546474849"
+                                    "50515253545556575859606162636465666768697071727374"
+                                    "75767778798081828384858687888990919293949596979899";
+        uint64_t m = d->m;
+        int i = d->count;
+
+        for (; i >= 2; i -= 2, m /= 100)
+                memcpy(p + i - 2, pairs + 2 * (m % 100), 2);
+        if (i == 1)
+                p[0] = (char)('0' + m % 10);
+        return p + d->count;
 }
 
 /* "-d.ddde+XX", as printf's %e writes it ("de+XX" for one digit). */
 static void scientific(const decimal_t *d, char *text, size_t size)
 {
-        snprintf(text, size, "%s%c%s%.*se%+03d", d->negative ? "-" : "", d->digits[0],
-                 d->count > 1 ? "." : "", d->count - 1, d->digits + 1, d->exponent);
+        char digits[24] = { 0 };
+
+        put_mantissa(digits, d);
+        snprintf(text, size, "%s%c%s%.*se%+03d", d->negative ? "-" : "", digits[0],
+                 d->count > 1 ? "." : "", d->count - 1, digits + 1, d->exponent);
 }
 
 /*
@@ -268,12 +315,12 @@ static void scientific(const decimal_t *d, char *text, size_t size)
 static bool fits(const decimal_t *longest, int count, double value,
                  bool (*reads_back)(const decimal_t *, double), decimal_t *ret)
 {
-        const char *cut = longest->digits + count;
-        bool on_half = count < longest->count && cut[0] == '5' &&
-                       strspn(cut + 1, "0") == (size_t)(longest->count - count - 1);
+        int cut = longest->count - count;
+        uint64_t rest = cut > 0 ? longest->m % POW10_U64[cut] : 0;
+        uint64_t half = cut > 0 ? 5 * POW10_U64[cut - 1] : 1;
 
-        if (!on_half) {
-                *ret = rounded(longest, count, count < longest->count && cut[0] >= '5');
+        if (cut == 0 || rest != half) {
+                *ret = rounded(longest, count, cut > 0 && rest > half);
                 return reads_back(ret, value);
         }
         decimal_printed(value, count, ret);
@@ -302,7 +349,6 @@ static decimal_t shortest_decimal(double value, int max_digits,
         int lo = 1, hi = max_digits;
 
         decimal_of(value, max_digits, &longest);
-        longest.digits[longest.count] = '\0';
         while (lo < hi) {
                 int mid = (lo + hi) / 2;
                 if (fits(&longest, mid, value, reads_back, &found))
@@ -319,8 +365,8 @@ static decimal_t shortest_decimal(double value, int max_digits,
  * prints numbers), else exponent. */
 static void append_number(strbuf_t *out, const decimal_t *d)
 {
-        const char *mantissa = d->digits;
-        size_t n = (size_t)d->count;
+        char mantissa[24];
+        size_t n = (size_t)(put_mantissa(mantissa, d) - mantissa);
         int exponent = d->exponent;
 
         while (n > 1 && mantissa[n - 1] == '0') /* rounding up can leave trailing zeros */
@@ -329,6 +375,7 @@ static void append_number(strbuf_t *out, const decimal_t *d)
                 char text[48];
                 decimal_t trimmed = *d;
                 trimmed.count = (int)n;
+                trimmed.m = d->m / POW10_U64[d->count - (int)n];
                 scientific(&trimmed, text, sizeof(text));
                 strbuf_append_str(out, text);
                 return;
@@ -351,34 +398,58 @@ static void append_number(strbuf_t *out, const decimal_t *d)
         }
 }
 
-/* d as an integer m times 10^q (at most 17 digits: m fits). */
-static void integer_of(const decimal_t *d, uint64_t *ret_m, int *ret_q)
+/* The power of ten of d's last digit: d is m times 10^q. */
+static int last_digit_exponent(const decimal_t *d)
 {
-        uint64_t m = 0;
+        return d->exponent - (d->count - 1);
+}
 
-        for (int i = 0; i < d->count; i++)
-                m = m * 10 + (uint64_t)(d->digits[i] - '0');
-        *ret_m = m;
-        *ret_q = d->exponent - (d->count - 1);
+/*
+ * m times 10^q as the double strtod would give, where a long double can
+ * tell: false when it cannot. m and 10^q (|q| at most 27) are exact in a
+ * 64-bit mantissa, so the product or quotient is rounded once, and
+ * rounding that to a double is exactly rounding the true value unless the
+ * long double lies on a midpoint between two doubles: no other midpoint
+ * can sit between it and the true value, or it would be nearer. A midpoint
+ * x is one whose reflection 2x - (double)x is another double.
+ */
+static bool long_double_read(uint64_t m, int q, double *ret)
+{
+#if LDBL_MANT_DIG >= 64
+        if (q < -27 || q > 27)
+                return false;
+        long double x = q >= 0 ? (long double)m * POW10_LD[q] : (long double)m / POW10_LD[-q];
+        double y = (double)x;
+        long double reflected = x + (x - (long double)y);
+        if (isinf(y) || (reflected != (long double)y && (long double)(double)reflected == reflected))
+                return false;
+        *ret = y;
+        return true;
+#else
+        (void)m, (void)q, (void)ret;
+        return false;
+#endif
 }
 
 /*
  * Whether d reads back as value. Where m and 10^q are both exact doubles
  * (m below 2^53, |q| at most 22), one correctly rounded multiplication or
- * division is exactly what strtod computes (Clinger's fast path); other
- * decimals go through strtod itself.
+ * division is exactly what strtod computes (Clinger's fast path); most
+ * others a long double settles; the rest go through strtod itself.
  */
 static bool reads_back_as_double(const decimal_t *d, double value)
 {
-        uint64_t m;
-        int q;
+        uint64_t m = d->m;
+        int q = last_digit_exponent(d);
+        double x;
         char text[48];
 
-        integer_of(d, &m, &q);
         if (m < (1ull << 53) && q >= -22 && q <= 22) {
-                double x = q >= 0 ? (double)m * POW10_D[q] : (double)m / POW10_D[-q];
+                x = q >= 0 ? (double)m * POW10_D[q] : (double)m / POW10_D[-q];
                 return (d->negative ? -x : x) == value;
         }
+        if (long_double_read(m, q, &x))
+                return (d->negative ? -x : x) == value;
         scientific(d, text, sizeof(text));
         return strtod(text, NULL) == value;
 }
@@ -389,9 +460,8 @@ static bool reads_back_as_float(const decimal_t *d, double value)
         char text[48];
 
 #if FLT_EVAL_METHOD == 0
-        uint64_t m;
-        int q;
-        integer_of(d, &m, &q);
+        uint64_t m = d->m;
+        int q = last_digit_exponent(d);
         if (m < (1ull << 24) && q >= -10 && q <= 10) {
                 float p = (float)POW10_D[q >= 0 ? q : -q];
                 float x = q >= 0 ? (float)m * p : (float)m / p;

@@ -625,10 +625,27 @@ static void digits_of(const char *text, char *out)
 }
 
 /*
- * Values of everyday magnitudes, which queryd writes without printf: the
- * digits must be printf's own correctly rounded ones at the shortest
- * precision, not merely some digits that read back.
+ * Whether value is written with printf's own correctly rounded digits at the
+ * shortest precision, not merely some digits that read back; prints the
+ * first few that are not.
  */
+static bool matches_printf(double value, int *bad)
+{
+        rendered_t r = render_double(value);
+        int p = shortest_precision(value);
+        char expected[40], got[40], printed[40];
+        snprintf(printed, sizeof(printed), "%.*e", p - 1, value);
+        digits_of(printed, expected);
+        digits_of(r.text, got);
+        bool ok = strtod(r.text, NULL) == value && strcmp(got, expected) == 0 &&
+                  is_json_number(r.text);
+        if (!ok && (*bad)++ < 5)
+                fprintf(stderr, "  %.17g written as \"%s\", printf: %s\n", value, r.text, printed);
+        free(r.text);
+        return ok;
+}
+
+/* Values of everyday magnitudes, which queryd writes without printf. */
 static void test_double_everyday_magnitudes_match_printf(void)
 {
         uint64_t state = 0x2545F4914F6CDD1Dull;
@@ -641,21 +658,44 @@ static void test_double_everyday_magnitudes_match_printf(void)
                         value = -value;
                 if (value == 0)
                         continue;
-                rendered_t r = render_double(value);
-                int p = shortest_precision(value);
-                char expected[40], got[40], printed[40];
-                snprintf(printed, sizeof(printed), "%.*e", p - 1, value);
-                digits_of(printed, expected);
-                digits_of(r.text, got);
-                if (strtod(r.text, NULL) != value || strcmp(got, expected) != 0 ||
-                    !is_json_number(r.text)) {
-                        if (bad++ < 5)
-                                fprintf(stderr, "  %.17g written as \"%s\", printf: %s\n", value,
-                                        r.text, printed);
-                }
-                free(r.text);
+                matches_printf(value, &bad);
         }
         ASSERT_EQ_INT(bad, 0);
+}
+
+/*
+ * Values that need 16 or 17 digits, whose candidates are too long for a
+ * double's exact arithmetic and are read back with a long double: ratios
+ * such as a database computes, and large integers next to the midpoints
+ * between doubles, where that shortcut must hand over to strtod.
+ */
+static void test_double_long_forms_match_printf(void)
+{
+        uint64_t state = 0x9E3779B97F4A7C15ull;
+        int bad = 0;
+
+        for (int i = 0; i < 20000; i++) {
+                long long num = (long long)(next_random(&state) % 2000001) - 1000000;
+                double den = (double)(next_random(&state) % 997 + 1);
+                matches_printf((double)num / den, &bad);
+                /* A double of 2^54..2^64, its neighbours, and the ones beside its midpoints. */
+                double big = ldexp((double)(next_random(&state) >> 11), 1 + (int)(i % 11));
+                matches_printf(big, &bad);
+                matches_printf(nextafter(big, 0), &bad);
+                matches_printf(nextafter(big, INFINITY), &bad);
+                matches_printf(big * 10, &bad);
+                matches_printf(big / 1e4, &bad);
+        }
+        ASSERT_EQ_INT(bad, 0);
+
+        /* Candidates a long double rounds onto a midpoint between two doubles. */
+        ASSERT_DOUBLE(3.2085731396499857e-11, "3.208573139649986e-11");
+        ASSERT_DOUBLE(4.4419490414683674e-12, "4.4419490414683674e-12");
+        ASSERT_DOUBLE(3.3732310052460597e-13, "3.3732310052460597e-13");
+        ASSERT_DOUBLE(1.8485381013352931e-10, "1.848538101335293e-10");
+        ASSERT_DOUBLE(3.9697067196114267e-10, "3.9697067196114267e-10");
+        ASSERT_DOUBLE(-3.5336924176068567e+39, "-3.5336924176068567e+39");
+        ASSERT_DOUBLE(-5.7911465142747976e+38, "-5.791146514274798e+38");
 }
 
 static void test_double_subnormal_shortest(void)
@@ -1008,6 +1048,7 @@ int main(void)
         RUN_TEST(test_double_exponents_and_extremes);
         RUN_TEST(test_double_not_finite_is_null);
         RUN_TEST(test_double_everyday_magnitudes_match_printf);
+        RUN_TEST(test_double_long_forms_match_printf);
         RUN_TEST(test_double_subnormal_shortest);
         RUN_TEST(test_double_random_values_round_trip_shortest);
         RUN_TEST(test_float_values);
