@@ -4,7 +4,6 @@
  * (integers past 64 bits, 1e400), which must still be embedded as it is. */
 #include "json_text.h"
 
-#include <ctype.h>
 #include <float.h>
 #include <math.h>
 #include <stdbool.h>
@@ -68,17 +67,19 @@ static const unsigned char STRING_STOPS[256] = {
 #define BYTES8(x) (0x0101010101010101ull * (x))
 
 /*
- * Whether any of the eight bytes in w is a stop byte. Each test is the
- * classic "some byte is below n" trick ((w - n) & ~w & 0x80..), exact for
- * n <= 0x80; '"' and '\\' are found as zero bytes of w XOR them.
+ * The stop bytes among the eight in w, as the top bit of each. Each test is
+ * the classic "some byte is below n" trick ((w - n) & ~w & 0x80..), exact
+ * for n <= 0x80; '"' and '\\' are found as zero bytes of w XOR them. A
+ * borrow can mark a byte above a stop byte too, but never one below the
+ * first: the lowest mark is exact.
  */
-static inline bool has_stop_byte(uint64_t w)
+static inline uint64_t stop_bytes(uint64_t w)
 {
         uint64_t quote = w ^ BYTES8('"');
         uint64_t backslash = w ^ BYTES8('\\');
         uint64_t found = w | ((w - BYTES8(0x20)) & ~w) | ((quote - BYTES8(1)) & ~quote) |
                          ((backslash - BYTES8(1)) & ~backslash);
-        return (found & BYTES8(0x80)) != 0;
+        return found & BYTES8(0x80);
 }
 
 /* The index of the first stop byte in s[i..len), or len. */
@@ -87,8 +88,14 @@ static inline size_t skip_plain(const unsigned char *s, size_t i, size_t len)
         for (; i + 8 <= len; i += 8) {
                 uint64_t w;
                 memcpy(&w, s + i, 8);
-                if (has_stop_byte(w))
+                uint64_t stops = stop_bytes(w);
+                if (stops != 0) {
+#if defined(__GNUC__) && __BYTE_ORDER__ == __ORDER_LITTLE_ENDIAN__
+                        return i + (size_t)__builtin_ctzll(stops) / 8; /* the first in memory */
+#else
                         break;
+#endif
+                }
         }
         while (i < len && !STRING_STOPS[s[i]])
                 i++;
@@ -569,165 +576,177 @@ void json_text_base64url(strbuf_t *out, const unsigned char *s, size_t len)
 
 /* ---- validation: RFC 8259 syntax, without building any value ---- */
 
+/*
+ * Each step takes the position where it starts and returns the one after
+ * what it read, or NULL where the text stops being JSON. Positions passed
+ * by value stay in registers, which a shared cursor struct would not.
+ */
+
 enum { MAX_JSON_DEPTH = 512 };
 
-typedef struct json_scan {
-        const unsigned char *p;
-        const unsigned char *end;
-        int depth;
-} json_scan_t;
+static const unsigned char *scan_value(const unsigned char *p, const unsigned char *end,
+                                       int depth);
 
-static bool scan_value(json_scan_t *s);
-
-static void skip_space(json_scan_t *s)
+static inline const unsigned char *skip_space(const unsigned char *p, const unsigned char *end)
 {
-        while (s->p < s->end && (*s->p == ' ' || *s->p == '\t' || *s->p == '\n' || *s->p == '\r'))
-                s->p++;
+        while (p < end && (*p == ' ' || *p == '\t' || *p == '\n' || *p == '\r'))
+                p++;
+        return p;
 }
 
-static bool scan_literal(json_scan_t *s, const char *word)
+static const unsigned char *scan_literal(const unsigned char *p, const unsigned char *end,
+                                         const char *word, size_t n)
 {
-        size_t n = strlen(word);
-
-        if ((size_t)(s->end - s->p) < n || memcmp(s->p, word, n) != 0)
-                return false;
-        s->p += n;
-        return true;
+        if ((size_t)(end - p) < n || memcmp(p, word, n) != 0)
+                return NULL;
+        return p + n;
 }
 
-static size_t count_digits(json_scan_t *s)
+static inline const unsigned char *skip_digits(const unsigned char *p, const unsigned char *end)
 {
-        const unsigned char *start = s->p;
-
-        while (s->p < s->end && *s->p >= '0' && *s->p <= '9')
-                s->p++;
-        return (size_t)(s->p - start);
+        while (p < end && *p >= '0' && *p <= '9')
+                p++;
+        return p;
 }
 
-static bool scan_number(json_scan_t *s)
+/* One or more digits, or NULL. */
+static inline const unsigned char *scan_digits(const unsigned char *p, const unsigned char *end)
 {
-        if (s->p < s->end && *s->p == '-')
-                s->p++;
-        if (s->p < s->end && *s->p == '0')
-                s->p++;
-        else if (count_digits(s) == 0)
-                return false;
-        if (s->p < s->end && *s->p == '.') {
-                s->p++;
-                if (count_digits(s) == 0)
-                        return false;
+        const unsigned char *after = skip_digits(p, end);
+
+        return after == p ? NULL : after;
+}
+
+static const unsigned char *scan_number(const unsigned char *p, const unsigned char *end)
+{
+        if (p < end && *p == '-')
+                p++;
+        if (p < end && *p == '0')
+                p++;
+        else if ((p = scan_digits(p, end)) == NULL)
+                return NULL;
+        if (p < end && *p == '.' && (p = scan_digits(p + 1, end)) == NULL)
+                return NULL;
+        if (p < end && (*p == 'e' || *p == 'E')) {
+                p++;
+                if (p < end && (*p == '+' || *p == '-'))
+                        p++;
+                p = scan_digits(p, end);
         }
-        if (s->p < s->end && (*s->p == 'e' || *s->p == 'E')) {
-                s->p++;
-                if (s->p < s->end && (*s->p == '+' || *s->p == '-'))
-                        s->p++;
-                if (count_digits(s) == 0)
-                        return false;
-        }
-        return true;
+        return p;
 }
 
-static bool scan_string(json_scan_t *s)
+/* Whether c may follow a backslash in a JSON string ('u' aside). */
+static bool is_simple_escape(unsigned char c)
 {
-        s->p++; /* the opening quote */
-        while (s->p < s->end) {
-                unsigned char c = *s->p;
-                if (c == '"') {
-                        s->p++;
-                        return true;
-                }
-                if (c < 0x20)
-                        return false;
-                if (c != '\\') {
-                        size_t n = json_text_utf8_sequence_length(s->p, (size_t)(s->end - s->p));
+        switch (c) {
+        case '"': case '\\': case '/': case 'b': case 'f': case 'n': case 'r': case 't':
+                return true;
+        default:
+                return false;
+        }
+}
+
+static bool is_hex_digit(unsigned char c)
+{
+        return (c >= '0' && c <= '9') || ((c | 0x20) >= 'a' && (c | 0x20) <= 'f');
+}
+
+/*
+ * A string, from its opening quote. Plain runs are skipped a word at a
+ * time, as json_text_string does: the bytes that stop a run there
+ * (controls, '"', '\\', non-ASCII) are exactly the ones to look at.
+ */
+static const unsigned char *scan_string(const unsigned char *p, const unsigned char *end)
+{
+        p++;
+        for (;;) {
+                p += skip_plain(p, 0, (size_t)(end - p));
+                if (p == end || *p < 0x20)
+                        return NULL;
+                if (*p == '"')
+                        return p + 1;
+                if (*p >= 0x80) {
+                        size_t n = json_text_utf8_sequence_length(p, (size_t)(end - p));
                         if (n == 0)
-                                return false;
-                        s->p += n;
+                                return NULL;
+                        p += n;
                         continue;
                 }
-                if (++s->p == s->end)
-                        return false;
-                if (*s->p == 'u') {
-                        if (s->end - s->p < 5)
-                                return false;
-                        for (int i = 1; i <= 4; i++)
-                                if (!isxdigit(s->p[i]))
-                                        return false;
-                        s->p += 5;
-                } else if (strchr("\"\\/bfnrt", *s->p) != NULL && *s->p != '\0') {
-                        s->p++;
+                if (++p == end) /* after the backslash */
+                        return NULL;
+                if (*p == 'u') {
+                        if (end - p < 5 || !is_hex_digit(p[1]) || !is_hex_digit(p[2]) ||
+                            !is_hex_digit(p[3]) || !is_hex_digit(p[4]))
+                                return NULL;
+                        p += 5;
+                } else if (is_simple_escape(*p)) {
+                        p++;
                 } else {
-                        return false;
+                        return NULL;
                 }
         }
-        return false;
 }
 
-/* Members of an array (close ']') or object (close '}'), after the opener. */
-static bool scan_members(json_scan_t *s, char close)
+/* Members of an array (close ']') or object (close '}'), from the opener. */
+static const unsigned char *scan_members(const unsigned char *p, const unsigned char *end,
+                                         char close, int depth)
 {
-        if (++s->depth > MAX_JSON_DEPTH)
-                return false;
-        s->p++;
-        skip_space(s);
-        if (s->p < s->end && *s->p == close) {
-                s->p++;
-                s->depth--;
-                return true;
-        }
+        if (depth > MAX_JSON_DEPTH)
+                return NULL;
+        p = skip_space(p + 1, end);
+        if (p < end && *p == close)
+                return p + 1;
         for (;;) {
                 if (close == '}') {
-                        skip_space(s);
-                        if (s->p == s->end || *s->p != '"' || !scan_string(s))
-                                return false;
-                        skip_space(s);
-                        if (s->p == s->end || *s->p++ != ':')
-                                return false;
+                        p = skip_space(p, end);
+                        if (p == end || *p != '"' || (p = scan_string(p, end)) == NULL)
+                                return NULL;
+                        p = skip_space(p, end);
+                        if (p == end || *p++ != ':')
+                                return NULL;
                 }
-                if (!scan_value(s))
-                        return false;
-                skip_space(s);
-                if (s->p == s->end)
-                        return false;
-                if (*s->p == close) {
-                        s->p++;
-                        s->depth--;
-                        return true;
-                }
-                if (*s->p++ != ',')
-                        return false;
+                if ((p = scan_value(p, end, depth)) == NULL)
+                        return NULL;
+                p = skip_space(p, end);
+                if (p == end)
+                        return NULL;
+                if (*p == close)
+                        return p + 1;
+                if (*p++ != ',')
+                        return NULL;
         }
 }
 
-static bool scan_value(json_scan_t *s)
+/* depth: the arrays and objects around this value. */
+static const unsigned char *scan_value(const unsigned char *p, const unsigned char *end,
+                                       int depth)
 {
-        skip_space(s);
-        if (s->p == s->end)
-                return false;
-        switch (*s->p) {
+        p = skip_space(p, end);
+        if (p == end)
+                return NULL;
+        switch (*p) {
         case '{':
-                return scan_members(s, '}');
+                return scan_members(p, end, '}', depth + 1);
         case '[':
-                return scan_members(s, ']');
+                return scan_members(p, end, ']', depth + 1);
         case '"':
-                return scan_string(s);
+                return scan_string(p, end);
         case 't':
-                return scan_literal(s, "true");
+                return scan_literal(p, end, "true", 4);
         case 'f':
-                return scan_literal(s, "false");
+                return scan_literal(p, end, "false", 5);
         case 'n':
-                return scan_literal(s, "null");
+                return scan_literal(p, end, "null", 4);
         default:
-                return scan_number(s);
+                return scan_number(p, end);
         }
 }
 
 int json_text_is_valid(const char *bytes, size_t len)
 {
-        json_scan_t s = { (const unsigned char *)bytes, (const unsigned char *)bytes + len, 0 };
+        const unsigned char *end = (const unsigned char *)bytes + len;
+        const unsigned char *p = scan_value((const unsigned char *)bytes, end, 0);
 
-        if (!scan_value(&s))
-                return 0;
-        skip_space(&s);
-        return s.p == s.end;
+        return p != NULL && skip_space(p, end) == end;
 }

@@ -952,6 +952,58 @@ static void test_is_valid_refuses_non_json(void)
         ASSERT_FALSE(VALID("\"x\"\0"));
 }
 
+/*
+ * String contents are skipped a word at a time: whatever makes a string
+ * valid or not must be seen wherever in a word it falls.
+ */
+static void test_is_valid_strings_at_every_offset(void)
+{
+        static const struct {
+                const char *piece;
+                bool valid;
+        } cases[] = {
+                { "plain", true },        { "\\\"", true },        { "\\\\", true },
+                { "\\/\\b\\f\\n\\r\\t", true }, { "\\u00e9", true }, { "\\uABCD", true },
+                { "\xC3\xA9", true },     { "\xF0\x9F\x9A\x80", true }, { "\x7f", true },
+                { "\\u00g9", false },     { "\\u12", false },      { "\\x", false },
+                { "\x01", false },        { "\x1f", false },       { "\n", false },
+                { "\x80", false },        { "\xC3", false },       { "\xED\xA0\x80", false },
+                { "\xFF", false },        { "\"", false },         { "\\ ", false },
+        };
+        char text[64];
+        int bad = 0;
+
+        for (size_t k = 0; k < sizeof(cases) / sizeof(cases[0]); k++) {
+                for (size_t pad = 0; pad < 17; pad++) {
+                        size_t len = 0, n = strlen(cases[k].piece);
+                        text[len++] = '"';
+                        memset(text + len, 'p', pad);
+                        len += pad;
+                        memcpy(text + len, cases[k].piece, n);
+                        len += n;
+                        memcpy(text + len, "tail text\"", 10);
+                        len += 10;
+                        if (json_text_is_valid(text, len) != cases[k].valid && bad++ < 5)
+                                fprintf(stderr, "  piece %zu after %zu bytes: wrong verdict\n", k, pad);
+                }
+        }
+        ASSERT_EQ_INT(bad, 0);
+}
+
+static void test_is_valid_nesting_limit(void)
+{
+        char text[2 * 513 + 1];
+
+        for (size_t depth = 511; depth <= 513; depth++) {
+                memset(text, '[', depth);
+                memset(text + depth, ']', depth);
+                if (depth <= 512)
+                        ASSERT_TRUE(json_text_is_valid(text, 2 * depth));
+                else
+                        ASSERT_FALSE(json_text_is_valid(text, 2 * depth));
+        }
+}
+
 /* "1e+02" has as few digits as "100" but is longer and surprising. */
 static void test_integers_keep_plain_notation(void)
 {
@@ -1058,6 +1110,8 @@ int main(void)
         RUN_TEST(test_base64_round_trips_every_length);
         RUN_TEST(test_base64_appends_after_content);
         RUN_TEST(test_is_valid_accepts_json);
+        RUN_TEST(test_is_valid_strings_at_every_offset);
+        RUN_TEST(test_is_valid_nesting_limit);
         RUN_TEST(test_is_valid_refuses_non_json);
         RUN_TEST(test_integers_keep_plain_notation);
         RUN_TEST(test_is_valid_nul_and_big_numbers);
