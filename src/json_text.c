@@ -4,7 +4,6 @@
  * (integers past 64 bits, 1e400), which must still be embedded as it is. */
 #include "json_text.h"
 
-#include <ctype.h>
 #include <float.h>
 #include <math.h>
 #include <stdbool.h>
@@ -46,42 +45,119 @@ size_t json_text_utf8_sequence_length(const unsigned char *s, size_t avail)
         return n;
 }
 
-void json_text_string(strbuf_t *out, const char *bytes, size_t len)
+/*
+ * Bytes that end a run copied as it is: control characters and the two
+ * that need a backslash, and every non-ASCII byte, which must be checked
+ * as UTF-8. Everything else is copied without a look at its neighbours.
+ */
+#define STOP16 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1
+#define PASS16 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0
+static const unsigned char STRING_STOPS[256] = {
+        STOP16, STOP16,                                 /* 0x00-0x1F: controls */
+        0, 0, 1, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, /* 0x20-0x2F: '"' */
+        PASS16, PASS16,                                 /* 0x30-0x4F */
+        0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 1, 0, 0, 0, /* 0x50-0x5F: '\\' */
+        PASS16, PASS16,                                 /* 0x60-0x7F */
+        STOP16, STOP16, STOP16, STOP16, STOP16, STOP16, STOP16, STOP16, /* non-ASCII */
+};
+#undef STOP16
+#undef PASS16
+
+/* Eight bytes with this value in each. */
+#define BYTES8(x) (0x0101010101010101ull * (x))
+
+/*
+ * The stop bytes among the eight in w, as the top bit of each. Each test is
+ * the classic "some byte is below n" trick ((w - n) & ~w & 0x80..), exact
+ * for n <= 0x80; '"' and '\\' are found as zero bytes of w XOR them. A
+ * borrow can mark a byte above a stop byte too, but never one below the
+ * first: the lowest mark is exact.
+ */
+static inline uint64_t stop_bytes(uint64_t w)
+{
+        uint64_t quote = w ^ BYTES8('"');
+        uint64_t backslash = w ^ BYTES8('\\');
+        uint64_t found = w | ((w - BYTES8(0x20)) & ~w) | ((quote - BYTES8(1)) & ~quote) |
+                         ((backslash - BYTES8(1)) & ~backslash);
+        return found & BYTES8(0x80);
+}
+
+/* The index of the first stop byte in s[i..len), or len. */
+static inline size_t skip_plain(const unsigned char *s, size_t i, size_t len)
+{
+        for (; i + 8 <= len; i += 8) {
+                uint64_t w;
+                memcpy(&w, s + i, 8);
+                uint64_t stops = stop_bytes(w);
+                if (stops != 0) {
+#if defined(__GNUC__) && __BYTE_ORDER__ == __ORDER_LITTLE_ENDIAN__
+                        return i + (size_t)__builtin_ctzll(stops) / 8; /* the first in memory */
+#else
+                        break;
+#endif
+                }
+        }
+        while (i < len && !STRING_STOPS[s[i]])
+                i++;
+        return i;
+}
+
+/* Appends the escape for byte c, a control character or '"' or '\\'. */
+static void append_escape(strbuf_t *out, unsigned char c)
 {
         static const char hex[] = "0123456789abcdef";
+
+        if (c == '"' || c == '\\') {
+                char esc[2] = { '\\', (char)c };
+                strbuf_append(out, esc, 2);
+        } else {
+                char esc[6] = { '\\', 'u', '0', '0', hex[c >> 4], hex[c & 15] };
+                strbuf_append(out, esc, 6);
+        }
+}
+
+/*
+ * Runs of bytes that need nothing done are found a word at a time and
+ * copied with one append; valid UTF-8 sequences extend the run. Room for
+ * the unescaped text is reserved once, so only escapes can grow the buffer.
+ */
+void json_text_string(strbuf_t *out, const char *bytes, size_t len)
+{
         const unsigned char *s = (const unsigned char *)bytes;
         size_t plain = 0; /* start of the run of bytes copied as they are */
 
         if (!strbuf_reserve(out, len + 2))
                 return;
         strbuf_append_char(out, '"');
-        for (size_t i = 0; i < len;) {
+        for (size_t i = skip_plain(s, 0, len); i < len; i = skip_plain(s, i, len)) {
                 unsigned char c = s[i];
-                size_t n = c >= 0x20 && c != '"' && c != '\\' ? json_text_utf8_sequence_length(s + i, len - i)
-                                                              : 0;
-                if (n > 0) {
-                        i += n;
-                        continue;
+                if (c >= 0x80) {
+                        size_t n = json_text_utf8_sequence_length(s + i, len - i);
+                        if (n > 0) {
+                                i += n;
+                                continue;
+                        }
                 }
                 strbuf_append(out, s + plain, i - plain);
-                if (c == '"' || c == '\\') {
-                        char esc[2] = { '\\', (char)c };
-                        strbuf_append(out, esc, 2);
-                } else if (c < 0x20) {
-                        char esc[6] = { '\\', 'u', '0', '0', hex[c >> 4], hex[c & 15] };
-                        strbuf_append(out, esc, 6);
-                } else {
+                if (c >= 0x80)
                         strbuf_append(out, "\xEF\xBF\xBD", 3); /* U+FFFD */
-                }
+                else
+                        append_escape(out, c);
                 plain = ++i;
         }
         strbuf_append(out, s + plain, len - plain);
         strbuf_append_char(out, '"');
 }
 
-/* A number as significant digits and a decimal exponent: d.ddd x 10^exponent. */
+/*
+ * A number as its significant digits, held as an integer, and a decimal
+ * exponent: d.ddd x 10^exponent, where m holds the count digits d..d (the
+ * first one nonzero unless the value is zero). An integer, not text: the
+ * shortest form is searched by rounding and reading back many times, and
+ * each of those is a division or a multiplication this way.
+ */
 typedef struct decimal {
-        char digits[24];
+        uint64_t m;
         int count;
         int exponent;
         bool negative;
@@ -100,6 +176,34 @@ static const double POW10_D[] = {
         1e12, 1e13, 1e14, 1e15, 1e16, 1e17, 1e18, 1e19, 1e20, 1e21, 1e22,
 };
 
+#if LDBL_MANT_DIG >= 64
+/* Powers of ten a 64-bit mantissa holds exactly (5^27 < 2^64). */
+static const long double POW10_LD[] = {
+        1e0L,  1e1L,  1e2L,  1e3L,  1e4L,  1e5L,  1e6L,  1e7L,  1e8L,  1e9L,
+        1e10L, 1e11L, 1e12L, 1e13L, 1e14L, 1e15L, 1e16L, 1e17L, 1e18L, 1e19L,
+        1e20L, 1e21L, 1e22L, 1e23L, 1e24L, 1e25L, 1e26L, 1e27L,
+};
+
+/*
+ * floor(log10(magnitude)) or one less, from the binary exponent: that is
+ * cheaper than log10, and a guess one too low costs decimal_fast one more
+ * attempt. 78913 / 2^18 is log10(2) close enough for every double's
+ * exponent (it is the estimate Ryu uses).
+ */
+static int decimal_exponent_estimate(double magnitude)
+{
+        uint64_t bits;
+
+        if (magnitude < DBL_MIN) /* zero and subnormals: rare, log10 is fine */
+                return magnitude > 0 ? (int)floor(log10(magnitude)) : 0;
+        memcpy(&bits, &magnitude, sizeof(bits));
+        int e2 = (int)(bits >> 52) - 1023; /* magnitude is in [2^e2, 2^(e2+1)) */
+        if (e2 >= 0)
+                return (int)(((unsigned)e2 * 78913u) >> 18);
+        return -(int)(((unsigned)-e2 * 78913u + (1u << 18) - 1) >> 18);
+}
+#endif
+
 /*
  * value with max_digits significant digits, correctly rounded, without
  * printf where a long double can tell. value times a power of ten that a
@@ -110,21 +214,16 @@ static const double POW10_D[] = {
 static bool decimal_fast(double value, int max_digits, decimal_t *d)
 {
 #if LDBL_MANT_DIG >= 64
-        static const long double pow10_ld[] = {
-                1e0L,  1e1L,  1e2L,  1e3L,  1e4L,  1e5L,  1e6L,  1e7L,  1e8L,  1e9L,
-                1e10L, 1e11L, 1e12L, 1e13L, 1e14L, 1e15L, 1e16L, 1e17L, 1e18L, 1e19L,
-                1e20L, 1e21L, 1e22L, 1e23L, 1e24L, 1e25L, 1e26L, 1e27L,
-        };
         double magnitude = fabs(value);
-        int exponent = magnitude > 0 ? (int)floor(log10(magnitude)) : 0;
+        int exponent = decimal_exponent_estimate(magnitude);
 
-        /* log10 may be off by one next to a power of ten: the range check corrects it. */
+        /* The estimate may be one too low: the range check corrects it. */
         for (int attempt = 0; magnitude > 0 && attempt < 3; attempt++) {
                 int shift = max_digits - 1 - exponent;
                 if (shift > 27 || shift < -27)
                         return false;
-                long double scaled = shift >= 0 ? (long double)magnitude * pow10_ld[shift]
-                                                : (long double)magnitude / pow10_ld[-shift];
+                long double scaled = shift >= 0 ? (long double)magnitude * POW10_LD[shift]
+                                                : (long double)magnitude / POW10_LD[-shift];
                 if (fabsl(scaled - floorl(scaled) - 0.5L) < 0.01L)
                         return false;
                 uint64_t m = (uint64_t)floorl(scaled + 0.5L);
@@ -132,8 +231,7 @@ static bool decimal_fast(double value, int max_digits, decimal_t *d)
                         exponent += m >= POW10_U64[max_digits] ? 1 : -1;
                         continue;
                 }
-                for (int i = max_digits - 1; i >= 0; i--, m /= 10)
-                        d->digits[i] = (char)('0' + m % 10);
+                d->m = m;
                 d->count = max_digits;
                 d->exponent = exponent;
                 d->negative = value < 0;
@@ -155,9 +253,13 @@ static void decimal_printed(double value, int max_digits, decimal_t *d)
         d->exponent = atoi(e + 1);
         d->negative = value < 0 || (value == 0 && signbit(value));
         d->count = 0;
-        for (const char *c = text; c < e; c++)
-                if (*c >= '0' && *c <= '9')
-                        d->digits[d->count++] = *c;
+        d->m = 0;
+        for (const char *c = text; c < e; c++) {
+                if (*c >= '0' && *c <= '9') {
+                        d->m = d->m * 10 + (uint64_t)(*c - '0');
+                        d->count++;
+                }
+        }
 }
 
 /* value with max_digits significant digits, correctly rounded. */
@@ -173,25 +275,40 @@ static decimal_t rounded(const decimal_t *d, int count, bool up)
         decimal_t r = *d;
 
         r.count = count;
-        if (up) {
-                int i = count - 1;
-                for (; i >= 0 && r.digits[i] == '9'; i--)
-                        r.digits[i] = '0';
-                if (i >= 0) {
-                        r.digits[i]++;
-                } else { /* 9.99 -> 10.0: one more power of ten */
-                        r.digits[0] = '1';
-                        r.exponent++;
-                }
+        r.m = d->m / POW10_U64[d->count - count];
+        if (up && ++r.m == POW10_U64[count]) { /* 9.99 -> 10.0: one more power of ten */
+                r.m = POW10_U64[count - 1];
+                r.exponent++;
         }
         return r;
+}
+
+/* Writes the count digits of d at p (zero-padded, as printf writes zero),
+ * two at a time; returns the end. */
+static char *put_mantissa(char *p, const decimal_t *d)
+{
+        static const char pairs[] = "00010203040506070809101112131415161718192021222324"
+                                    "25262728293031323334353637383940414243444546474849"
+                                    "50515253545556575859606162636465666768697071727374"
+                                    "75767778798081828384858687888990919293949596979899";
+        uint64_t m = d->m;
+        int i = d->count;
+
+        for (; i >= 2; i -= 2, m /= 100)
+                memcpy(p + i - 2, pairs + 2 * (m % 100), 2);
+        if (i == 1)
+                p[0] = (char)('0' + m % 10);
+        return p + d->count;
 }
 
 /* "-d.ddde+XX", as printf's %e writes it ("de+XX" for one digit). */
 static void scientific(const decimal_t *d, char *text, size_t size)
 {
-        snprintf(text, size, "%s%c%s%.*se%+03d", d->negative ? "-" : "", d->digits[0],
-                 d->count > 1 ? "." : "", d->count - 1, d->digits + 1, d->exponent);
+        char digits[24] = { 0 };
+
+        put_mantissa(digits, d);
+        snprintf(text, size, "%s%c%s%.*se%+03d", d->negative ? "-" : "", digits[0],
+                 d->count > 1 ? "." : "", d->count - 1, digits + 1, d->exponent);
 }
 
 /*
@@ -205,12 +322,12 @@ static void scientific(const decimal_t *d, char *text, size_t size)
 static bool fits(const decimal_t *longest, int count, double value,
                  bool (*reads_back)(const decimal_t *, double), decimal_t *ret)
 {
-        const char *cut = longest->digits + count;
-        bool on_half = count < longest->count && cut[0] == '5' &&
-                       strspn(cut + 1, "0") == (size_t)(longest->count - count - 1);
+        int cut = longest->count - count;
+        uint64_t rest = cut > 0 ? longest->m % POW10_U64[cut] : 0;
+        uint64_t half = cut > 0 ? 5 * POW10_U64[cut - 1] : 1;
 
-        if (!on_half) {
-                *ret = rounded(longest, count, count < longest->count && cut[0] >= '5');
+        if (cut == 0 || rest != half) {
+                *ret = rounded(longest, count, cut > 0 && rest > half);
                 return reads_back(ret, value);
         }
         decimal_printed(value, count, ret);
@@ -239,7 +356,6 @@ static decimal_t shortest_decimal(double value, int max_digits,
         int lo = 1, hi = max_digits;
 
         decimal_of(value, max_digits, &longest);
-        longest.digits[longest.count] = '\0';
         while (lo < hi) {
                 int mid = (lo + hi) / 2;
                 if (fits(&longest, mid, value, reads_back, &found))
@@ -256,8 +372,8 @@ static decimal_t shortest_decimal(double value, int max_digits,
  * prints numbers), else exponent. */
 static void append_number(strbuf_t *out, const decimal_t *d)
 {
-        const char *mantissa = d->digits;
-        size_t n = (size_t)d->count;
+        char mantissa[24];
+        size_t n = (size_t)(put_mantissa(mantissa, d) - mantissa);
         int exponent = d->exponent;
 
         while (n > 1 && mantissa[n - 1] == '0') /* rounding up can leave trailing zeros */
@@ -266,6 +382,7 @@ static void append_number(strbuf_t *out, const decimal_t *d)
                 char text[48];
                 decimal_t trimmed = *d;
                 trimmed.count = (int)n;
+                trimmed.m = d->m / POW10_U64[d->count - (int)n];
                 scientific(&trimmed, text, sizeof(text));
                 strbuf_append_str(out, text);
                 return;
@@ -288,34 +405,58 @@ static void append_number(strbuf_t *out, const decimal_t *d)
         }
 }
 
-/* d as an integer m times 10^q (at most 17 digits: m fits). */
-static void integer_of(const decimal_t *d, uint64_t *ret_m, int *ret_q)
+/* The power of ten of d's last digit: d is m times 10^q. */
+static int last_digit_exponent(const decimal_t *d)
 {
-        uint64_t m = 0;
+        return d->exponent - (d->count - 1);
+}
 
-        for (int i = 0; i < d->count; i++)
-                m = m * 10 + (uint64_t)(d->digits[i] - '0');
-        *ret_m = m;
-        *ret_q = d->exponent - (d->count - 1);
+/*
+ * m times 10^q as the double strtod would give, where a long double can
+ * tell: false when it cannot. m and 10^q (|q| at most 27) are exact in a
+ * 64-bit mantissa, so the product or quotient is rounded once, and
+ * rounding that to a double is exactly rounding the true value unless the
+ * long double lies on a midpoint between two doubles: no other midpoint
+ * can sit between it and the true value, or it would be nearer. A midpoint
+ * x is one whose reflection 2x - (double)x is another double.
+ */
+static bool long_double_read(uint64_t m, int q, double *ret)
+{
+#if LDBL_MANT_DIG >= 64
+        if (q < -27 || q > 27)
+                return false;
+        long double x = q >= 0 ? (long double)m * POW10_LD[q] : (long double)m / POW10_LD[-q];
+        double y = (double)x;
+        long double reflected = x + (x - (long double)y);
+        if (isinf(y) || (reflected != (long double)y && (long double)(double)reflected == reflected))
+                return false;
+        *ret = y;
+        return true;
+#else
+        (void)m, (void)q, (void)ret;
+        return false;
+#endif
 }
 
 /*
  * Whether d reads back as value. Where m and 10^q are both exact doubles
  * (m below 2^53, |q| at most 22), one correctly rounded multiplication or
- * division is exactly what strtod computes (Clinger's fast path); other
- * decimals go through strtod itself.
+ * division is exactly what strtod computes (Clinger's fast path); most
+ * others a long double settles; the rest go through strtod itself.
  */
 static bool reads_back_as_double(const decimal_t *d, double value)
 {
-        uint64_t m;
-        int q;
+        uint64_t m = d->m;
+        int q = last_digit_exponent(d);
+        double x;
         char text[48];
 
-        integer_of(d, &m, &q);
         if (m < (1ull << 53) && q >= -22 && q <= 22) {
-                double x = q >= 0 ? (double)m * POW10_D[q] : (double)m / POW10_D[-q];
+                x = q >= 0 ? (double)m * POW10_D[q] : (double)m / POW10_D[-q];
                 return (d->negative ? -x : x) == value;
         }
+        if (long_double_read(m, q, &x))
+                return (d->negative ? -x : x) == value;
         scientific(d, text, sizeof(text));
         return strtod(text, NULL) == value;
 }
@@ -326,9 +467,8 @@ static bool reads_back_as_float(const decimal_t *d, double value)
         char text[48];
 
 #if FLT_EVAL_METHOD == 0
-        uint64_t m;
-        int q;
-        integer_of(d, &m, &q);
+        uint64_t m = d->m;
+        int q = last_digit_exponent(d);
         if (m < (1ull << 24) && q >= -10 && q <= 10) {
                 float p = (float)POW10_D[q >= 0 ? q : -q];
                 float x = q >= 0 ? (float)m * p : (float)m / p;
@@ -387,11 +527,7 @@ void json_text_digits(strbuf_t *out, unsigned long value, unsigned width)
 
         if (width > sizeof(digits))
                 width = sizeof(digits);
-        for (unsigned i = width; i > 0; i--) {
-                digits[i - 1] = (char)('0' + value % 10);
-                value /= 10;
-        }
-        strbuf_append(out, digits, width);
+        strbuf_append(out, digits, (size_t)(json_text_put_digits(digits, value, width) - digits));
 }
 
 /* Appends bytes in base64 with this alphabet, padded with '=' or not. */
@@ -440,165 +576,177 @@ void json_text_base64url(strbuf_t *out, const unsigned char *s, size_t len)
 
 /* ---- validation: RFC 8259 syntax, without building any value ---- */
 
+/*
+ * Each step takes the position where it starts and returns the one after
+ * what it read, or NULL where the text stops being JSON. Positions passed
+ * by value stay in registers, which a shared cursor struct would not.
+ */
+
 enum { MAX_JSON_DEPTH = 512 };
 
-typedef struct json_scan {
-        const unsigned char *p;
-        const unsigned char *end;
-        int depth;
-} json_scan_t;
+static const unsigned char *scan_value(const unsigned char *p, const unsigned char *end,
+                                       int depth);
 
-static bool scan_value(json_scan_t *s);
-
-static void skip_space(json_scan_t *s)
+static inline const unsigned char *skip_space(const unsigned char *p, const unsigned char *end)
 {
-        while (s->p < s->end && (*s->p == ' ' || *s->p == '\t' || *s->p == '\n' || *s->p == '\r'))
-                s->p++;
+        while (p < end && (*p == ' ' || *p == '\t' || *p == '\n' || *p == '\r'))
+                p++;
+        return p;
 }
 
-static bool scan_literal(json_scan_t *s, const char *word)
+static const unsigned char *scan_literal(const unsigned char *p, const unsigned char *end,
+                                         const char *word, size_t n)
 {
-        size_t n = strlen(word);
-
-        if ((size_t)(s->end - s->p) < n || memcmp(s->p, word, n) != 0)
-                return false;
-        s->p += n;
-        return true;
+        if ((size_t)(end - p) < n || memcmp(p, word, n) != 0)
+                return NULL;
+        return p + n;
 }
 
-static size_t count_digits(json_scan_t *s)
+static inline const unsigned char *skip_digits(const unsigned char *p, const unsigned char *end)
 {
-        const unsigned char *start = s->p;
-
-        while (s->p < s->end && *s->p >= '0' && *s->p <= '9')
-                s->p++;
-        return (size_t)(s->p - start);
+        while (p < end && *p >= '0' && *p <= '9')
+                p++;
+        return p;
 }
 
-static bool scan_number(json_scan_t *s)
+/* One or more digits, or NULL. */
+static inline const unsigned char *scan_digits(const unsigned char *p, const unsigned char *end)
 {
-        if (s->p < s->end && *s->p == '-')
-                s->p++;
-        if (s->p < s->end && *s->p == '0')
-                s->p++;
-        else if (count_digits(s) == 0)
-                return false;
-        if (s->p < s->end && *s->p == '.') {
-                s->p++;
-                if (count_digits(s) == 0)
-                        return false;
+        const unsigned char *after = skip_digits(p, end);
+
+        return after == p ? NULL : after;
+}
+
+static const unsigned char *scan_number(const unsigned char *p, const unsigned char *end)
+{
+        if (p < end && *p == '-')
+                p++;
+        if (p < end && *p == '0')
+                p++;
+        else if ((p = scan_digits(p, end)) == NULL)
+                return NULL;
+        if (p < end && *p == '.' && (p = scan_digits(p + 1, end)) == NULL)
+                return NULL;
+        if (p < end && (*p == 'e' || *p == 'E')) {
+                p++;
+                if (p < end && (*p == '+' || *p == '-'))
+                        p++;
+                p = scan_digits(p, end);
         }
-        if (s->p < s->end && (*s->p == 'e' || *s->p == 'E')) {
-                s->p++;
-                if (s->p < s->end && (*s->p == '+' || *s->p == '-'))
-                        s->p++;
-                if (count_digits(s) == 0)
-                        return false;
-        }
-        return true;
+        return p;
 }
 
-static bool scan_string(json_scan_t *s)
+/* Whether c may follow a backslash in a JSON string ('u' aside). */
+static bool is_simple_escape(unsigned char c)
 {
-        s->p++; /* the opening quote */
-        while (s->p < s->end) {
-                unsigned char c = *s->p;
-                if (c == '"') {
-                        s->p++;
-                        return true;
-                }
-                if (c < 0x20)
-                        return false;
-                if (c != '\\') {
-                        size_t n = json_text_utf8_sequence_length(s->p, (size_t)(s->end - s->p));
+        switch (c) {
+        case '"': case '\\': case '/': case 'b': case 'f': case 'n': case 'r': case 't':
+                return true;
+        default:
+                return false;
+        }
+}
+
+static bool is_hex_digit(unsigned char c)
+{
+        return (c >= '0' && c <= '9') || ((c | 0x20) >= 'a' && (c | 0x20) <= 'f');
+}
+
+/*
+ * A string, from its opening quote. Plain runs are skipped a word at a
+ * time, as json_text_string does: the bytes that stop a run there
+ * (controls, '"', '\\', non-ASCII) are exactly the ones to look at.
+ */
+static const unsigned char *scan_string(const unsigned char *p, const unsigned char *end)
+{
+        p++;
+        for (;;) {
+                p += skip_plain(p, 0, (size_t)(end - p));
+                if (p == end || *p < 0x20)
+                        return NULL;
+                if (*p == '"')
+                        return p + 1;
+                if (*p >= 0x80) {
+                        size_t n = json_text_utf8_sequence_length(p, (size_t)(end - p));
                         if (n == 0)
-                                return false;
-                        s->p += n;
+                                return NULL;
+                        p += n;
                         continue;
                 }
-                if (++s->p == s->end)
-                        return false;
-                if (*s->p == 'u') {
-                        if (s->end - s->p < 5)
-                                return false;
-                        for (int i = 1; i <= 4; i++)
-                                if (!isxdigit(s->p[i]))
-                                        return false;
-                        s->p += 5;
-                } else if (strchr("\"\\/bfnrt", *s->p) != NULL && *s->p != '\0') {
-                        s->p++;
+                if (++p == end) /* after the backslash */
+                        return NULL;
+                if (*p == 'u') {
+                        if (end - p < 5 || !is_hex_digit(p[1]) || !is_hex_digit(p[2]) ||
+                            !is_hex_digit(p[3]) || !is_hex_digit(p[4]))
+                                return NULL;
+                        p += 5;
+                } else if (is_simple_escape(*p)) {
+                        p++;
                 } else {
-                        return false;
+                        return NULL;
                 }
         }
-        return false;
 }
 
-/* Members of an array (close ']') or object (close '}'), after the opener. */
-static bool scan_members(json_scan_t *s, char close)
+/* Members of an array (close ']') or object (close '}'), from the opener. */
+static const unsigned char *scan_members(const unsigned char *p, const unsigned char *end,
+                                         char close, int depth)
 {
-        if (++s->depth > MAX_JSON_DEPTH)
-                return false;
-        s->p++;
-        skip_space(s);
-        if (s->p < s->end && *s->p == close) {
-                s->p++;
-                s->depth--;
-                return true;
-        }
+        if (depth > MAX_JSON_DEPTH)
+                return NULL;
+        p = skip_space(p + 1, end);
+        if (p < end && *p == close)
+                return p + 1;
         for (;;) {
                 if (close == '}') {
-                        skip_space(s);
-                        if (s->p == s->end || *s->p != '"' || !scan_string(s))
-                                return false;
-                        skip_space(s);
-                        if (s->p == s->end || *s->p++ != ':')
-                                return false;
+                        p = skip_space(p, end);
+                        if (p == end || *p != '"' || (p = scan_string(p, end)) == NULL)
+                                return NULL;
+                        p = skip_space(p, end);
+                        if (p == end || *p++ != ':')
+                                return NULL;
                 }
-                if (!scan_value(s))
-                        return false;
-                skip_space(s);
-                if (s->p == s->end)
-                        return false;
-                if (*s->p == close) {
-                        s->p++;
-                        s->depth--;
-                        return true;
-                }
-                if (*s->p++ != ',')
-                        return false;
+                if ((p = scan_value(p, end, depth)) == NULL)
+                        return NULL;
+                p = skip_space(p, end);
+                if (p == end)
+                        return NULL;
+                if (*p == close)
+                        return p + 1;
+                if (*p++ != ',')
+                        return NULL;
         }
 }
 
-static bool scan_value(json_scan_t *s)
+/* depth: the arrays and objects around this value. */
+static const unsigned char *scan_value(const unsigned char *p, const unsigned char *end,
+                                       int depth)
 {
-        skip_space(s);
-        if (s->p == s->end)
-                return false;
-        switch (*s->p) {
+        p = skip_space(p, end);
+        if (p == end)
+                return NULL;
+        switch (*p) {
         case '{':
-                return scan_members(s, '}');
+                return scan_members(p, end, '}', depth + 1);
         case '[':
-                return scan_members(s, ']');
+                return scan_members(p, end, ']', depth + 1);
         case '"':
-                return scan_string(s);
+                return scan_string(p, end);
         case 't':
-                return scan_literal(s, "true");
+                return scan_literal(p, end, "true", 4);
         case 'f':
-                return scan_literal(s, "false");
+                return scan_literal(p, end, "false", 5);
         case 'n':
-                return scan_literal(s, "null");
+                return scan_literal(p, end, "null", 4);
         default:
-                return scan_number(s);
+                return scan_number(p, end);
         }
 }
 
 int json_text_is_valid(const char *bytes, size_t len)
 {
-        json_scan_t s = { (const unsigned char *)bytes, (const unsigned char *)bytes + len, 0 };
+        const unsigned char *end = (const unsigned char *)bytes + len;
+        const unsigned char *p = scan_value((const unsigned char *)bytes, end, 0);
 
-        if (!scan_value(&s))
-                return 0;
-        skip_space(&s);
-        return s.p == s.end;
+        return p != NULL && skip_space(p, end) == end;
 }

@@ -29,6 +29,19 @@ void json_text_signed(strbuf_t *out, long long value);
 void json_text_digits(strbuf_t *out, unsigned long value, unsigned width);
 
 /**
+ * The same written at dst, which has room for width bytes (at most 20);
+ * returns the end. Inline, for writers that compose a value on the stack.
+ */
+static inline char *json_text_put_digits(char *dst, unsigned long value, unsigned width)
+{
+        for (unsigned i = width; i > 0; i--) {
+                dst[i - 1] = (char)('0' + value % 10);
+                value /= 10;
+        }
+        return dst + width;
+}
+
+/**
  * Length of the valid UTF-8 sequence at s (1..4), or 0 when it is not one
  * (or avail is too short). Overlong forms, surrogates and code points past
  * U+10FFFF are invalid.

@@ -217,58 +217,70 @@ static unsigned fraction_digits(const rowjson_column_t *c)
         return c->value.t.second_part ? 6 : 0;
 }
 
-static void append_fraction(strbuf_t *out, const rowjson_column_t *c)
+/* Writes ".f" with the column's fraction digits at p, or nothing; returns the end. */
+static char *put_fraction(char *p, const rowjson_column_t *c)
 {
         unsigned digits = fraction_digits(c);
         unsigned long fraction = c->value.t.second_part;
 
         if (digits == 0)
-                return;
+                return p;
         for (unsigned i = digits; i < 6; i++)
                 fraction /= 10;
-        strbuf_append_char(out, '.');
-        json_text_digits(out, fraction, digits);
+        *p++ = '.';
+        return json_text_put_digits(p, fraction, digits);
 }
 
-/* ":mm:ss" */
-static void append_clock_tail(strbuf_t *out, const MYSQL_TIME *t)
+/* Writes ":mm:ss" at p; returns the end. */
+static char *put_clock_tail(char *p, const MYSQL_TIME *t)
 {
-        strbuf_append_char(out, ':');
-        json_text_digits(out, t->minute, 2);
-        strbuf_append_char(out, ':');
-        json_text_digits(out, t->second, 2);
+        *p++ = ':';
+        p = json_text_put_digits(p, t->minute, 2);
+        *p++ = ':';
+        return json_text_put_digits(p, t->second, 2);
 }
 
-/* zone NULL: a plain value for a cursor, "YYYY-MM-DD hh:mm:ss[.f]". */
+/*
+ * zone NULL: a plain value for a cursor, "YYYY-MM-DD hh:mm:ss[.f]". The
+ * text is put together on the stack and appended once: a field at a time
+ * costs more than the digits.
+ */
 static void append_temporal(strbuf_t *out, const rowjson_column_t *c, const char *zone)
 {
         const MYSQL_TIME *t = &c->value.t;
+        char text[48]; /* "-hhhh:mm:ss.ffffff" or "YYYY-MM-DDThh:mm:ss.ffffff", quoted */
+        char *p = text;
 
-        strbuf_append_char(out, '"');
+        *p++ = '"';
         if (c->kind == KIND_TIME) {
                 /* Hours may exceed 24 and the value may be negative: keep it as given. */
                 unsigned hours = t->day * 24 + t->hour;
                 if (t->neg)
-                        strbuf_append_char(out, '-');
-                json_text_digits(out, hours, hours > 99 ? (hours > 999 ? 4 : 3) : 2);
-                append_clock_tail(out, t);
-                append_fraction(out, c);
+                        *p++ = '-';
+                p = json_text_put_digits(p, hours, hours > 99 ? (hours > 999 ? 4 : 3) : 2);
+                p = put_clock_tail(p, t);
+                p = put_fraction(p, c);
         } else {
-                json_text_digits(out, t->year, 4);
-                strbuf_append_char(out, '-');
-                json_text_digits(out, t->month, 2);
-                strbuf_append_char(out, '-');
-                json_text_digits(out, t->day, 2);
+                p = json_text_put_digits(p, t->year, 4);
+                *p++ = '-';
+                p = json_text_put_digits(p, t->month, 2);
+                *p++ = '-';
+                p = json_text_put_digits(p, t->day, 2);
                 if (c->kind != KIND_DATE) {
-                        strbuf_append_char(out, zone ? 'T' : ' ');
-                        json_text_digits(out, t->hour, 2);
-                        append_clock_tail(out, t);
-                        append_fraction(out, c);
-                        if (c->kind == KIND_TIMESTAMP && zone != NULL)
+                        *p++ = zone ? 'T' : ' ';
+                        p = json_text_put_digits(p, t->hour, 2);
+                        p = put_clock_tail(p, t);
+                        p = put_fraction(p, c);
+                        if (c->kind == KIND_TIMESTAMP && zone != NULL) {
+                                strbuf_append(out, text, (size_t)(p - text));
                                 strbuf_append_str(out, zone);
+                                strbuf_append_char(out, '"');
+                                return;
+                        }
                 }
         }
-        strbuf_append_char(out, '"');
+        *p++ = '"';
+        strbuf_append(out, text, (size_t)(p - text));
 }
 
 static void append_bits(strbuf_t *out, const rowjson_column_t *c, api_output_t output)

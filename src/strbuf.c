@@ -7,7 +7,7 @@
 #include <stdlib.h>
 #include <string.h>
 
-bool strbuf_reserve(strbuf_t *b, size_t n)
+bool strbuf_grow(strbuf_t *b, size_t n)
 {
         if (b->failed)
                 return false;
@@ -29,27 +29,6 @@ bool strbuf_reserve(strbuf_t *b, size_t n)
         b->data = data;
         b->cap = cap;
         return true;
-}
-
-void strbuf_append(strbuf_t *b, const void *bytes, size_t n)
-{
-        if (n == 0)
-                return;
-        if (!strbuf_reserve(b, n))
-                return;
-        memcpy(b->data + b->len, bytes, n);
-        b->len += n;
-        b->data[b->len] = '\0';
-}
-
-void strbuf_append_str(strbuf_t *b, const char *text)
-{
-        strbuf_append(b, text, strlen(text));
-}
-
-void strbuf_append_char(strbuf_t *b, char c)
-{
-        strbuf_append(b, &c, 1);
 }
 
 void strbuf_appendf(strbuf_t *b, const char *fmt, ...)

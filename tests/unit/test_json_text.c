@@ -343,6 +343,83 @@ static void test_string_long_and_random_bytes_stay_valid(void)
         ASSERT_TRUE(all_quoted);
 }
 
+/*
+ * The output a byte-by-byte writer gives: what json_text_string must still
+ * produce now that it skips plain runs a word at a time.
+ */
+static size_t model_string(const unsigned char *s, size_t len, char *out)
+{
+        static const char hex[] = "0123456789abcdef";
+        size_t o = 0;
+
+        out[o++] = '"';
+        for (size_t i = 0; i < len;) {
+                unsigned char c = s[i];
+                size_t n = c < 0x80 ? 1 : c >= 0xF0 ? 4 : c >= 0xE0 ? 3 : 2;
+                if (c == '"' || c == '\\') {
+                        out[o++] = '\\';
+                        out[o++] = (char)c;
+                } else if (c < 0x20) {
+                        memcpy(out + o, "\\u00", 4);
+                        out[o + 4] = hex[c >> 4];
+                        out[o + 5] = hex[c & 15];
+                        o += 6;
+                } else if (n <= len - i && is_valid_utf8(s + i, n)) {
+                        memcpy(out + o, s + i, n);
+                        o += n;
+                        i += n;
+                        continue;
+                } else {
+                        memcpy(out + o, REPLACEMENT, 3);
+                        o += 3;
+                }
+                i++;
+        }
+        out[o++] = '"';
+        return o;
+}
+
+static void test_string_runs_match_byte_by_byte_model(void)
+{
+        static const char *const pieces[] = {
+                "a", "plain ascii text", "0123456789abcdefghij", "\"", "\\", "\n", "\x01",
+                "\x1f", "\x7f", "\xC3\xA9", "\xE2\x82\xAC", "\xF0\x9F\x9A\x80", "\x80", "\xFF",
+                "\xC3", "\xE2\x82", "\xF0\x9F\x9A", "\xED\xA0\x80", "\xC0\xAF", " ", "~",
+        };
+        enum { PIECES = sizeof(pieces) / sizeof(pieces[0]), MAX = 400 };
+        unsigned char in[MAX];
+        char expected[MAX * 6 + 2];
+        uint32_t state = 2463534242u;
+        int bad = 0;
+
+        for (int round = 0; round < 20000; round++) {
+                size_t len = 0;
+                /* Padding first, so every piece lands at every offset in a word. */
+                for (int pad = round % 16; pad > 0; pad--)
+                        in[len++] = 'p';
+                for (int k = 0; k < 12; k++) {
+                        state ^= state << 13, state ^= state >> 17, state ^= state << 5;
+                        const char *piece = pieces[state % PIECES];
+                        size_t n = strlen(piece);
+                        memcpy(in + len, piece, n);
+                        len += n;
+                }
+                rendered_t r = render_string((const char *)in, len);
+                size_t expected_len = model_string(in, len, expected);
+                if (r.len != expected_len || memcmp(r.text, expected, r.len) != 0) {
+                        if (bad++ < 3) {
+                                test_fail_header(__FILE__, __LINE__);
+                                test_print_bytes(in, len);
+                                fputs(" written as ", stderr);
+                                test_print_bytes(r.text, r.len);
+                                fputc('\n', stderr);
+                        }
+                }
+                free(r.text);
+        }
+        ASSERT_EQ_INT(bad, 0);
+}
+
 /* ---- doubles ---- */
 
 /* The fewest significant digits %.Ng needs to read back as value. */
@@ -548,10 +625,27 @@ static void digits_of(const char *text, char *out)
 }
 
 /*
- * Values of everyday magnitudes, which queryd writes without printf: the
- * digits must be printf's own correctly rounded ones at the shortest
- * precision, not merely some digits that read back.
+ * Whether value is written with printf's own correctly rounded digits at the
+ * shortest precision, not merely some digits that read back; prints the
+ * first few that are not.
  */
+static bool matches_printf(double value, int *bad)
+{
+        rendered_t r = render_double(value);
+        int p = shortest_precision(value);
+        char expected[40], got[40], printed[40];
+        snprintf(printed, sizeof(printed), "%.*e", p - 1, value);
+        digits_of(printed, expected);
+        digits_of(r.text, got);
+        bool ok = strtod(r.text, NULL) == value && strcmp(got, expected) == 0 &&
+                  is_json_number(r.text);
+        if (!ok && (*bad)++ < 5)
+                fprintf(stderr, "  %.17g written as \"%s\", printf: %s\n", value, r.text, printed);
+        free(r.text);
+        return ok;
+}
+
+/* Values of everyday magnitudes, which queryd writes without printf. */
 static void test_double_everyday_magnitudes_match_printf(void)
 {
         uint64_t state = 0x2545F4914F6CDD1Dull;
@@ -564,21 +658,44 @@ static void test_double_everyday_magnitudes_match_printf(void)
                         value = -value;
                 if (value == 0)
                         continue;
-                rendered_t r = render_double(value);
-                int p = shortest_precision(value);
-                char expected[40], got[40], printed[40];
-                snprintf(printed, sizeof(printed), "%.*e", p - 1, value);
-                digits_of(printed, expected);
-                digits_of(r.text, got);
-                if (strtod(r.text, NULL) != value || strcmp(got, expected) != 0 ||
-                    !is_json_number(r.text)) {
-                        if (bad++ < 5)
-                                fprintf(stderr, "  %.17g written as \"%s\", printf: %s\n", value,
-                                        r.text, printed);
-                }
-                free(r.text);
+                matches_printf(value, &bad);
         }
         ASSERT_EQ_INT(bad, 0);
+}
+
+/*
+ * Values that need 16 or 17 digits, whose candidates are too long for a
+ * double's exact arithmetic and are read back with a long double: ratios
+ * such as a database computes, and large integers next to the midpoints
+ * between doubles, where that shortcut must hand over to strtod.
+ */
+static void test_double_long_forms_match_printf(void)
+{
+        uint64_t state = 0x9E3779B97F4A7C15ull;
+        int bad = 0;
+
+        for (int i = 0; i < 20000; i++) {
+                long long num = (long long)(next_random(&state) % 2000001) - 1000000;
+                double den = (double)(next_random(&state) % 997 + 1);
+                matches_printf((double)num / den, &bad);
+                /* A double of 2^54..2^64, its neighbours, and the ones beside its midpoints. */
+                double big = ldexp((double)(next_random(&state) >> 11), 1 + (int)(i % 11));
+                matches_printf(big, &bad);
+                matches_printf(nextafter(big, 0), &bad);
+                matches_printf(nextafter(big, INFINITY), &bad);
+                matches_printf(big * 10, &bad);
+                matches_printf(big / 1e4, &bad);
+        }
+        ASSERT_EQ_INT(bad, 0);
+
+        /* Candidates a long double rounds onto a midpoint between two doubles. */
+        ASSERT_DOUBLE(3.2085731396499857e-11, "3.208573139649986e-11");
+        ASSERT_DOUBLE(4.4419490414683674e-12, "4.4419490414683674e-12");
+        ASSERT_DOUBLE(3.3732310052460597e-13, "3.3732310052460597e-13");
+        ASSERT_DOUBLE(1.8485381013352931e-10, "1.848538101335293e-10");
+        ASSERT_DOUBLE(3.9697067196114267e-10, "3.9697067196114267e-10");
+        ASSERT_DOUBLE(-3.5336924176068567e+39, "-3.5336924176068567e+39");
+        ASSERT_DOUBLE(-5.7911465142747976e+38, "-5.791146514274798e+38");
 }
 
 static void test_double_subnormal_shortest(void)
@@ -835,6 +952,58 @@ static void test_is_valid_refuses_non_json(void)
         ASSERT_FALSE(VALID("\"x\"\0"));
 }
 
+/*
+ * String contents are skipped a word at a time: whatever makes a string
+ * valid or not must be seen wherever in a word it falls.
+ */
+static void test_is_valid_strings_at_every_offset(void)
+{
+        static const struct {
+                const char *piece;
+                bool valid;
+        } cases[] = {
+                { "plain", true },        { "\\\"", true },        { "\\\\", true },
+                { "\\/\\b\\f\\n\\r\\t", true }, { "\\u00e9", true }, { "\\uABCD", true },
+                { "\xC3\xA9", true },     { "\xF0\x9F\x9A\x80", true }, { "\x7f", true },
+                { "\\u00g9", false },     { "\\u12", false },      { "\\x", false },
+                { "\x01", false },        { "\x1f", false },       { "\n", false },
+                { "\x80", false },        { "\xC3", false },       { "\xED\xA0\x80", false },
+                { "\xFF", false },        { "\"", false },         { "\\ ", false },
+        };
+        char text[64];
+        int bad = 0;
+
+        for (size_t k = 0; k < sizeof(cases) / sizeof(cases[0]); k++) {
+                for (size_t pad = 0; pad < 17; pad++) {
+                        size_t len = 0, n = strlen(cases[k].piece);
+                        text[len++] = '"';
+                        memset(text + len, 'p', pad);
+                        len += pad;
+                        memcpy(text + len, cases[k].piece, n);
+                        len += n;
+                        memcpy(text + len, "tail text\"", 10);
+                        len += 10;
+                        if (json_text_is_valid(text, len) != cases[k].valid && bad++ < 5)
+                                fprintf(stderr, "  piece %zu after %zu bytes: wrong verdict\n", k, pad);
+                }
+        }
+        ASSERT_EQ_INT(bad, 0);
+}
+
+static void test_is_valid_nesting_limit(void)
+{
+        char text[2 * 513 + 1];
+
+        for (size_t depth = 511; depth <= 513; depth++) {
+                memset(text, '[', depth);
+                memset(text + depth, ']', depth);
+                if (depth <= 512)
+                        ASSERT_TRUE(json_text_is_valid(text, 2 * depth));
+                else
+                        ASSERT_FALSE(json_text_is_valid(text, 2 * depth));
+        }
+}
+
 /* "1e+02" has as few digits as "100" but is longer and surprising. */
 static void test_integers_keep_plain_notation(void)
 {
@@ -904,6 +1073,14 @@ static void test_digits_fixed_width(void)
         json_text_digits(&out, 0, 1);
         ASSERT_EQ_MEM(out.data, out.len, "07202400050001230", 17);
         strbuf_done(&out);
+
+        /* The stack form writes the same digits and says where they end. */
+        char text[8] = "xxxxxxx";
+        char *end = json_text_put_digits(text, 59, 2);
+        ASSERT_TRUE(end == text + 2);
+        end = json_text_put_digits(end, 12345, 4); /* too wide: the high digit is cut */
+        ASSERT_TRUE(end == text + 6);
+        ASSERT_EQ_STR(text, "592345x");
 }
 
 int main(void)
@@ -918,10 +1095,12 @@ int main(void)
         RUN_TEST(test_string_invalid_sequences);
         RUN_TEST(test_string_appends_to_existing_content);
         RUN_TEST(test_string_long_and_random_bytes_stay_valid);
+        RUN_TEST(test_string_runs_match_byte_by_byte_model);
         RUN_TEST(test_double_short_forms);
         RUN_TEST(test_double_exponents_and_extremes);
         RUN_TEST(test_double_not_finite_is_null);
         RUN_TEST(test_double_everyday_magnitudes_match_printf);
+        RUN_TEST(test_double_long_forms_match_printf);
         RUN_TEST(test_double_subnormal_shortest);
         RUN_TEST(test_double_random_values_round_trip_shortest);
         RUN_TEST(test_float_values);
@@ -931,6 +1110,8 @@ int main(void)
         RUN_TEST(test_base64_round_trips_every_length);
         RUN_TEST(test_base64_appends_after_content);
         RUN_TEST(test_is_valid_accepts_json);
+        RUN_TEST(test_is_valid_strings_at_every_offset);
+        RUN_TEST(test_is_valid_nesting_limit);
         RUN_TEST(test_is_valid_refuses_non_json);
         RUN_TEST(test_integers_keep_plain_notation);
         RUN_TEST(test_is_valid_nul_and_big_numbers);
