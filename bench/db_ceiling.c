@@ -30,6 +30,9 @@ typedef enum { QUERY_POINT, QUERY_PAGE, QUERY_FIRST, QUERY_IN } query_kind_t;
 /* Ids one IN (...) statement looks up at most: what coalescing point lookups could send. */
 enum { MAX_IN_IDS = 64 };
 
+/* Point selects one connection may have in flight with --pipeline. */
+enum { MAX_PIPELINE = 64 };
+
 typedef struct options {
         const char *socket;
         const char *host;
@@ -46,6 +49,7 @@ typedef struct options {
         long long limit;
         unsigned timeout_ms;
         const char *time_zone;
+        unsigned pipeline;     /* statements sent before the first answer is read */
 } options_t;
 
 /* One column's fetch buffer, typed like queryd's own binding would need. */
@@ -260,22 +264,160 @@ static unsigned long long row_bytes(const column_t *columns, unsigned count)
         return bytes;
 }
 
+/* One prepared statement with its parameter and result buffers. */
+typedef struct session {
+        MYSQL_STMT *stmt;
+        MYSQL_BIND params[MAX_IN_IDS];
+        long long values[MAX_IN_IDS];
+        MYSQL_BIND *binds;
+        column_t *columns;
+        unsigned column_count;
+} session_t;
+
+static bool session_open(session_t *s, MYSQL *mysql, const char *sql)
+{
+        s->stmt = mysql_stmt_init(mysql);
+        if (s->stmt == NULL || mysql_stmt_prepare(s->stmt, sql, strlen(sql))) {
+                fprintf(stderr, "db_ceiling: prepare: %s\n",
+                        s->stmt ? mysql_stmt_error(s->stmt) : mysql_error(mysql));
+                return false;
+        }
+        for (int i = 0; i < MAX_IN_IDS; i++) {
+                s->params[i].buffer_type = MYSQL_TYPE_LONGLONG;
+                s->params[i].buffer = &s->values[i];
+        }
+        if (mysql_stmt_bind_param(s->stmt, s->params)) {
+                fprintf(stderr, "db_ceiling: bind: %s\n", mysql_stmt_error(s->stmt));
+                return false;
+        }
+        if (!bind_result(s->stmt, &s->binds, &s->columns, &s->column_count)) {
+                fprintf(stderr, "db_ceiling: cannot bind the result\n");
+                return false;
+        }
+        return true;
+}
+
+static void session_close(session_t *s)
+{
+        if (s->stmt != NULL)
+                mysql_stmt_close(s->stmt);
+        for (unsigned i = 0; s->columns != NULL && i < s->column_count; i++)
+                free(s->columns[i].text);
+        free(s->columns);
+        free(s->binds);
+}
+
+/* The next statement's keys, drawn as the wrk script draws them. */
+static void draw_keys(const options_t *o, session_t *s, uint64_t *seed)
+{
+        uint64_t stride = o->kind == QUERY_IN ? (uint64_t)(o->rows / o->limit) : 0;
+
+        switch (o->kind) {
+        case QUERY_POINT:
+                s->values[0] = 1 + (long long)(next_random(seed) % (uint64_t)o->rows);
+                break;
+        case QUERY_PAGE:
+                s->values[0] = (long long)(next_random(seed) % (uint64_t)(o->rows - o->limit + 1));
+                s->values[1] = o->limit + 1;
+                break;
+        case QUERY_FIRST:
+                s->values[0] = LLONG_MIN;
+                s->values[1] = o->limit + 1;
+                break;
+        case QUERY_IN: /* distinct ids, as many as --limit */
+                s->values[0] = 1 + (long long)(next_random(seed) % stride);
+                for (long long i = 1; i < o->limit; i++)
+                        s->values[i] = s->values[i - 1] + (long long)stride;
+                break;
+        }
+}
+
+/* Reads every row of an executed statement; -1 on an error. */
+static long long fetch_all(worker_t *w, session_t *s)
+{
+        long long rows = 0;
+        int r;
+
+        while ((r = mysql_stmt_fetch(s->stmt)) == 0 || r == MYSQL_DATA_TRUNCATED) {
+                if (r == MYSQL_DATA_TRUNCATED &&
+                    !fetch_truncated(s->stmt, s->columns, s->column_count))
+                        break;
+                rows++;
+                w->bytes += row_bytes(s->columns, s->column_count);
+        }
+        if (r != MYSQL_NO_DATA) {
+                fprintf(stderr, "db_ceiling: fetch: %s\n", mysql_stmt_error(s->stmt));
+                return -1;
+        }
+        mysql_stmt_free_result(s->stmt);
+        return rows;
+}
+
+/* Sends one statement per session; with a pipeline, none waits for its
+ * answer (MARIADB_OPT_SKIP_READ_RESPONSE). False on a connection error. */
+static bool send_all(worker_t *w, MYSQL *mysql, session_t *sessions, unsigned n, uint64_t *seed)
+{
+        my_bool skip = n > 1;
+
+        mysql_optionsv(mysql, MARIADB_OPT_SKIP_READ_RESPONSE, &skip);
+        for (unsigned i = 0; i < n; i++) {
+                draw_keys(w->opts, &sessions[i], seed);
+                if (mysql_stmt_execute(sessions[i].stmt)) {
+                        fprintf(stderr, "db_ceiling: execute: %s\n",
+                                mysql_stmt_error(sessions[i].stmt));
+                        w->errors++;
+                        return false;
+                }
+        }
+        skip = 0;
+        mysql_optionsv(mysql, MARIADB_OPT_SKIP_READ_RESPONSE, &skip);
+        return true;
+}
+
+/* Reads the answers in the order the statements were sent. */
+static bool receive_all(worker_t *w, MYSQL *mysql, session_t *sessions, unsigned n,
+                        uint64_t t0)
+{
+        /* As queryd does: one row past the page tells whether another follows. */
+        const options_t *o = w->opts;
+        long long expected = o->kind == QUERY_POINT ? 1 : o->limit;
+
+        for (unsigned i = 0; i < n; i++) {
+                if (n > 1 && mysql->methods->db_read_execute_response(sessions[i].stmt)) {
+                        fprintf(stderr, "db_ceiling: execute: %s\n",
+                                mysql_stmt_error(sessions[i].stmt));
+                        w->errors++;
+                        return false;
+                }
+                long long rows = fetch_all(w, &sessions[i]);
+                if (rows < 0) {
+                        w->errors++;
+                        return false;
+                }
+                /* queryd never sends the extra row; it only looks at it. */
+                if ((rows > expected ? expected : rows) != expected)
+                        w->wrong_row_counts++;
+                w->rows += (unsigned long long)rows;
+                w->requests++;
+                if (!record_latency(w, now_ns() - t0)) {
+                        w->failed = true;
+                        return false;
+                }
+        }
+        return true;
+}
+
 static void *worker_main(void *arg)
 {
         worker_t *w = arg;
         const options_t *o = w->opts;
         MYSQL *mysql = connect_db(o);
-        MYSQL_STMT *stmt = NULL;
-        MYSQL_BIND params[MAX_IN_IDS];
-        MYSQL_BIND *binds = NULL;
-        column_t *columns = NULL;
-        unsigned column_count = 0;
-        long long values[MAX_IN_IDS] = { 0 };
+        session_t *sessions = calloc(o->pipeline, sizeof(*sessions));
         uint64_t seed = 0x9E3779B97F4A7C15ULL * (w->index + 1) ^ now_ns();
         char statement[512], sql[600];
 
         w->failed = true;
-        if (mysql == NULL)
+        if (mysql == NULL || sessions == NULL)
                 goto ready;
         statement_sql(o, statement, sizeof(statement));
         if (o->timeout_ms > 0)
@@ -283,107 +425,26 @@ static void *worker_main(void *arg)
                          o->timeout_ms / 1000, o->timeout_ms % 1000, statement);
         else
                 snprintf(sql, sizeof(sql), "%s", statement);
-        stmt = mysql_stmt_init(mysql);
-        if (stmt == NULL || mysql_stmt_prepare(stmt, sql, strlen(sql))) {
-                fprintf(stderr, "db_ceiling: prepare: %s\n",
-                        stmt ? mysql_stmt_error(stmt) : mysql_error(mysql));
-                goto ready;
-        }
-        memset(params, 0, sizeof(params));
-        for (int i = 0; i < MAX_IN_IDS; i++) {
-                params[i].buffer_type = MYSQL_TYPE_LONGLONG;
-                params[i].buffer = &values[i];
-        }
-        if (mysql_stmt_bind_param(stmt, params)) {
-                fprintf(stderr, "db_ceiling: bind: %s\n", mysql_stmt_error(stmt));
-                goto ready;
-        }
-        if (!bind_result(stmt, &binds, &columns, &column_count)) {
-                fprintf(stderr, "db_ceiling: cannot bind the result\n");
-                goto ready;
-        }
+        for (unsigned i = 0; i < o->pipeline; i++)
+                if (!session_open(&sessions[i], mysql, sql))
+                        goto ready;
         w->failed = false;
 ready:
         /* Everybody starts together, also a worker that failed to connect. */
         pthread_barrier_wait(&start_barrier);
-        if (w->failed)
-                goto done;
-
-        /* As queryd does: one row past the page tells whether another follows. */
-        long long expected = o->kind == QUERY_POINT ? 1 : o->limit;
-        uint64_t stride = o->kind == QUERY_IN ? (uint64_t)(o->rows / o->limit) : 0;
-        while (!atomic_load_explicit(&stop_requested, memory_order_relaxed)) {
-                if (atomic_fetch_add(&requests_started, 1) >= o->max_requests)
+        while (!w->failed && !atomic_load_explicit(&stop_requested, memory_order_relaxed)) {
+                if (atomic_fetch_add(&requests_started, o->pipeline) >= o->max_requests)
                         break;
-                switch (o->kind) {
-                case QUERY_POINT:
-                        values[0] = 1 + (long long)(next_random(&seed) % (uint64_t)o->rows);
-                        break;
-                case QUERY_PAGE:
-                        values[0] = (long long)(next_random(&seed) %
-                                                (uint64_t)(o->rows - o->limit + 1));
-                        values[1] = o->limit + 1;
-                        break;
-                case QUERY_FIRST:
-                        values[0] = LLONG_MIN;
-                        values[1] = o->limit + 1;
-                        break;
-                case QUERY_IN: /* distinct ids, as many as --limit */
-                        values[0] = 1 + (long long)(next_random(&seed) % stride);
-                        for (long long i = 1; i < o->limit; i++)
-                                values[i] = values[i - 1] + (long long)stride;
-                        break;
-                }
                 uint64_t t0 = now_ns();
-                unsigned long long rows = 0;
-                int r;
-
-                if (mysql_stmt_execute(stmt)) {
-                        unsigned code = mysql_stmt_errno(stmt);
-
-                        w->errors++;
-                        fprintf(stderr, "db_ceiling: execute: %s\n", mysql_stmt_error(stmt));
-                        if (code >= 2000 && code < 3000)
-                                break;
-                        continue;
-                }
-                while ((r = mysql_stmt_fetch(stmt)) == 0 || r == MYSQL_DATA_TRUNCATED) {
-                        if (r == MYSQL_DATA_TRUNCATED &&
-                            !fetch_truncated(stmt, columns, column_count))
-                                break;
-                        rows++;
-                        w->bytes += row_bytes(columns, column_count);
-                }
-                if (r != MYSQL_NO_DATA) {
-                        w->errors++;
-                        fprintf(stderr, "db_ceiling: fetch: %s\n", mysql_stmt_error(stmt));
+                if (!send_all(w, mysql, sessions, o->pipeline, &seed) ||
+                    !receive_all(w, mysql, sessions, o->pipeline, t0))
                         break;
-                }
-                mysql_stmt_free_result(stmt);
-                uint64_t t1 = now_ns();
-
-                /* queryd never sends the extra row; it only looks at it. */
-                unsigned long long sent = rows > (unsigned long long)expected
-                                                  ? (unsigned long long)expected
-                                                  : rows;
-                if (sent != (unsigned long long)expected)
-                        w->wrong_row_counts++;
-                w->rows += rows;
-                w->requests++;
-                if (!record_latency(w, t1 - t0)) {
-                        w->failed = true;
-                        break;
-                }
         }
-done:
-        if (stmt != NULL)
-                mysql_stmt_close(stmt);
+        for (unsigned i = 0; sessions != NULL && i < o->pipeline; i++)
+                session_close(&sessions[i]);
+        free(sessions);
         if (mysql != NULL)
                 mysql_close(mysql);
-        for (unsigned i = 0; columns != NULL && i < column_count; i++)
-                free(columns[i].text);
-        free(columns);
-        free(binds);
         mysql_thread_end();
         return NULL;
 }
@@ -415,13 +476,15 @@ static void usage(FILE *out)
                 "usage: db_ceiling (--socket PATH | --host H --port P) --user U --password P\n"
                 "                  --database D --query point|page|first|in [--connections N]\n"
                 "                  [--duration SECONDS] [--max-requests N] [--rows N] [--limit N]\n"
-                "                  [--timeout-ms MS] [--time-zone TZ] [--table T]\n"
+                "                  [--timeout-ms MS] [--time-zone TZ] [--table T] [--pipeline N]\n"
                 "  point: SELECT * FROM T WHERE id = ?  (random id 1..rows; T: users)\n"
                 "  page:  SELECT * FROM T WHERE id > ? ORDER BY id LIMIT ?\n"
                 "         (random cursor 0..rows-limit, LIMIT limit+1 as queryd binds it)\n"
                 "  first: the same statement from the start of the table (LIMIT limit+1)\n"
                 "  in:    SELECT * FROM T WHERE id IN (?, ...), limit distinct ids: the\n"
                 "         statement coalesced point lookups would send\n"
+                "  --pipeline: point only: N statements sent on a connection before their\n"
+                "              answers are read (MARIADB_OPT_SKIP_READ_RESPONSE)\n"
                 "  --timeout-ms: prefix SET STATEMENT max_statement_time as queryd does\n"
                 "                (default 5000, queryd's default; 0: plain statement)\n");
 }
@@ -445,7 +508,7 @@ static int parse_options(int argc, char **argv, options_t *o)
         *o = (options_t){ .host = "127.0.0.1", .port = 3306, .connections = 8,
                           .duration_s = 10, .max_requests = 100000000ULL, .rows = 100000,
                           .limit = 100, .timeout_ms = 5000, .time_zone = "+00:00", .table = "users",
-                          .kind = QUERY_POINT };
+                          .kind = QUERY_POINT, .pipeline = 1 };
         for (int i = 1; i < argc; i++) {
                 const char *name = argv[i];
                 const char *value = i + 1 < argc ? argv[i + 1] : NULL;
@@ -504,6 +567,9 @@ static int parse_options(int argc, char **argv, options_t *o)
                 } else if (strcmp(name, "--limit") == 0 && parse_number(value, 100000000, &n) &&
                            n > 0) {
                         o->limit = (long long)n;
+                } else if (strcmp(name, "--pipeline") == 0 &&
+                           parse_number(value, MAX_PIPELINE, &n) && n > 0) {
+                        o->pipeline = (unsigned)n;
                 } else if (strcmp(name, "--timeout-ms") == 0 &&
                            parse_number(value, 3600000, &n)) {
                         o->timeout_ms = (unsigned)n;
@@ -518,6 +584,10 @@ static int parse_options(int argc, char **argv, options_t *o)
         }
         if (o->kind == QUERY_IN && (o->limit > MAX_IN_IDS || o->limit > o->rows)) {
                 fprintf(stderr, "db_ceiling: --query in takes --limit 1..%d\n", MAX_IN_IDS);
+                return -1;
+        }
+        if (o->pipeline > 1 && o->kind != QUERY_POINT) {
+                fprintf(stderr, "db_ceiling: --pipeline is for --query point\n");
                 return -1;
         }
         if (o->kind == QUERY_PAGE && o->limit > o->rows) {
@@ -599,11 +669,13 @@ int main(int argc, char **argv)
                 free(workers[i].latencies_ns);
         }
         qsort(all, total, sizeof(*all), compare_u64);
-        printf("{\"query\":\"%s\",\"connections\":%u,\"limit\":%lld,\"duration_s\":%.3f,"
+        printf("{\"query\":\"%s\",\"connections\":%u,\"pipeline\":%u,\"limit\":%lld,"
+               "\"duration_s\":%.3f,"
                "\"requests\":%llu,\"rps\":%.1f,\"p50_ms\":%.3f,\"p99_ms\":%.3f,\"max_ms\":%.3f,"
                "\"errors\":%llu,\"wrong_row_counts\":%llu,\"failed_connections\":%u,"
                "\"rows\":%llu,\"bytes\":%llu}\n",
-               kind_name(o.kind), o.connections, o.kind == QUERY_POINT ? 1 : o.limit, elapsed,
+               kind_name(o.kind), o.connections, o.pipeline, o.kind == QUERY_POINT ? 1 : o.limit,
+               elapsed,
                requests, elapsed > 0 ? (double)requests / elapsed : 0.0,
                percentile_ms(all, total, 50), percentile_ms(all, total, 99),
                total ? (double)all[total - 1] / 1e6 : 0.0, errors, wrong, failed, rows, bytes);

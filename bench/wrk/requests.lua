@@ -16,6 +16,20 @@ end
 
 local mode, rows, limit, path
 
+-- Random requests are drawn and formatted once, at start: formatting one per
+-- request would cost the load generator CPU that the server under test and
+-- the database share with it. Each thread cycles through its own draw.
+local DRAWN = 65536
+
+local function draw()
+  if mode == "id" then
+    return wrk.format("GET", "/users/" .. math.random(1, rows))
+  end
+  return wrk.format("GET", "/users?limit=" .. limit .. "&after=" .. math.random(0, rows - limit))
+end
+
+local drawn, next_index = {}, 0
+
 function init(args)
   mode = args[1] or "path"
   rows = tonumber(args[2] or "0")
@@ -26,14 +40,16 @@ function init(args)
     -- A fixed request is formatted once, as wrk does without a script.
     local fixed = wrk.format("GET", path)
     request = function() return fixed end
+  else
+    for i = 1, DRAWN do
+      drawn[i] = draw()
+    end
   end
 end
 
 function request()
-  if mode == "id" then
-    return wrk.format("GET", "/users/" .. math.random(1, rows))
-  end
-  return wrk.format("GET", "/users?limit=" .. limit .. "&after=" .. math.random(0, rows - limit))
+  next_index = next_index % DRAWN + 1
+  return drawn[next_index]
 end
 
 function done(summary, latency, requests)
