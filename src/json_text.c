@@ -349,23 +349,45 @@ static bool fits(const decimal_t *longest, int count, double value,
  * settle a digit long; the longest form always reads back, so the result
  * always does.
  */
-static decimal_t shortest_decimal(double value, int max_digits,
+static decimal_t searched_decimal(const decimal_t *longest, double value, int max_digits,
                                   bool (*reads_back)(const decimal_t *, double))
 {
-        decimal_t longest, found;
+        decimal_t found;
         int lo = 1, hi = max_digits;
 
-        decimal_of(value, max_digits, &longest);
         while (lo < hi) {
                 int mid = (lo + hi) / 2;
-                if (fits(&longest, mid, value, reads_back, &found))
+                if (fits(longest, mid, value, reads_back, &found))
                         hi = mid;
                 else
                         lo = mid + 1;
         }
-        if (lo == max_digits || !fits(&longest, lo, value, reads_back, &found))
-                found = longest;
+        if (lo == max_digits || !fits(longest, lo, value, reads_back, &found))
+                found = *longest;
         return found;
+}
+
+/*
+ * As searched_decimal, with fewer read-backs for a normal number (not zero,
+ * not subnormal), whose precision is finer than half a unit of its
+ * sure_digits-th digit (DBL_DIG, FLT_DIG): every decimal of that many digits
+ * or fewer that reads back is then the value rounded to sure_digits, bar
+ * trailing zeros (which append_number drops). So one read-back settles all
+ * the short lengths, and the longer ones are tried in turn. The search takes
+ * the same path through these lengths, so both give the same digits.
+ */
+static decimal_t shortest_decimal(double value, bool normal, int sure_digits, int max_digits,
+                                  bool (*reads_back)(const decimal_t *, double))
+{
+        decimal_t longest, found;
+
+        decimal_of(value, max_digits, &longest);
+        if (!normal)
+                return searched_decimal(&longest, value, max_digits, reads_back);
+        for (int count = sure_digits; count < max_digits; count++)
+                if (fits(&longest, count, value, reads_back, &found))
+                        return found;
+        return longest;
 }
 
 /* Writes d: plain notation for magnitudes from 1e-7 to 1e21 (as JavaScript
@@ -485,7 +507,7 @@ void json_text_double(strbuf_t *out, double value)
                 strbuf_append(out, "null", 4);
                 return;
         }
-        decimal_t d = shortest_decimal(value, 17, reads_back_as_double);
+        decimal_t d = shortest_decimal(value, isnormal(value), DBL_DIG, 17, reads_back_as_double);
         append_number(out, &d);
 }
 
@@ -495,7 +517,7 @@ void json_text_float(strbuf_t *out, float value)
                 strbuf_append(out, "null", 4);
                 return;
         }
-        decimal_t d = shortest_decimal(value, 9, reads_back_as_float);
+        decimal_t d = shortest_decimal(value, isnormal(value), FLT_DIG, 9, reads_back_as_float);
         append_number(out, &d);
 }
 

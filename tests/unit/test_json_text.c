@@ -698,6 +698,21 @@ static void test_double_long_forms_match_printf(void)
         ASSERT_DOUBLE(-5.7911465142747976e+38, "-5.791146514274798e+38");
 }
 
+/* Up to DBL_DIG digits one read-back decides (json_text.c, shortest_decimal);
+ * these sit on either side of that line. */
+static void test_double_around_fifteen_digits(void)
+{
+        ASSERT_DOUBLE(123456789012345.0, "123456789012345");
+        ASSERT_DOUBLE(0.123456789012345, "0.123456789012345");
+        ASSERT_DOUBLE(999999999999999.0, "999999999999999");
+        ASSERT_DOUBLE(9999999999999998.0, "9999999999999998");
+        ASSERT_DOUBLE(1.0 / 3.0, "0.3333333333333333");
+        ASSERT_DOUBLE(2.0 / 3.0, "0.6666666666666666");
+        ASSERT_DOUBLE(1.0 / 7.0, "0.14285714285714285");
+        ASSERT_DOUBLE(0.1 + 0.7, "0.7999999999999999");
+        ASSERT_DOUBLE(1e15 + 0.3, "1000000000000000.2");
+}
+
 static void test_double_subnormal_shortest(void)
 {
         ASSERT_DOUBLE(5e-324, "5e-324");
@@ -1101,6 +1116,7 @@ int main(void)
         RUN_TEST(test_double_not_finite_is_null);
         RUN_TEST(test_double_everyday_magnitudes_match_printf);
         RUN_TEST(test_double_long_forms_match_printf);
+        RUN_TEST(test_double_around_fifteen_digits);
         RUN_TEST(test_double_subnormal_shortest);
         RUN_TEST(test_double_random_values_round_trip_shortest);
         RUN_TEST(test_float_values);
