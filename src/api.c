@@ -31,6 +31,8 @@ static void resource_done(api_resource_t *res)
         columns_free(res->columns, res->column_count);
         free(res->key);
         free(res->item_sql);
+        for (size_t i = 0; i < API_LOOKUP_SIZES; i++)
+                free(res->lookup_sql[i]);
 }
 
 static void query_done(api_query_t *q)

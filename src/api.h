@@ -74,6 +74,9 @@ typedef struct api_column {
         bool orderable;         /* not JSON, BLOB or TEXT */
 } api_column_t;
 
+/* Coalesced item lookups (item_batch.c) send 1, 2, 4 ... API_MAX_LOOKUP_KEYS keys. */
+enum { API_MAX_LOOKUP_KEYS = 64, API_LOOKUP_SIZES = 7 };
+
 typedef struct api_resource {
         char *path;             /* "/users" */
         char *item_path;        /* "/users/{id}"; composite keys: "/pairs/{a}/{b}" */
@@ -88,6 +91,8 @@ typedef struct api_resource {
         unsigned max_limit;     /* default 1000 */
         unsigned timeout_ms;    /* 0: QUERYD_QUERY_TIMEOUT_MS */
         char *item_sql;         /* SELECT <columns> FROM <table> WHERE k1 = ? AND ... (api_finish) */
+        char *lookup_sql[API_LOOKUP_SIZES]; /* single keys: ... WHERE k IN (?, ...) with
+                                               2^i placeholders (api_finish) */
 } api_resource_t;
 
 typedef struct api_param {

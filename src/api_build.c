@@ -14,22 +14,55 @@
 #include "routes/routes.h"
 #include "strbuf.h"
 
+/* SELECT <columns> FROM <table> WHERE */
+static void append_item_select(strbuf_t *sql, const api_resource_t *r)
+{
+        strbuf_append_str(sql, "SELECT ");
+        for (size_t i = 0; i < r->column_count; i++) {
+                if (i > 0)
+                        strbuf_append_char(sql, ',');
+                strbuf_append_str(sql, r->columns[i].quoted);
+        }
+        strbuf_appendf(sql, " FROM %s WHERE ", r->quoted_table);
+}
+
 /* SELECT <columns> FROM <table> WHERE k1 = ? AND k2 = ? */
 static char *item_sql(const api_resource_t *r)
 {
         strbuf_t sql = { 0 };
 
-        strbuf_append_str(&sql, "SELECT ");
-        for (size_t i = 0; i < r->column_count; i++) {
-                if (i > 0)
-                        strbuf_append_char(&sql, ',');
-                strbuf_append_str(&sql, r->columns[i].quoted);
-        }
-        strbuf_appendf(&sql, " FROM %s WHERE ", r->quoted_table);
+        append_item_select(&sql, r);
         for (size_t k = 0; k < r->key_count; k++)
                 strbuf_appendf(&sql, "%s%s = ?", k > 0 ? " AND " : "",
                                r->columns[r->key[k]].quoted);
         return strbuf_take(&sql, NULL);
+}
+
+/* SELECT <columns> FROM <table> WHERE k IN (?, ...), count placeholders. */
+static char *lookup_sql(const api_resource_t *r, unsigned count)
+{
+        strbuf_t sql = { 0 };
+
+        append_item_select(&sql, r);
+        strbuf_appendf(&sql, "%s IN (?", r->columns[r->key[0]].quoted);
+        for (unsigned i = 1; i < count; i++)
+                strbuf_append_str(&sql, ",?");
+        strbuf_append_char(&sql, ')');
+        return strbuf_take(&sql, NULL);
+}
+
+/* The item statements of a resource; false when out of memory. */
+static bool build_item_statements(api_resource_t *r)
+{
+        r->item_sql = item_sql(r);
+        if (r->item_sql == NULL)
+                return false;
+        for (unsigned i = 0; r->key_count == 1 && i < API_LOOKUP_SIZES; i++) {
+                r->lookup_sql[i] = lookup_sql(r, 1u << i);
+                if (r->lookup_sql[i] == NULL)
+                        return false;
+        }
+        return true;
 }
 
 /* What every request of a named query needs and the entry already says. */
@@ -126,11 +159,9 @@ int api_finish(api_t *api, const route_t *builtins, size_t builtin_count, char *
 
         if (r == 0)
                 r = check_clashes(api, err, err_size);
-        for (size_t i = 0; r == 0 && i < api->resource_count; i++) {
-                api->resources[i].item_sql = item_sql(&api->resources[i]);
-                if (api->resources[i].item_sql == NULL)
+        for (size_t i = 0; r == 0 && i < api->resource_count; i++)
+                if (!build_item_statements(&api->resources[i]))
                         r = -ENOMEM;
-        }
         for (size_t i = 0; r == 0 && i < api->query_count; i++)
                 r = derive_query_tables(&api->queries[i]);
         if (r == 0) {

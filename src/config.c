@@ -293,7 +293,7 @@ typedef struct numeric_var {
 static const numeric_var_t numeric_vars[] = {
         NUMERIC("QUERYD_POOL_SIZE", 8, 1, 4096, pool_size),
         NUMERIC("QUERYD_QUEUE_LIMIT", 1024, 0, 1000000, queue_limit),
-        NUMERIC("QUERYD_BATCH_LOOKUPS", 64, 1, 64, batch_lookups),
+        NUMERIC("QUERYD_BATCH_LOOKUPS", 64, 1, CONFIG_MAX_BATCH_LOOKUPS, batch_lookups),
         NUMERIC("QUERYD_ACQUIRE_TIMEOUT_MS", 1000, 1, 600000, acquire_timeout_ms),
         NUMERIC("QUERYD_QUERY_TIMEOUT_MS", 5000, 10, 3600000, query_timeout_ms),
         NUMERIC("QUERYD_DRAIN_TIMEOUT_MS", 10000, 0, 600000, drain_timeout_ms),

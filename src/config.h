@@ -8,7 +8,7 @@
 #include <stddef.h>
 #include <stdint.h>
 
-enum { DB_MAX_HOSTS = 8 };
+enum { DB_MAX_HOSTS = 8, CONFIG_MAX_BATCH_LOOKUPS = 64 };
 
 /** One database server: a host name or address, and a port (0: the default, 3306). */
 typedef struct db_host {

@@ -18,6 +18,10 @@
 #include "metrics.h"
 #include "worker.h"
 
+_Static_assert((int)CONFIG_MAX_BATCH_LOOKUPS <= (int)API_MAX_LOOKUP_KEYS &&
+                       API_MAX_LOOKUP_KEYS == 1 << (API_LOOKUP_SIZES - 1),
+               "every batch size has its statement in api_resource_t.lookup_sql");
+
 /* The database stops the statement at its timeout; the lookups wait a
  * little longer for that answer before they give up on it. */
 enum { QUERY_GRACE_MS = 1000 };
@@ -175,36 +179,15 @@ static void on_done(db_query_t *q, int status, void *data)
 /* ---- the statement ---- */
 
 /* Statements come in a few sizes, so each connection prepares few of them:
- * the keys are padded to the next power of two with copies of the last. */
-static unsigned padded_count(unsigned n)
+ * the keys are padded to the next power of two with copies of the last.
+ * Returns the size's index in res->lookup_sql. */
+static unsigned padded_size(unsigned n)
 {
-        unsigned size = 1;
+        unsigned i = 0;
 
-        while (size < n)
-                size *= 2;
-        return size;
-}
-
-/* The resource's item statement with "WHERE key IN (?, ...)" for count keys. */
-static const char *statement_text(const item_batch_t *b, unsigned count)
-{
-        const api_resource_t *res = b->res;
-        strbuf_t sql = { 0 };
-
-        strbuf_append_str(&sql, "SELECT ");
-        for (size_t i = 0; i < res->column_count; i++) {
-                if (i > 0)
-                        strbuf_append_char(&sql, ',');
-                strbuf_append_str(&sql, res->columns[i].quoted);
-        }
-        strbuf_appendf(&sql, " FROM %s WHERE %s IN (", res->quoted_table,
-                       res->columns[res->key[0]].quoted);
-        for (unsigned i = 0; i < count; i++)
-                strbuf_append_str(&sql, i > 0 ? ",?" : "?");
-        strbuf_append_char(&sql, ')');
-        char *text = sql.failed ? NULL : scope_strndup(b->scope, sql.data, sql.len);
-        strbuf_done(&sql);
-        return text;
+        while ((1u << i) < n)
+                i++;
+        return i;
 }
 
 static int bind_keys(item_batch_t *b, unsigned count)
@@ -253,7 +236,8 @@ static int set_outputs(item_batch_t *b)
 static void on_lease(db_lease_t *lease, int status, void *data)
 {
         item_batch_t *b = data;
-        unsigned count = padded_count(b->lookup_count);
+        unsigned size = padded_size(b->lookup_count);
+        unsigned count = 1u << size;
 
         (void)lease;
         if (status < 0) {
@@ -262,8 +246,8 @@ static void on_lease(db_lease_t *lease, int status, void *data)
         }
         unlink_open(b);
         b->running = true;
-        b->query.sql = statement_text(b, count);
-        if (b->query.sql == NULL || set_outputs(b) < 0 || bind_keys(b, count) < 0) {
+        b->query.sql = b->res->lookup_sql[size];
+        if (set_outputs(b) < 0 || bind_keys(b, count) < 0) {
                 fail_acquire(b, -ENOMEM);
                 return;
         }
