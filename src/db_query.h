@@ -14,6 +14,10 @@
 
 typedef struct db_query db_query_t;
 
+/* The database stops a statement at its timeout_ms; whoever waits for it
+ * gives the answer this much longer before giving up on the connection. */
+enum { DB_QUERY_GRACE_MS = 1000 };
+
 /**
  * Called after each fetched row; q->rows holds its values. Returns true to
  * go on, false to pause the fetch until db_query_resume().

@@ -22,10 +22,6 @@ _Static_assert((int)CONFIG_MAX_BATCH_LOOKUPS <= (int)API_MAX_LOOKUP_KEYS &&
                        API_MAX_LOOKUP_KEYS == 1 << (API_LOOKUP_SIZES - 1),
                "every batch size has its statement in api_resource_t.lookup_sql");
 
-/* The database stops the statement at its timeout; the lookups wait a
- * little longer for that answer before they give up on it. */
-enum { QUERY_GRACE_MS = 1000 };
-
 typedef struct lookup lookup_t;
 
 struct lookup {
@@ -217,7 +213,7 @@ static void on_deadline(http_request_t *req);
 static void rearm_deadlines(item_batch_t *b)
 {
         for (lookup_t *l = b->lookups; l != NULL; l = l->next)
-                http_set_deadline(l->req, b->query.timeout_ms + QUERY_GRACE_MS, on_deadline);
+                http_set_deadline(l->req, b->query.timeout_ms + DB_QUERY_GRACE_MS, on_deadline);
 }
 
 static int set_outputs(item_batch_t *b)

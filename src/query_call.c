@@ -174,10 +174,6 @@ static void on_done(db_query_t *q, int status, void *data)
         call->done(call, status);
 }
 
-/* The database stops the statement at query_timeout_ms; queryd waits a
- * little longer for that answer before it gives up on the connection. */
-enum { QUERY_GRACE_MS = 1000 };
-
 static void on_deadline(http_request_t *req);
 
 static void on_lease(db_lease_t *lease, int status, void *data)
@@ -195,7 +191,7 @@ static void on_lease(db_lease_t *lease, int status, void *data)
         call->query.done_cb = on_done;
         call->query.data = call;
         if (call->deadline_ms == 0)
-                http_set_deadline(req, call->query.timeout_ms + QUERY_GRACE_MS, on_deadline);
+                http_set_deadline(req, call->query.timeout_ms + DB_QUERY_GRACE_MS, on_deadline);
         db_query_run(&call->query, lease, req->scope);
 }
 
