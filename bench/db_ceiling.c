@@ -265,16 +265,16 @@ static unsigned long long row_bytes(const column_t *columns, unsigned count)
 }
 
 /* One prepared statement with its parameter and result buffers. */
-typedef struct session {
+typedef struct slot {
         MYSQL_STMT *stmt;
         MYSQL_BIND params[MAX_IN_IDS];
         long long values[MAX_IN_IDS];
         MYSQL_BIND *binds;
         column_t *columns;
         unsigned column_count;
-} session_t;
+} slot_t;
 
-static bool session_open(session_t *s, MYSQL *mysql, const char *sql)
+static bool slot_open(slot_t *s, MYSQL *mysql, const char *sql)
 {
         s->stmt = mysql_stmt_init(mysql);
         if (s->stmt == NULL || mysql_stmt_prepare(s->stmt, sql, strlen(sql))) {
@@ -297,7 +297,7 @@ static bool session_open(session_t *s, MYSQL *mysql, const char *sql)
         return true;
 }
 
-static void session_close(session_t *s)
+static void slot_close(slot_t *s)
 {
         if (s->stmt != NULL)
                 mysql_stmt_close(s->stmt);
@@ -308,7 +308,7 @@ static void session_close(session_t *s)
 }
 
 /* The next statement's keys, drawn as the wrk script draws them. */
-static void draw_keys(const options_t *o, session_t *s, uint64_t *seed)
+static void draw_keys(const options_t *o, slot_t *s, uint64_t *seed)
 {
         uint64_t stride = o->kind == QUERY_IN ? (uint64_t)(o->rows / o->limit) : 0;
 
@@ -333,7 +333,7 @@ static void draw_keys(const options_t *o, session_t *s, uint64_t *seed)
 }
 
 /* Reads every row of an executed statement; -1 on an error. */
-static long long fetch_all(worker_t *w, session_t *s)
+static long long fetch_all(worker_t *w, slot_t *s)
 {
         long long rows = 0;
         int r;
@@ -353,18 +353,18 @@ static long long fetch_all(worker_t *w, session_t *s)
         return rows;
 }
 
-/* Sends one statement per session; with a pipeline, none waits for its
+/* Sends one statement per slot; with a pipeline, none waits for its
  * answer (MARIADB_OPT_SKIP_READ_RESPONSE). False on a connection error. */
-static bool send_all(worker_t *w, MYSQL *mysql, session_t *sessions, unsigned n, uint64_t *seed)
+static bool send_all(worker_t *w, MYSQL *mysql, slot_t *slots, unsigned n, uint64_t *seed)
 {
         my_bool skip = n > 1;
 
         mysql_optionsv(mysql, MARIADB_OPT_SKIP_READ_RESPONSE, &skip);
         for (unsigned i = 0; i < n; i++) {
-                draw_keys(w->opts, &sessions[i], seed);
-                if (mysql_stmt_execute(sessions[i].stmt)) {
+                draw_keys(w->opts, &slots[i], seed);
+                if (mysql_stmt_execute(slots[i].stmt)) {
                         fprintf(stderr, "db_ceiling: execute: %s\n",
-                                mysql_stmt_error(sessions[i].stmt));
+                                mysql_stmt_error(slots[i].stmt));
                         w->errors++;
                         return false;
                 }
@@ -375,7 +375,7 @@ static bool send_all(worker_t *w, MYSQL *mysql, session_t *sessions, unsigned n,
 }
 
 /* Reads the answers in the order the statements were sent. */
-static bool receive_all(worker_t *w, MYSQL *mysql, session_t *sessions, unsigned n,
+static bool receive_all(worker_t *w, MYSQL *mysql, slot_t *slots, unsigned n,
                         uint64_t t0)
 {
         /* As queryd does: one row past the page tells whether another follows. */
@@ -383,13 +383,13 @@ static bool receive_all(worker_t *w, MYSQL *mysql, session_t *sessions, unsigned
         long long expected = o->kind == QUERY_POINT ? 1 : o->limit;
 
         for (unsigned i = 0; i < n; i++) {
-                if (n > 1 && mysql->methods->db_read_execute_response(sessions[i].stmt)) {
+                if (n > 1 && mysql->methods->db_read_execute_response(slots[i].stmt)) {
                         fprintf(stderr, "db_ceiling: execute: %s\n",
-                                mysql_stmt_error(sessions[i].stmt));
+                                mysql_stmt_error(slots[i].stmt));
                         w->errors++;
                         return false;
                 }
-                long long rows = fetch_all(w, &sessions[i]);
+                long long rows = fetch_all(w, &slots[i]);
                 if (rows < 0) {
                         w->errors++;
                         return false;
@@ -412,12 +412,12 @@ static void *worker_main(void *arg)
         worker_t *w = arg;
         const options_t *o = w->opts;
         MYSQL *mysql = connect_db(o);
-        session_t *sessions = calloc(o->pipeline, sizeof(*sessions));
+        slot_t *slots = calloc(o->pipeline, sizeof(*slots));
         uint64_t seed = 0x9E3779B97F4A7C15ULL * (w->index + 1) ^ now_ns();
         char statement[512], sql[600];
 
         w->failed = true;
-        if (mysql == NULL || sessions == NULL)
+        if (mysql == NULL || slots == NULL)
                 goto ready;
         statement_sql(o, statement, sizeof(statement));
         if (o->timeout_ms > 0)
@@ -426,7 +426,7 @@ static void *worker_main(void *arg)
         else
                 snprintf(sql, sizeof(sql), "%s", statement);
         for (unsigned i = 0; i < o->pipeline; i++)
-                if (!session_open(&sessions[i], mysql, sql))
+                if (!slot_open(&slots[i], mysql, sql))
                         goto ready;
         w->failed = false;
 ready:
@@ -436,13 +436,13 @@ ready:
                 if (atomic_fetch_add(&requests_started, o->pipeline) >= o->max_requests)
                         break;
                 uint64_t t0 = now_ns();
-                if (!send_all(w, mysql, sessions, o->pipeline, &seed) ||
-                    !receive_all(w, mysql, sessions, o->pipeline, t0))
+                if (!send_all(w, mysql, slots, o->pipeline, &seed) ||
+                    !receive_all(w, mysql, slots, o->pipeline, t0))
                         break;
         }
-        for (unsigned i = 0; sessions != NULL && i < o->pipeline; i++)
-                session_close(&sessions[i]);
-        free(sessions);
+        for (unsigned i = 0; slots != NULL && i < o->pipeline; i++)
+                slot_close(&slots[i]);
+        free(slots);
         if (mysql != NULL)
                 mysql_close(mysql);
         mysql_thread_end();
