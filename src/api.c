@@ -31,6 +31,7 @@ static void resource_done(api_resource_t *res)
         columns_free(res->columns, res->column_count);
         free(res->key);
         free(res->item_sql);
+        free(res->outputs);
         for (size_t i = 0; i < API_LOOKUP_SIZES; i++)
                 free(res->lookup_sql[i]);
 }

@@ -91,8 +91,10 @@ typedef struct api_resource {
         unsigned max_limit;     /* default 1000 */
         unsigned timeout_ms;    /* 0: QUERYD_QUERY_TIMEOUT_MS */
         char *item_sql;         /* SELECT <columns> FROM <table> WHERE k1 = ? AND ... (api_finish) */
-        char *lookup_sql[API_LOOKUP_SIZES]; /* single keys: ... WHERE k IN (?, ...) with
-                                               2^i placeholders (api_finish) */
+        api_output_t *outputs;  /* each column's output, in order: the item's (api_finish) */
+        char *lookup_sql[API_LOOKUP_SIZES]; /* ... WHERE k IN (?, ...) with 2^i placeholders,
+                                               for a key of one integer column; NULL for
+                                               other keys (api_finish) */
 } api_resource_t;
 
 typedef struct api_param {

@@ -51,13 +51,38 @@ static char *lookup_sql(const api_resource_t *r, unsigned count)
         return strbuf_take(&sql, NULL);
 }
 
-/* The item statements of a resource; false when out of memory. */
-static bool build_item_statements(api_resource_t *r)
+/*
+ * Whether lookups may share an IN (...) statement: the key is one integer
+ * column, which the server compares exactly as item_batch.c does when it
+ * hands each row back. Strings compare by collation, YEAR by its own rules.
+ */
+static bool has_integer_key(const api_resource_t *r)
+{
+        if (r->key_count != 1)
+                return false;
+        const api_column_t *key = &r->columns[r->key[0]];
+        switch (key->meta.type) {
+        case MYSQL_TYPE_TINY:
+        case MYSQL_TYPE_SHORT:
+        case MYSQL_TYPE_INT24:
+        case MYSQL_TYPE_LONG:
+        case MYSQL_TYPE_LONGLONG:
+                return key->rule.type == API_TYPE_INT;
+        default:
+                return false;
+        }
+}
+
+/* The item statements of a resource and its outputs; false when out of memory. */
+static bool build_items(api_resource_t *r)
 {
         r->item_sql = item_sql(r);
-        if (r->item_sql == NULL)
+        r->outputs = calloc(r->column_count + 1, sizeof(*r->outputs));
+        if (r->item_sql == NULL || r->outputs == NULL)
                 return false;
-        for (unsigned i = 0; r->key_count == 1 && i < API_LOOKUP_SIZES; i++) {
+        for (size_t i = 0; i < r->column_count; i++)
+                r->outputs[i] = r->columns[i].output;
+        for (unsigned i = 0; has_integer_key(r) && i < API_LOOKUP_SIZES; i++) {
                 r->lookup_sql[i] = lookup_sql(r, 1u << i);
                 if (r->lookup_sql[i] == NULL)
                         return false;
@@ -160,7 +185,7 @@ int api_finish(api_t *api, const route_t *builtins, size_t builtin_count, char *
         if (r == 0)
                 r = check_clashes(api, err, err_size);
         for (size_t i = 0; r == 0 && i < api->resource_count; i++)
-                if (!build_item_statements(&api->resources[i]))
+                if (!build_items(&api->resources[i]))
                         r = -ENOMEM;
         for (size_t i = 0; r == 0 && i < api->query_count; i++)
                 r = derive_query_tables(&api->queries[i]);

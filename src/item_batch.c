@@ -13,7 +13,6 @@
 #include <errno.h>
 #include <mysql.h>
 
-#include "collection_plan.h"
 #include "db_query.h"
 #include "metrics.h"
 #include "worker.h"
@@ -46,23 +45,6 @@ struct item_batch {
         db_query_t query;
         long long *keys;        /* the statement's parameters, padded */
 };
-
-bool item_batch_eligible(const api_resource_t *res)
-{
-        if (res->key_count != 1)
-                return false;
-        const api_column_t *key = &res->columns[res->key[0]];
-        switch (key->meta.type) {
-        case MYSQL_TYPE_TINY:
-        case MYSQL_TYPE_SHORT:
-        case MYSQL_TYPE_INT24:
-        case MYSQL_TYPE_LONG:
-        case MYSQL_TYPE_LONGLONG:
-                return key->rule.type == API_TYPE_INT;
-        default:
-                return false; /* strings compare by collation, YEAR by its own rules */
-        }
-}
 
 /* ---- membership ---- */
 
@@ -216,19 +198,6 @@ static void rearm_deadlines(item_batch_t *b)
                 http_set_deadline(l->req, b->query.timeout_ms + DB_QUERY_GRACE_MS, on_deadline);
 }
 
-static int set_outputs(item_batch_t *b)
-{
-        collection_plan_t *plan = scope_alloc(b->scope, sizeof(*plan));
-        collection_error_t err;
-
-        if (plan == NULL || collection_plan_select(plan, b->res, NULL, b->scope, &err) < 0)
-                return -ENOMEM;
-        b->query.row_options.outputs = plan->outputs;
-        b->query.row_options.output_count = (unsigned)plan->field_count;
-        b->query.row_options.visible = (unsigned)plan->visible;
-        return 0;
-}
-
 static void on_lease(db_lease_t *lease, int status, void *data)
 {
         item_batch_t *b = data;
@@ -243,7 +212,7 @@ static void on_lease(db_lease_t *lease, int status, void *data)
         unlink_open(b);
         b->running = true;
         b->query.sql = b->res->lookup_sql[size];
-        if (set_outputs(b) < 0 || bind_keys(b, count) < 0) {
+        if (bind_keys(b, count) < 0) {
                 fail_acquire(b, -ENOMEM);
                 return;
         }
@@ -276,6 +245,8 @@ static int open_batch(worker_t *w, const api_resource_t *res, item_batch_t **ret
         b->worker = w;
         b->res = res;
         b->query.row_options.time_zone = w->config->time_zone;
+        b->query.row_options.outputs = res->outputs;
+        b->query.row_options.output_count = (unsigned)res->column_count;
         b->query.timeout_ms = res->timeout_ms ? res->timeout_ms : w->config->query_timeout_ms;
         b->query.row_cb = on_row;
         b->query.done_cb = on_done;

@@ -19,10 +19,12 @@ typedef struct item_batch item_batch_t;
 
 /**
  * Whether lookups of res may share a statement: its key is one integer
- * column, which the server compares exactly as queryd does when it hands
- * each row to its requests.
+ * column (api_finish wrote its lookup statements).
  */
-bool item_batch_eligible(const api_resource_t *res);
+static inline bool item_batch_eligible(const api_resource_t *res)
+{
+        return res->lookup_sql[0] != NULL;
+}
 
 /**
  * Looks up the row of res (eligible) whose key is key for req, to answer it
