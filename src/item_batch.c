@@ -133,7 +133,7 @@ static bool on_row(db_query_t *q, void *data)
         for (lookup_t *l = b->lookups; l != NULL; l = l->next) {
                 if (l->key != key || l->found)
                         continue;
-                rowjson_append_listed(&q->rows, q->stmt, l->format, 0, &l->body);
+                rowjson_append_listed(&q->rows, l->format, 0, &l->body);
                 l->found = true;
         }
         return true;

@@ -102,51 +102,84 @@ static inline size_t skip_plain(const unsigned char *s, size_t i, size_t len)
         return i;
 }
 
-/* Appends the escape for byte c, a control character or '"' or '\\'. */
-static void append_escape(strbuf_t *out, unsigned char c)
+/* Writes the escape for byte c, a control character or '"' or '\\', at d; returns the end. */
+static char *put_escape(char *d, unsigned char c)
 {
         static const char hex[] = "0123456789abcdef";
 
+        *d++ = '\\';
         if (c == '"' || c == '\\') {
-                char esc[2] = { '\\', (char)c };
-                strbuf_append(out, esc, 2);
-        } else {
-                char esc[6] = { '\\', 'u', '0', '0', hex[c >> 4], hex[c & 15] };
-                strbuf_append(out, esc, 6);
+                *d++ = (char)c;
+                return d;
         }
+        memcpy(d, "u00", 3);
+        d[3] = hex[c >> 4];
+        d[4] = hex[c & 15];
+        return d + 5;
 }
 
+/* Slack kept past what a string needs unescaped: a whole word may be stored
+ * at the end, and one escape or replacement (6 bytes) fits before regrowing. */
+enum { STRING_SLACK = 16 };
+
 /*
- * Runs of bytes that need nothing done are found a word at a time and
- * copied with one append; valid UTF-8 sequences extend the run. Room for
- * the unescaped text is reserved once, so only escapes can grow the buffer.
+ * Written in place: runs of bytes that need nothing done are found and
+ * stored a word at a time; valid UTF-8 sequences are copied as they are.
+ * Room for the unescaped text is reserved once and regrown only for escapes.
  */
 void json_text_string(strbuf_t *out, const char *bytes, size_t len)
 {
         const unsigned char *s = (const unsigned char *)bytes;
-        size_t plain = 0; /* start of the run of bytes copied as they are */
+        size_t i = 0;
 
-        if (!strbuf_reserve(out, len + 2))
+        if (!strbuf_reserve(out, len + 2 + STRING_SLACK))
                 return;
-        strbuf_append_char(out, '"');
-        for (size_t i = skip_plain(s, 0, len); i < len; i = skip_plain(s, i, len)) {
-                unsigned char c = s[i];
-                if (c >= 0x80) {
-                        size_t n = json_text_utf8_sequence_length(s + i, len - i);
-                        if (n > 0) {
-                                i += n;
-                                continue;
+        char *d = out->data + out->len;
+        *d++ = '"';
+        for (;;) {
+                for (; i + 8 <= len; i += 8, d += 8) {
+                        uint64_t w;
+                        memcpy(&w, s + i, 8);
+                        memcpy(d, &w, 8); /* stored whole; only the plain bytes count */
+                        uint64_t stops = stop_bytes(w);
+                        if (stops != 0) {
+#if defined(__GNUC__) && __BYTE_ORDER__ == __ORDER_LITTLE_ENDIAN__
+                                size_t plain = (size_t)__builtin_ctzll(stops) / 8;
+#else
+                                size_t plain = 0;
+#endif
+                                i += plain;
+                                d += plain;
+                                break;
                         }
                 }
-                strbuf_append(out, s + plain, i - plain);
-                if (c >= 0x80)
-                        strbuf_append(out, "\xEF\xBF\xBD", 3); /* U+FFFD */
-                else
-                        append_escape(out, c);
-                plain = ++i;
+                while (i < len && !STRING_STOPS[s[i]])
+                        *d++ = (char)s[i++];
+                if (i == len)
+                        break;
+                unsigned char c = s[i];
+                size_t n = c >= 0x80 ? json_text_utf8_sequence_length(s + i, len - i) : 0;
+                if (n > 0) {
+                        for (size_t k = 0; k < n; k++) /* 2 to 4 bytes: no call */
+                                *d++ = (char)s[i++];
+                        continue;
+                }
+                /* An escape grows the text: make room for it and the rest. */
+                out->len = (size_t)(d - out->data);
+                if (!strbuf_reserve(out, len - i + 2 + STRING_SLACK))
+                        return;
+                d = out->data + out->len;
+                if (c >= 0x80) {
+                        memcpy(d, "\xEF\xBF\xBD", 3); /* U+FFFD */
+                        d += 3;
+                } else {
+                        d = put_escape(d, c);
+                }
+                i++;
         }
-        strbuf_append(out, s + plain, len - plain);
-        strbuf_append_char(out, '"');
+        *d++ = '"';
+        out->len = (size_t)(d - out->data);
+        out->data[out->len] = '\0';
 }
 
 /*
@@ -163,11 +196,16 @@ typedef struct decimal {
         bool negative;
 } decimal_t;
 
+const char json_text_digit_pairs[200] = "00010203040506070809101112131415161718192021222324"
+                                        "25262728293031323334353637383940414243444546474849"
+                                        "50515253545556575859606162636465666768697071727374"
+                                        "75767778798081828384858687888990919293949596979899";
+
 static const uint64_t POW10_U64[] = {
         1ull, 10ull, 100ull, 1000ull, 10000ull, 100000ull, 1000000ull, 10000000ull,
         100000000ull, 1000000000ull, 10000000000ull, 100000000000ull, 1000000000000ull,
         10000000000000ull, 100000000000000ull, 1000000000000000ull, 10000000000000000ull,
-        100000000000000000ull,
+        100000000000000000ull, 1000000000000000000ull, 10000000000000000000ull,
 };
 
 /* Powers of ten a double holds exactly (5^22 < 2^53). */
@@ -287,15 +325,11 @@ static decimal_t rounded(const decimal_t *d, int count, bool up)
  * two at a time; returns the end. */
 static char *put_mantissa(char *p, const decimal_t *d)
 {
-        static const char pairs[] = "00010203040506070809101112131415161718192021222324"
-                                    "25262728293031323334353637383940414243444546474849"
-                                    "50515253545556575859606162636465666768697071727374"
-                                    "75767778798081828384858687888990919293949596979899";
         uint64_t m = d->m;
         int i = d->count;
 
         for (; i >= 2; i -= 2, m /= 100)
-                memcpy(p + i - 2, pairs + 2 * (m % 100), 2);
+                memcpy(p + i - 2, json_text_digit_pairs + 2 * (m % 100), 2);
         if (i == 1)
                 p[0] = (char)('0' + m % 10);
         return p + d->count;
@@ -390,11 +424,14 @@ static decimal_t shortest_decimal(double value, bool normal, int sure_digits, in
         return longest;
 }
 
+/* Digits are staged and moved in blocks of this size: fixed-size copies inline. */
+enum { DIGIT_BLOCK = 24, PLAIN_NUMBER_ROOM = 64 };
+
 /* Writes d: plain notation for magnitudes from 1e-7 to 1e21 (as JavaScript
- * prints numbers), else exponent. */
+ * prints numbers), else exponent. The plain form is written in place. */
 static void append_number(strbuf_t *out, const decimal_t *d)
 {
-        char mantissa[24];
+        char mantissa[2 * DIGIT_BLOCK] = { 0 }; /* room for a block from any digit */
         size_t n = (size_t)(put_mantissa(mantissa, d) - mantissa);
         int exponent = d->exponent;
 
@@ -409,22 +446,33 @@ static void append_number(strbuf_t *out, const decimal_t *d)
                 strbuf_append_str(out, text);
                 return;
         }
+        /* At most a sign, "0.", 6 zeros and a block, or 21 digits, or a block, '.' and a block. */
+        if (!strbuf_reserve(out, PLAIN_NUMBER_ROOM))
+                return;
+        char *p = out->data + out->len;
         if (d->negative)
-                strbuf_append_char(out, '-');
+                *p++ = '-';
         if (exponent < 0) {
-                strbuf_append(out, "0.", 2);
+                *p++ = '0';
+                *p++ = '.';
                 for (int i = -1; i > exponent; i--)
-                        strbuf_append_char(out, '0');
-                strbuf_append(out, mantissa, n);
+                        *p++ = '0';
+                memcpy(p, mantissa, DIGIT_BLOCK);
+                p += n;
         } else if ((size_t)exponent + 1 >= n) {
-                strbuf_append(out, mantissa, n);
+                memcpy(p, mantissa, DIGIT_BLOCK);
                 for (size_t i = n; i < (size_t)exponent + 1; i++)
-                        strbuf_append_char(out, '0');
+                        p[i] = '0';
+                p += exponent + 1;
         } else {
-                strbuf_append(out, mantissa, (size_t)exponent + 1);
-                strbuf_append_char(out, '.');
-                strbuf_append(out, mantissa + exponent + 1, n - (size_t)exponent - 1);
+                size_t whole = (size_t)exponent + 1;
+                memcpy(p, mantissa, DIGIT_BLOCK);
+                p[whole] = '.';
+                memcpy(p + whole + 1, mantissa + whole, DIGIT_BLOCK);
+                p += n + 1;
         }
+        out->len = (size_t)(p - out->data);
+        out->data[out->len] = '\0';
 }
 
 /* The power of ten of d's last digit: d is m times 10^q. */
@@ -521,16 +569,26 @@ void json_text_float(strbuf_t *out, float value)
         append_number(out, &d);
 }
 
+/* Digits in value: 1 to 20. */
+static unsigned decimal_length(unsigned long long value)
+{
+        unsigned n = 1;
+
+        while (n < 20 && value >= POW10_U64[n])
+                n++;
+        return n;
+}
+
+/* Written in place: no staging copy, no call to memcpy for a few bytes. */
 void json_text_unsigned(strbuf_t *out, unsigned long long value)
 {
-        char digits[20];
-        size_t n = 0;
+        unsigned n = decimal_length(value);
 
-        do {
-                digits[sizeof(digits) - ++n] = (char)('0' + value % 10);
-                value /= 10;
-        } while (value != 0);
-        strbuf_append(out, digits + sizeof(digits) - n, n);
+        if (!strbuf_reserve(out, n))
+                return;
+        json_text_put_digits(out->data + out->len, value, n);
+        out->len += n;
+        out->data[out->len] = '\0';
 }
 
 void json_text_signed(strbuf_t *out, long long value)

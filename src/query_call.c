@@ -141,10 +141,9 @@ static bool on_row(db_query_t *q, void *data)
         query_call_t *call = data;
 
         if (call->row_count < call->max_rows) {
-                rowjson_append_listed(&q->rows, q->stmt, call->format, call->row_count,
-                                      &call->rows_json);
+                rowjson_append_listed(&q->rows, call->format, call->row_count, &call->rows_json);
                 if (call->row_count + 1 == call->max_rows && call->on_last_row != NULL)
-                        call->on_last_row(call, &q->rows, q->stmt);
+                        call->on_last_row(call, &q->rows);
         }
         call->row_count++;
         return keep_fetching(call);

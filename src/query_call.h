@@ -23,7 +23,7 @@ typedef struct query_call query_call_t;
 typedef void (*query_call_done_fn)(query_call_t *call, int status);
 
 /** Called for the last of the max_rows rows written, while its values can be read. */
-typedef void (*query_call_last_row_fn)(query_call_t *call, rowjson_t *rows, MYSQL_STMT *stmt);
+typedef void (*query_call_last_row_fn)(query_call_t *call, const rowjson_t *rows);
 
 struct query_call {
         http_request_t *req;

@@ -7,20 +7,23 @@
  */
 #include "rowjson.h"
 
+#include <endian.h>
 #include <errno.h>
+#include <stdint.h>
 #include <stdlib.h>
 #include <string.h>
 
 #include "json_text.h"
 
-/* Strings shorter than this are read in place; longer ones are fetched whole. */
-enum { INLINE_TEXT_BYTES = 512, BINARY_CHARSET = 63 };
+/* Keys up to this long are copied as one fixed-size block (their storage is padded to it). */
+enum { BINARY_CHARSET = 63, KEY_BLOCK_BYTES = 32 };
 
 static const long long MAX_EXACT_DOUBLE_INT = 9007199254740992LL; /* 2^53 */
 
 
 struct rowjson_column {
         rowjson_kind_t kind;
+        enum enum_field_types type; /* as sent: it decides the value's wire form */
         api_output_t output;
         char *key; /* "name": ready to copy */
         size_t key_len;
@@ -34,10 +37,9 @@ struct rowjson_column {
                 float f;
                 MYSQL_TIME t;
         } value;
-        char *text;
+        const char *text; /* string-like values, in the row as received */
         unsigned long length;
-        my_bool is_null;
-        my_bool error;
+        bool is_null;
 };
 
 static bool is_json_column(const MYSQL_FIELD *f)
@@ -90,45 +92,182 @@ rowjson_kind_t rowjson_kind_of(enum enum_field_types type, unsigned charsetnr, b
         }
 }
 
-/* Points the bind at the column's storage in the form its kind wants. */
-static int bind_column(scope_t *scope, rowjson_column_t *c, MYSQL_BIND *b, const MYSQL_FIELD *f)
+/* Little-endian fields of the binary protocol. */
+static inline uint16_t read_u16(const unsigned char *p)
 {
-        b->is_null = &c->is_null;
-        b->error = &c->error;
-        b->length = &c->length;
-        switch (c->kind) {
-        case KIND_INT:
-                b->buffer_type = MYSQL_TYPE_LONGLONG;
-                b->buffer = &c->value.i;
-                b->is_unsigned = c->is_unsigned;
-                return 0;
-        case KIND_FLOAT:
-                b->buffer_type = MYSQL_TYPE_FLOAT;
-                b->buffer = &c->value.f;
-                return 0;
-        case KIND_DOUBLE:
-                b->buffer_type = MYSQL_TYPE_DOUBLE;
-                b->buffer = &c->value.d;
-                return 0;
-        case KIND_DATE:
-        case KIND_DATETIME:
-        case KIND_TIMESTAMP:
-        case KIND_TIME:
-                b->buffer_type = f->type == MYSQL_TYPE_TIME2 ? MYSQL_TYPE_TIME : f->type;
-                b->buffer = &c->value.t;
-                b->buffer_length = sizeof(c->value.t);
-                return 0;
+        uint16_t v;
+
+        memcpy(&v, p, sizeof(v));
+        return le16toh(v);
+}
+
+static inline uint32_t read_u32(const unsigned char *p)
+{
+        uint32_t v;
+
+        memcpy(&v, p, sizeof(v));
+        return le32toh(v);
+}
+
+static inline uint64_t read_u64(const unsigned char *p)
+{
+        uint64_t v;
+
+        memcpy(&v, p, sizeof(v));
+        return le64toh(v);
+}
+
+/* A length-encoded count (binary protocol): sets *n, returns what follows. */
+static const unsigned char *read_length(const unsigned char *p, unsigned long *n)
+{
+        switch (p[0]) {
+        case 252:
+                *n = read_u16(p + 1);
+                return p + 3;
+        case 253:
+                *n = read_u16(p + 1) | (unsigned long)p[3] << 16;
+                return p + 4;
+        case 254:
+                *n = (unsigned long)read_u64(p + 1);
+                return p + 9;
         default:
-                b->buffer_type = c->kind == KIND_TEXT || c->kind == KIND_DECIMAL
-                                         ? MYSQL_TYPE_STRING
-                                         : MYSQL_TYPE_BLOB;
-                b->buffer_length = f->length > 0 && f->length < INLINE_TEXT_BYTES
-                                           ? f->length
-                                           : INLINE_TEXT_BYTES;
-                c->text = scope_alloc(scope, b->buffer_length + 1);
-                b->buffer = c->text;
-                return c->text ? 0 : -ENOMEM;
+                *n = p[0];
+                return p + 1;
         }
+}
+
+/* DATE, DATETIME, TIMESTAMP: a length (0, 4, 7 or 11), then what it covers. */
+static void read_datetime(MYSQL_TIME *t, const unsigned char *p, unsigned long n)
+{
+        memset(t, 0, sizeof(*t));
+        if (n >= 4) {
+                t->year = read_u16(p);
+                t->month = p[2];
+                t->day = p[3];
+        }
+        if (n >= 7) {
+                t->hour = p[4];
+                t->minute = p[5];
+                t->second = p[6];
+        }
+        if (n >= 11)
+                t->second_part = read_u32(p + 7);
+}
+
+/* TIME: a length (0, 8 or 12), then sign, days, hours, minutes, seconds, micros. */
+static void read_time(MYSQL_TIME *t, const unsigned char *p, unsigned long n)
+{
+        memset(t, 0, sizeof(*t));
+        if (n >= 8) {
+                t->neg = p[0] != 0;
+                t->day = read_u32(p + 1);
+                t->hour = p[5];
+                t->minute = p[6];
+                t->second = p[7];
+        }
+        if (n >= 12)
+                t->second_part = read_u32(p + 8);
+}
+
+/*
+ * Decodes one value of the binary protocol at p into c; returns the end of
+ * it. The wire forms are those Connector/C's own fetch reads; strings are
+ * left where they are.
+ */
+static const unsigned char *read_value(rowjson_column_t *c, const unsigned char *p)
+{
+        unsigned long n;
+        uint32_t f;
+        uint64_t d;
+
+        switch (c->type) {
+        case MYSQL_TYPE_TINY:
+                c->value.i = c->is_unsigned ? (long long)p[0] : (long long)(int8_t)p[0];
+                return p + 1;
+        case MYSQL_TYPE_SHORT:
+        case MYSQL_TYPE_YEAR:
+                c->value.i = c->is_unsigned ? (long long)read_u16(p)
+                                            : (long long)(int16_t)read_u16(p);
+                return p + 2;
+        case MYSQL_TYPE_INT24:
+        case MYSQL_TYPE_LONG:
+                c->value.i = c->is_unsigned ? (long long)read_u32(p)
+                                            : (long long)(int32_t)read_u32(p);
+                return p + 4;
+        case MYSQL_TYPE_LONGLONG:
+                c->value.i = (long long)read_u64(p); /* unsigned: the same bits */
+                return p + 8;
+        case MYSQL_TYPE_FLOAT:
+                f = read_u32(p);
+                memcpy(&c->value.f, &f, sizeof(f));
+                return p + 4;
+        case MYSQL_TYPE_DOUBLE:
+                d = read_u64(p);
+                memcpy(&c->value.d, &d, sizeof(d));
+                return p + 8;
+        case MYSQL_TYPE_NULL:
+                c->length = 0;
+                c->text = (const char *)p;
+                return p;
+        case MYSQL_TYPE_DATE:
+        case MYSQL_TYPE_NEWDATE:
+        case MYSQL_TYPE_DATETIME:
+        case MYSQL_TYPE_DATETIME2:
+        case MYSQL_TYPE_TIMESTAMP:
+        case MYSQL_TYPE_TIMESTAMP2:
+                p = read_length(p, &n);
+                read_datetime(&c->value.t, p, n);
+                return p + n;
+        case MYSQL_TYPE_TIME:
+        case MYSQL_TYPE_TIME2:
+                p = read_length(p, &n);
+                read_time(&c->value.t, p, n);
+                return p + n;
+        default:
+                p = read_length(p, &c->length);
+                c->text = (const char *)p;
+                return p + c->length;
+        }
+}
+
+/*
+ * Connector/C calls this for each column of each fetched row, with the value
+ * as it arrived (row NULL: SQL NULL), and expects *row stepped past it.
+ * Reading the row here rather than through bound buffers spares a copy of
+ * every string and a conversion pass: the text stays in the connection's
+ * read buffer, which holds it until the next fetch.
+ */
+static void read_column(void *data, unsigned int column, unsigned char **row)
+{
+        rowjson_t *rj = data;
+        rowjson_column_t *c = &rj->columns[column];
+
+        c->is_null = row == NULL;
+        if (row != NULL)
+                *row = (unsigned char *)read_value(c, *row);
+}
+
+/*
+ * Every column is bound as a placeholder (MADB_BIND_DUMMY), which hands
+ * all of them to read_column whatever the statement's earlier bindings.
+ */
+static int route_columns_to_reader(rowjson_t *rj, MYSQL_STMT *stmt)
+{
+        MYSQL_BIND *binds = calloc(rj->count, sizeof(*binds));
+        int r = 0;
+
+        if (binds == NULL)
+                return -ENOMEM;
+        for (unsigned i = 0; i < rj->count; i++) {
+                binds[i].buffer_type = MYSQL_TYPE_NULL;
+                binds[i].flags = MADB_BIND_DUMMY;
+        }
+        if (mysql_stmt_attr_set(stmt, STMT_ATTR_CB_USER_DATA, rj) ||
+            mysql_stmt_attr_set(stmt, STMT_ATTR_CB_RESULT, (const void *)read_column) ||
+            mysql_stmt_bind_result(stmt, binds))
+                r = -EIO;
+        free(binds);
+        return r;
 }
 
 static int prepare_key(scope_t *scope, rowjson_column_t *c, const MYSQL_FIELD *f, bool first)
@@ -139,8 +278,11 @@ static int prepare_key(scope_t *scope, rowjson_column_t *c, const MYSQL_FIELD *f
                 strbuf_append_char(&key, ',');
         json_text_string(&key, f->name, f->name_length);
         strbuf_append_char(&key, ':');
+        /* At least a whole block (see append_key); scope_alloc zeroes it. */
         if (!key.failed)
-                c->key = scope_strndup(scope, key.data, key.len);
+                c->key = scope_alloc(scope, key.len > KEY_BLOCK_BYTES ? key.len : KEY_BLOCK_BYTES);
+        if (c->key != NULL)
+                memcpy(c->key, key.data, key.len);
         c->key_len = key.len;
         strbuf_done(&key);
         c->name = scope_strndup(scope, f->name, f->name_length);
@@ -161,24 +303,22 @@ int rowjson_bind(rowjson_t *rj, scope_t *scope, MYSQL_STMT *stmt, const rowjson_
         rj->visible = options->visible > 0 && options->visible < rj->count ? options->visible
                                                                             : rj->count;
         rj->columns = scope_alloc(scope, rj->count * sizeof(*rj->columns));
-        rj->binds = scope_alloc(scope, rj->count * sizeof(*rj->binds));
-        if (rj->columns == NULL || rj->binds == NULL)
+        if (rj->columns == NULL)
                 r = -ENOMEM;
         MYSQL_FIELD *fields = mysql_fetch_fields(meta);
         for (unsigned i = 0; r == 0 && i < rj->count; i++) {
                 rowjson_column_t *c = &rj->columns[i];
                 c->kind = rowjson_kind_of(fields[i].type, fields[i].charsetnr,
                                           is_json_column(&fields[i]));
+                c->type = fields[i].type;
                 c->decimals = fields[i].decimals;
                 c->is_unsigned = (fields[i].flags & UNSIGNED_FLAG) != 0;
                 c->output = i < options->output_count ? options->outputs[i] : API_OUTPUT_DEFAULT;
                 r = prepare_key(scope, c, &fields[i], i == 0);
-                if (r == 0)
-                        r = bind_column(scope, c, &rj->binds[i], &fields[i]);
         }
         mysql_free_result(meta);
-        if (r == 0 && rj->count > 0 && mysql_stmt_bind_result(stmt, rj->binds))
-                r = -EIO;
+        if (r == 0 && rj->count > 0)
+                r = route_columns_to_reader(rj, stmt);
         return r;
 }
 
@@ -190,7 +330,10 @@ static void append_int(strbuf_t *out, const rowjson_column_t *c, api_output_t ou
         bool quoted;
 
         if (output == API_OUTPUT_BOOLEAN) {
-                strbuf_append_str(out, v != 0 ? "true" : "false");
+                if (v != 0) /* constant lengths: the copies inline */
+                        strbuf_append(out, "true", 4);
+                else
+                        strbuf_append(out, "false", 5);
                 return;
         }
         if (c->is_unsigned)
@@ -332,9 +475,10 @@ static void append_csv_field(strbuf_t *out, const char *bytes, size_t len)
 }
 
 /* Bytes of a string-like column; in CSV, text and JSON go as they are. */
-static void append_bytes(strbuf_t *out, const rowjson_column_t *c, const char *bytes,
-                         api_output_t output, bool csv)
+static void append_bytes(strbuf_t *out, const rowjson_column_t *c, api_output_t output, bool csv)
 {
+        const char *bytes = c->text;
+
         if (csv && (c->kind == KIND_TEXT || c->kind == KIND_JSON)) {
                 append_csv_field(out, bytes, c->length);
                 return;
@@ -361,29 +505,6 @@ static void append_bytes(strbuf_t *out, const rowjson_column_t *c, const char *b
         }
 }
 
-/* A value longer than its buffer: fetch it whole into a temporary block. */
-static void append_long_bytes(strbuf_t *out, rowjson_t *rj, MYSQL_STMT *stmt, unsigned i,
-                              api_output_t output, bool csv)
-{
-        rowjson_column_t *c = &rj->columns[i];
-        MYSQL_BIND whole = rj->binds[i];
-        unsigned long length = 0;
-        char *bytes = malloc(c->length + 1);
-
-        if (bytes == NULL) {
-                out->failed = true;
-                return;
-        }
-        whole.buffer = bytes;
-        whole.buffer_length = c->length;
-        whole.length = &length;
-        if (mysql_stmt_fetch_column(stmt, &whole, i, 0) != 0)
-                out->failed = true;
-        else
-                append_bytes(out, c, bytes, output, csv);
-        free(bytes);
-}
-
 static void append_real(strbuf_t *out, const rowjson_column_t *c, api_output_t output)
 {
         bool quoted = output == API_OUTPUT_STRING;
@@ -403,10 +524,10 @@ static void append_real(strbuf_t *out, const rowjson_column_t *c, api_output_t o
  * numbers, dates and quoted strings without escapes is already a valid
  * field; NULL is an empty field and text is quoted the CSV way.
  */
-static void append_value(strbuf_t *out, rowjson_t *rj, MYSQL_STMT *stmt, unsigned i,
-                         api_output_t output, const char *zone, bool csv)
+static void append_value(strbuf_t *out, const rowjson_t *rj, unsigned i, api_output_t output,
+                         const char *zone, bool csv)
 {
-        rowjson_column_t *c = &rj->columns[i];
+        const rowjson_column_t *c = &rj->columns[i];
 
         if (c->is_null) {
                 if (!csv)
@@ -428,20 +549,30 @@ static void append_value(strbuf_t *out, rowjson_t *rj, MYSQL_STMT *stmt, unsigne
                 append_temporal(out, c, zone);
                 break;
         default:
-                if (c->length > rj->binds[i].buffer_length)
-                        append_long_bytes(out, rj, stmt, i, output, csv);
-                else
-                        append_bytes(out, c, c->text, output, csv);
+                append_bytes(out, c, output, csv);
                 break;
         }
 }
 
-void rowjson_append_row(rowjson_t *rj, MYSQL_STMT *stmt, strbuf_t *out)
+/* "name": with a comma before all but the first. A short key is copied as
+ * its whole padded block: a fixed-size copy is a move or two, not a call. */
+static inline void append_key(strbuf_t *out, const rowjson_column_t *c)
+{
+        if (c->key_len > KEY_BLOCK_BYTES || !strbuf_reserve(out, KEY_BLOCK_BYTES)) {
+                strbuf_append(out, c->key, c->key_len);
+                return;
+        }
+        memcpy(out->data + out->len, c->key, KEY_BLOCK_BYTES);
+        out->len += c->key_len;
+        out->data[out->len] = '\0';
+}
+
+void rowjson_append_row(const rowjson_t *rj, strbuf_t *out)
 {
         strbuf_append_char(out, '{');
         for (unsigned i = 0; i < rj->visible; i++) {
-                strbuf_append(out, rj->columns[i].key, rj->columns[i].key_len);
-                append_value(out, rj, stmt, i, rj->columns[i].output, rj->time_zone, false);
+                append_key(out, &rj->columns[i]);
+                append_value(out, rj, i, rj->columns[i].output, rj->time_zone, false);
         }
         strbuf_append_char(out, '}');
 }
@@ -456,46 +587,46 @@ void rowjson_append_csv_header(const rowjson_t *rj, strbuf_t *out)
         strbuf_append(out, "\r\n", 2);
 }
 
-void rowjson_append_csv_row(rowjson_t *rj, MYSQL_STMT *stmt, strbuf_t *out)
+void rowjson_append_csv_row(const rowjson_t *rj, strbuf_t *out)
 {
         for (unsigned i = 0; i < rj->visible; i++) {
                 if (i > 0)
                         strbuf_append_char(out, ',');
-                append_value(out, rj, stmt, i, rj->columns[i].output, rj->time_zone, true);
+                append_value(out, rj, i, rj->columns[i].output, rj->time_zone, true);
         }
         strbuf_append(out, "\r\n", 2);
 }
 
-void rowjson_append_plain(rowjson_t *rj, MYSQL_STMT *stmt, unsigned column, strbuf_t *out)
+void rowjson_append_plain(const rowjson_t *rj, unsigned column, strbuf_t *out)
 {
         const rowjson_column_t *c = &rj->columns[column];
 
         if (c->kind == KIND_TEXT || c->kind == KIND_DECIMAL || c->kind == KIND_BINARY ||
             c->kind == KIND_JSON || c->is_null || c->kind == KIND_DATE || c->kind == KIND_DATETIME ||
             c->kind == KIND_TIMESTAMP || c->kind == KIND_TIME) {
-                append_value(out, rj, stmt, column, API_OUTPUT_DEFAULT, NULL, false);
+                append_value(out, rj, column, API_OUTPUT_DEFAULT, NULL, false);
                 return;
         }
-        append_value(out, rj, stmt, column, API_OUTPUT_STRING, NULL, false); /* numbers, quoted */
+        append_value(out, rj, column, API_OUTPUT_STRING, NULL, false); /* numbers, quoted */
 }
 
-void rowjson_append_listed(rowjson_t *rj, MYSQL_STMT *stmt, row_format_t format,
-                           unsigned long long index, strbuf_t *out)
+void rowjson_append_listed(const rowjson_t *rj, row_format_t format, unsigned long long index,
+                           strbuf_t *out)
 {
         switch (format) {
         case ROW_FORMAT_JSON:
                 if (index > 0)
                         strbuf_append_char(out, ',');
-                rowjson_append_row(rj, stmt, out);
+                rowjson_append_row(rj, out);
                 break;
         case ROW_FORMAT_NDJSON:
-                rowjson_append_row(rj, stmt, out);
+                rowjson_append_row(rj, out);
                 strbuf_append_char(out, '\n');
                 break;
         case ROW_FORMAT_CSV:
                 if (index == 0)
                         rowjson_append_csv_header(rj, out);
-                rowjson_append_csv_row(rj, stmt, out);
+                rowjson_append_csv_row(rj, out);
                 break;
         }
 }

@@ -46,24 +46,23 @@ typedef struct rowjson {
         unsigned count;
         unsigned visible;
         rowjson_column_t *columns;
-        MYSQL_BIND *binds;
         const char *time_zone;
 } rowjson_t;
 
 /**
- * Binds result buffers for the statement's columns, allocated in scope.
- * Call after execute and before the first fetch. Returns 0, -ENOMEM, or -EIO
- * when the client library refuses the binding.
+ * Sets the statement up so that each fetched row is read into rj (its
+ * columns allocated in scope). Call after execute and before the first
+ * fetch; rj must stay where it is while rows are fetched. A row's strings
+ * are read where the client library received them: they are valid until
+ * the next fetch. Returns 0, -ENOMEM, or -EIO when the library refuses.
  */
 int rowjson_bind(rowjson_t *rj, scope_t *scope, MYSQL_STMT *stmt, const rowjson_options_t *options);
 
 /**
  * Appends the row fetched last as a JSON object of its visible columns.
- * Values longer than their buffer are read whole with
- * mysql_stmt_fetch_column (no I/O: the row is in client memory). Out of
- * memory shows as out->failed.
+ * Out of memory shows as out->failed.
  */
-void rowjson_append_row(rowjson_t *rj, MYSQL_STMT *stmt, strbuf_t *out);
+void rowjson_append_row(const rowjson_t *rj, strbuf_t *out);
 
 /**
  * Appends the visible columns' names as a CSV header line (RFC 4180, CRLF).
@@ -76,15 +75,15 @@ void rowjson_append_csv_header(const rowjson_t *rj, strbuf_t *out);
  * that need no escaping are quoted the same way in both), NULL as an empty
  * field, text and JSON columns as they are, quoted where RFC 4180 needs it.
  */
-void rowjson_append_csv_row(rowjson_t *rj, MYSQL_STMT *stmt, strbuf_t *out);
+void rowjson_append_csv_row(const rowjson_t *rj, strbuf_t *out);
 
 /**
  * Appends the row fetched last as row number index (from 0) of a list in
  * format: JSON objects separated by commas, NDJSON lines, or CSV lines with
  * the header line before the first.
  */
-void rowjson_append_listed(rowjson_t *rj, MYSQL_STMT *stmt, row_format_t format,
-                           unsigned long long index, strbuf_t *out);
+void rowjson_append_listed(const rowjson_t *rj, row_format_t format, unsigned long long index,
+                           strbuf_t *out);
 
 /**
  * The integer in column of the row fetched last (the bits of an unsigned
@@ -97,6 +96,6 @@ bool rowjson_integer(const rowjson_t *rj, unsigned column, long long *ret_value)
  * request gives it (typed_value.h: integers as digits, times without zone),
  * or null: keyset cursors carry these.
  */
-void rowjson_append_plain(rowjson_t *rj, MYSQL_STMT *stmt, unsigned column, strbuf_t *out);
+void rowjson_append_plain(const rowjson_t *rj, unsigned column, strbuf_t *out);
 
 #endif

@@ -127,7 +127,7 @@ static void append_json_string_value(strbuf_t *out, const strbuf_t *json)
 }
 
 /* Keeps the sort values of the page's last row, which a next page starts after. */
-static void remember_last_row(query_call_t *call, rowjson_t *rows, MYSQL_STMT *stmt)
+static void remember_last_row(query_call_t *call, const rowjson_t *rows)
 {
         page_t *page = call->data;
         const collection_plan_t *plan = &page->plan;
@@ -135,12 +135,12 @@ static void remember_last_row(query_call_t *call, rowjson_t *rows, MYSQL_STMT *s
 
         page->cursor.len = 0;
         if (plan->plain_cursor) {
-                rowjson_append_plain(rows, stmt, plan->order[0].field, &values);
+                rowjson_append_plain(rows, plan->order[0].field, &values);
                 append_json_string_value(&page->cursor, &values);
         } else {
                 for (size_t i = 0; i < plan->order_count; i++) {
                         strbuf_append_char(&values, i ? ',' : '[');
-                        rowjson_append_plain(rows, stmt, plan->order[i].field, &values);
+                        rowjson_append_plain(rows, plan->order[i].field, &values);
                 }
                 if (!values.failed)
                         cursor_encode(&page->cursor, plan->order_text, values.data + 1,
@@ -197,12 +197,12 @@ static void start_page(http_request_t *req, page_t *page)
         query_call_start(call, page_done);
 }
 
-static void keep_count(query_call_t *call, rowjson_t *rows, MYSQL_STMT *stmt)
+static void keep_count(query_call_t *call, const rowjson_t *rows)
 {
         page_t *page = call->data;
         strbuf_t digits = { 0 };
 
-        rowjson_append_plain(rows, stmt, 0, &digits); /* "123", quoted */
+        rowjson_append_plain(rows, 0, &digits); /* "123", quoted */
         if (!digits.failed && digits.len >= 2)
                 page->count = scope_strndup(call->req->scope, digits.data + 1, digits.len - 2);
         strbuf_done(&digits);

@@ -108,6 +108,9 @@ def b64(data):
 BLOB_BYTES = bytes(range(256)) * 4
 VARCHAR_1 = 'Emoji \U0001F680, clef \U0001D11E, \u65e5\u672c\u8a9e, "q" \\ back / slash'
 VARCHAR_3 = "\U0001D11E\U0001D11E \U0001F600 \U0001F469\u200d\U0001F4BB caf\u00e9 \u00e9"
+# Past 64 KiB: a value whose length goes on the wire in 3 bytes.
+BIG_JSON = [f"item {i:05d} \u00e9" for i in range(6000)]
+LONG_TEXT = "\u00fcn\u00efcode line\n" * 4000  # 60,000 bytes: a 2-byte length
 TEXT_1 = "line1\nline2\ttab\r\n\u0001 ctrl </script> \u2028 end"
 TEXT_6 = "x" * 60000
 CONTROL_7 = "".join(chr(c) for c in range(1, 32)) + "\u007f"
@@ -244,6 +247,10 @@ ROWS = {
     },
     11: {
         "c_double": ("1e0 + 2.220446049250313e-16", N("1.0000000000000002")),
+    },
+    12: {
+        "c_json": (text(json.dumps(BIG_JSON, ensure_ascii=False)), J(BIG_JSON)),
+        "c_text": (text(LONG_TEXT), LONG_TEXT),
     },
 }
 
