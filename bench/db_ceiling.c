@@ -1,7 +1,7 @@
 /*
  * The database ceiling for the benchmark: N connections, one thread each,
- * run the statement queryd runs for one endpoint as fast as they can, fetch
- * every column of every row, and report requests per second and latency.
+ * run the statement queryd runs for one endpoint as fast as they can, read
+ * every value of every row, and report requests per second and latency.
  * Whatever queryd adds on top (HTTP, JSON, the pool) shows as the gap to this.
  *
  * Output: one JSON line on stdout; errors on stderr. Exit 0 when every
@@ -21,9 +21,7 @@
 #include <time.h>
 #include <unistd.h>
 
-/* String columns are fetched into buffers of this size; longer values are
- * fetched again in full with mysql_stmt_fetch_column. */
-enum { STRING_BUFFER = 64 * 1024, MAX_THREADS = 1024 };
+enum { MAX_THREADS = 1024 };
 
 typedef enum { QUERY_POINT, QUERY_PAGE, QUERY_FIRST, QUERY_IN } query_kind_t;
 
@@ -52,19 +50,18 @@ typedef struct options {
         unsigned pipeline;     /* statements sent before the first answer is read */
 } options_t;
 
-/* One column's fetch buffer, typed like queryd's own binding would need. */
-typedef struct column {
-        union {
-                long long integer;
-                double real;
-                MYSQL_TIME time;
-        } value;
-        char *text;
-        unsigned long text_size;
-        unsigned long length;
-        my_bool is_null;
-        my_bool error;
-} column_t;
+/*
+ * Reads result rows the cheapest way Connector/C offers, the way queryd
+ * reads them (src/rowjson.c): its result callback is handed each value where
+ * it lies in the row as received, so nothing is copied or converted; the
+ * reader only steps over it and counts its size (strings by their length,
+ * numbers and times as 8 bytes).
+ */
+typedef struct result_reader {
+        enum enum_field_types *types;
+        unsigned count;
+        unsigned long long bytes;
+} result_reader_t;
 
 typedef struct worker {
         pthread_t thread;
@@ -155,113 +152,92 @@ static MYSQL *connect_db(const options_t *o)
         return mysql;
 }
 
-/* Binds every result column in its natural C type: integers and doubles as
- * numbers, temporal types as MYSQL_TIME, the rest (DECIMAL, text, binary,
- * JSON) as bytes. This is the cheapest way to receive all the data. */
-static bool bind_result(MYSQL_STMT *stmt, MYSQL_BIND **ret_binds, column_t **ret_columns,
-                        unsigned *ret_count)
+/* Bytes a fixed-size value takes in a binary protocol row; 0: length-prefixed. */
+static unsigned fixed_size(enum enum_field_types type)
+{
+        switch (type) {
+        case MYSQL_TYPE_TINY:
+                return 1;
+        case MYSQL_TYPE_SHORT:
+        case MYSQL_TYPE_YEAR:
+                return 2;
+        case MYSQL_TYPE_INT24:
+        case MYSQL_TYPE_LONG:
+        case MYSQL_TYPE_FLOAT:
+                return 4;
+        case MYSQL_TYPE_LONGLONG:
+        case MYSQL_TYPE_DOUBLE:
+                return 8;
+        default:
+                return 0;
+        }
+}
+
+static bool is_temporal(enum enum_field_types type)
+{
+        return type == MYSQL_TYPE_DATE || type == MYSQL_TYPE_DATETIME ||
+               type == MYSQL_TYPE_TIMESTAMP || type == MYSQL_TYPE_TIME;
+}
+
+/* Steps *row over a length-encoded count; returns the count. */
+static unsigned long long read_length(unsigned char **row)
+{
+        unsigned char *p = *row;
+        unsigned long long n = p[0];
+        unsigned bytes = n == 252 ? 2 : n == 253 ? 3 : n == 254 ? 8 : 0;
+
+        if (bytes > 0) {
+                n = 0;
+                for (unsigned i = bytes; i > 0; i--)
+                        n = n << 8 | p[i];
+        }
+        *row = p + 1 + bytes;
+        return n;
+}
+
+/* Connector/C's result callback: row is NULL for SQL NULL. */
+static void read_column(void *data, unsigned int column, unsigned char **row)
+{
+        result_reader_t *r = data;
+
+        if (row == NULL)
+                return;
+        unsigned fixed = fixed_size(r->types[column]);
+        if (fixed > 0) {
+                *row += fixed;
+                r->bytes += 8;
+                return;
+        }
+        unsigned long long n = read_length(row);
+        *row += n;
+        r->bytes += is_temporal(r->types[column]) ? 8 : n;
+}
+
+/* Hands every column of stmt's result to read_column, through placeholder
+ * bindings (MADB_BIND_DUMMY). */
+static bool attach_reader(MYSQL_STMT *stmt, result_reader_t *r)
 {
         MYSQL_RES *meta = mysql_stmt_result_metadata(stmt);
 
         if (meta == NULL)
                 return false;
-        unsigned count = mysql_num_fields(meta);
+        r->count = mysql_num_fields(meta);
+        r->types = calloc(r->count, sizeof(*r->types));
+        MYSQL_BIND *binds = calloc(r->count, sizeof(*binds));
         MYSQL_FIELD *fields = mysql_fetch_fields(meta);
-        MYSQL_BIND *binds = calloc(count, sizeof(*binds));
-        column_t *columns = calloc(count, sizeof(*columns));
+        bool ok = r->types != NULL && binds != NULL;
 
-        if (binds == NULL || columns == NULL) {
-                free(binds);
-                free(columns);
-                mysql_free_result(meta);
-                return false;
-        }
-        for (unsigned i = 0; i < count; i++) {
-                MYSQL_BIND *b = &binds[i];
-                column_t *c = &columns[i];
-
-                b->is_null = &c->is_null;
-                b->length = &c->length;
-                b->error = &c->error;
-                switch (fields[i].type) {
-                case MYSQL_TYPE_TINY:
-                case MYSQL_TYPE_SHORT:
-                case MYSQL_TYPE_INT24:
-                case MYSQL_TYPE_LONG:
-                case MYSQL_TYPE_LONGLONG:
-                case MYSQL_TYPE_YEAR:
-                        b->buffer_type = MYSQL_TYPE_LONGLONG;
-                        b->buffer = &c->value.integer;
-                        b->is_unsigned = (fields[i].flags & UNSIGNED_FLAG) != 0;
-                        break;
-                case MYSQL_TYPE_FLOAT:
-                case MYSQL_TYPE_DOUBLE:
-                        b->buffer_type = MYSQL_TYPE_DOUBLE;
-                        b->buffer = &c->value.real;
-                        break;
-                case MYSQL_TYPE_DATE:
-                case MYSQL_TYPE_DATETIME:
-                case MYSQL_TYPE_TIMESTAMP:
-                case MYSQL_TYPE_TIME:
-                        b->buffer_type = fields[i].type;
-                        b->buffer = &c->value.time;
-                        b->buffer_length = sizeof(c->value.time);
-                        break;
-                default:
-                        c->text_size = STRING_BUFFER;
-                        c->text = malloc(c->text_size);
-                        if (c->text == NULL) {
-                                mysql_free_result(meta);
-                                *ret_binds = binds;
-                                *ret_columns = columns;
-                                *ret_count = count;
-                                return false;
-                        }
-                        b->buffer_type = MYSQL_TYPE_STRING;
-                        b->buffer = c->text;
-                        b->buffer_length = c->text_size;
-                        break;
-                }
+        for (unsigned i = 0; ok && i < r->count; i++) {
+                r->types[i] = fields[i].type;
+                binds[i].buffer_type = MYSQL_TYPE_NULL;
+                binds[i].flags = MADB_BIND_DUMMY;
         }
         mysql_free_result(meta);
-        *ret_binds = binds;
-        *ret_columns = columns;
-        *ret_count = count;
-        return mysql_stmt_bind_result(stmt, binds) == 0;
-}
-
-/* Fetches the rest of every column that did not fit its buffer. */
-static bool fetch_truncated(MYSQL_STMT *stmt, column_t *columns, unsigned count)
-{
-        for (unsigned i = 0; i < count; i++) {
-                column_t *c = &columns[i];
-
-                if (!c->error || c->text == NULL)
-                        continue;
-                char *whole = malloc(c->length);
-                MYSQL_BIND b = { 0 };
-
-                if (whole == NULL)
-                        return false;
-                b.buffer_type = MYSQL_TYPE_STRING;
-                b.buffer = whole;
-                b.buffer_length = c->length;
-                bool ok = mysql_stmt_fetch_column(stmt, &b, i, 0) == 0;
-                free(whole);
-                if (!ok)
-                        return false;
-        }
-        return true;
-}
-
-static unsigned long long row_bytes(const column_t *columns, unsigned count)
-{
-        unsigned long long bytes = 0;
-
-        for (unsigned i = 0; i < count; i++)
-                if (!columns[i].is_null)
-                        bytes += columns[i].text != NULL ? columns[i].length : 8;
-        return bytes;
+        ok = ok && mysql_stmt_attr_set(stmt, STMT_ATTR_CB_USER_DATA, r) == 0 &&
+             mysql_stmt_attr_set(stmt, STMT_ATTR_CB_RESULT, (const void *)read_column) == 0 &&
+             mysql_stmt_bind_result(stmt, binds) == 0;
+        free(binds);
+        return ok;
 }
 
 /* One prepared statement with its parameter and result buffers. */
@@ -269,9 +245,7 @@ typedef struct slot {
         MYSQL_STMT *stmt;
         MYSQL_BIND params[MAX_IN_IDS];
         long long values[MAX_IN_IDS];
-        MYSQL_BIND *binds;
-        column_t *columns;
-        unsigned column_count;
+        result_reader_t reader;
 } slot_t;
 
 static bool slot_open(slot_t *s, MYSQL *mysql, const char *sql)
@@ -290,8 +264,8 @@ static bool slot_open(slot_t *s, MYSQL *mysql, const char *sql)
                 fprintf(stderr, "db_ceiling: bind: %s\n", mysql_stmt_error(s->stmt));
                 return false;
         }
-        if (!bind_result(s->stmt, &s->binds, &s->columns, &s->column_count)) {
-                fprintf(stderr, "db_ceiling: cannot bind the result\n");
+        if (!attach_reader(s->stmt, &s->reader)) {
+                fprintf(stderr, "db_ceiling: cannot attach the result reader\n");
                 return false;
         }
         return true;
@@ -301,10 +275,7 @@ static void slot_close(slot_t *s)
 {
         if (s->stmt != NULL)
                 mysql_stmt_close(s->stmt);
-        for (unsigned i = 0; s->columns != NULL && i < s->column_count; i++)
-                free(s->columns[i].text);
-        free(s->columns);
-        free(s->binds);
+        free(s->reader.types);
 }
 
 /* The next statement's keys, drawn as the wrk script draws them. */
@@ -338,13 +309,10 @@ static long long fetch_all(worker_t *w, slot_t *s)
         long long rows = 0;
         int r;
 
-        while ((r = mysql_stmt_fetch(s->stmt)) == 0 || r == MYSQL_DATA_TRUNCATED) {
-                if (r == MYSQL_DATA_TRUNCATED &&
-                    !fetch_truncated(s->stmt, s->columns, s->column_count))
-                        break;
+        s->reader.bytes = 0;
+        while ((r = mysql_stmt_fetch(s->stmt)) == 0)
                 rows++;
-                w->bytes += row_bytes(s->columns, s->column_count);
-        }
+        w->bytes += s->reader.bytes;
         if (r != MYSQL_NO_DATA) {
                 fprintf(stderr, "db_ceiling: fetch: %s\n", mysql_stmt_error(s->stmt));
                 return -1;
