@@ -463,7 +463,7 @@ static int resource_types(const ctx_t *c, json_t *types, api_resource_t *res)
         char b[SHOW_SIZE];
 
         json_object_foreach(types, column, v) {
-                api_output_t output;
+                api_output_t output = API_OUTPUT_DEFAULT;
                 int r = type_column(c, column);
                 if (r == 0)
                         r = parse_output(c, column, v, &output);
@@ -642,7 +642,7 @@ static int param_bound(const ctx_t *c, json_t *decl, const char *key, api_rule_t
 
 static int param_max_length(const ctx_t *c, json_t *decl, api_rule_t *rule)
 {
-        unsigned max_length;
+        unsigned max_length = 0; /* read below even when get_unsigned fails */
 
         if (rule->type != API_TYPE_STRING) {
                 if (json_object_get(decl, "max_length") != NULL)
