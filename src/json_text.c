@@ -82,6 +82,21 @@ static inline uint64_t stop_bytes(uint64_t w)
         return found & BYTES8(0x80);
 }
 
+/*
+ * How many plain bytes come before the first stop in a word whose stop_bytes
+ * are not 0. Where the byte order is unknown, 0: the caller then goes on
+ * byte by byte from the word's start, which finds the same stop.
+ */
+static inline size_t plain_before_stop(uint64_t stops)
+{
+#if defined(__GNUC__) && __BYTE_ORDER__ == __ORDER_LITTLE_ENDIAN__
+        return (size_t)__builtin_ctzll(stops) / 8; /* the first in memory */
+#else
+        (void)stops;
+        return 0;
+#endif
+}
+
 /* The index of the first stop byte in s[i..len), or len. */
 static inline size_t skip_plain(const unsigned char *s, size_t i, size_t len)
 {
@@ -90,11 +105,8 @@ static inline size_t skip_plain(const unsigned char *s, size_t i, size_t len)
                 memcpy(&w, s + i, 8);
                 uint64_t stops = stop_bytes(w);
                 if (stops != 0) {
-#if defined(__GNUC__) && __BYTE_ORDER__ == __ORDER_LITTLE_ENDIAN__
-                        return i + (size_t)__builtin_ctzll(stops) / 8; /* the first in memory */
-#else
+                        i += plain_before_stop(stops);
                         break;
-#endif
                 }
         }
         while (i < len && !STRING_STOPS[s[i]])
@@ -143,11 +155,7 @@ void json_text_string(strbuf_t *out, const char *bytes, size_t len)
                         memcpy(d, &w, 8); /* stored whole; only the plain bytes count */
                         uint64_t stops = stop_bytes(w);
                         if (stops != 0) {
-#if defined(__GNUC__) && __BYTE_ORDER__ == __ORDER_LITTLE_ENDIAN__
-                                size_t plain = (size_t)__builtin_ctzll(stops) / 8;
-#else
-                                size_t plain = 0;
-#endif
+                                size_t plain = plain_before_stop(stops);
                                 i += plain;
                                 d += plain;
                                 break;

@@ -15,8 +15,10 @@
 
 #include "json_text.h"
 
+enum { BINARY_CHARSET = 63 };
+
 /* Keys up to this long are copied as one fixed-size block (their storage is padded to it). */
-enum { BINARY_CHARSET = 63, KEY_BLOCK_BYTES = 32 };
+enum { KEY_BLOCK_BYTES = 32 };
 
 static const long long MAX_EXACT_DOUBLE_INT = 9007199254740992LL; /* 2^53 */
 
