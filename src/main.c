@@ -8,11 +8,11 @@
 #include <string.h>
 #include <sys/resource.h>
 
-#include "api_load.h"
-#include "config.h"
-#include "log.h"
-#include "scope.h"
-#include "worker.h"
+#include "api/api_load.h"
+#include "core/config.h"
+#include "core/log.h"
+#include "core/scope.h"
+#include "server/worker.h"
 
 static void stop_signals_set(sigset_t *set)
 {

@@ -8,13 +8,13 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "../collection_plan.h"
-#include "../cursor.h"
-#include "../item_batch.h"
-#include "../query_call.h"
-#include "../typed_value.h"
-#include "../worker.h"
-#include "routes.h"
+#include "request/item_batch.h"
+#include "request/query_call.h"
+#include "routes/routes.h"
+#include "server/worker.h"
+#include "sql/collection_plan.h"
+#include "sql/cursor.h"
+#include "sql/typed_value.h"
 
 typedef struct page {
         collection_plan_t plan;

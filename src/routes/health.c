@@ -2,10 +2,10 @@
  * GET /healthz: the process answers. GET /readyz: a database round trip
  * succeeded within a short deadline; both report the pool's counts.
  */
-#include "../problem.h"
-#include "../query_call.h"
-#include "../worker.h"
-#include "routes.h"
+#include "http/problem.h"
+#include "request/query_call.h"
+#include "routes/routes.h"
+#include "server/worker.h"
 
 enum { READY_DEADLINE_MS = 2000 };
 

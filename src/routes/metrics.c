@@ -1,10 +1,10 @@
 /* GET /metrics: counters and pool gauges in Prometheus text format. */
 #include <stdlib.h>
 
-#include "../http.h"
-#include "../metrics.h"
-#include "../worker.h"
-#include "routes.h"
+#include "core/metrics.h"
+#include "http/http.h"
+#include "routes/routes.h"
+#include "server/worker.h"
 
 void metrics_get(http_request_t *req, const route_match_t *match)
 {

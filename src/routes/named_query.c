@@ -7,9 +7,9 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "../query_call.h"
-#include "../typed_value.h"
-#include "routes.h"
+#include "request/query_call.h"
+#include "routes/routes.h"
+#include "sql/typed_value.h"
 
 /* The text of parameter i: its path segment (path parameters come first,
  * in path order), its query argument or its default. */

@@ -2,8 +2,8 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "../http.h"
-#include "routes.h"
+#include "http/http.h"
+#include "routes/routes.h"
 
 void openapi_get(http_request_t *req, const route_match_t *match)
 {

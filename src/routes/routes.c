@@ -1,7 +1,7 @@
 /* The paths queryd always answers; the configuration file adds the rest (api.h). */
-#include "routes.h"
+#include "routes/routes.h"
 
-#include "../http.h"
+#include "http/http.h"
 
 const route_t builtin_routes[] = {
         { .template = "/healthz", .handler = health_live },

@@ -4,8 +4,8 @@
 
 #include <stdbool.h>
 
-#include "../router.h"
-#include "../row_format.h"
+#include "http/router.h"
+#include "json/row_format.h"
 
 extern const route_t builtin_routes[];
 extern const size_t builtin_route_count;

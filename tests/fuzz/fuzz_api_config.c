@@ -13,9 +13,9 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "api.h"
-#include "named_sql.h"
+#include "api/api.h"
 #include "fuzz_check.h"
+#include "sql/named_sql.h"
 
 #define SOURCE "fuzz.json"
 

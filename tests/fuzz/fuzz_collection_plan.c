@@ -11,8 +11,8 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "collection_plan.h"
 #include "fuzz_check.h"
+#include "sql/collection_plan.h"
 
 enum { MAX_ARGS = 16 };
 

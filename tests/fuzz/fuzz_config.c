@@ -16,7 +16,7 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "config.h"
+#include "core/config.h"
 #include "fuzz_check.h"
 
 enum { ERR_SIZE = 512, ENV_VALUE_MAX = 4096 };

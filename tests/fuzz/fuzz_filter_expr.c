@@ -16,10 +16,10 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "filter_expr.h"
+#include "core/scope.h"
 #include "fuzz_check.h"
-#include "scope.h"
-#include "typed_value.h"
+#include "sql/filter_expr.h"
+#include "sql/typed_value.h"
 
 static const char *const op_names[] = { "eq", "neq", "gt", "gte", "lt", "lte", "like", "in",
                                         "is" };

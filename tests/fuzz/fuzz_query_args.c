@@ -13,8 +13,8 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "query_args.h"
 #include "fuzz_check.h"
+#include "http/query_args.h"
 
 /* The server stops collecting arguments long before this. */
 enum { MAX_ARGS = 64 };

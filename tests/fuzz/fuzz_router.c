@@ -10,9 +10,9 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "query_args.h"
-#include "router.h"
 #include "fuzz_check.h"
+#include "http/query_args.h"
+#include "http/router.h"
 
 static const char *const methods[] = { "GET", "HEAD", "POST", "PUT", "DELETE", "OPTIONS",
                                        "PATCH", "get", "GETS", "" };

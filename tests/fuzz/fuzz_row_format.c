@@ -9,8 +9,8 @@
 #include <string.h>
 #include <strings.h>
 
-#include "row_format.h"
 #include "fuzz_check.h"
+#include "json/row_format.h"
 
 static int negotiate(const char *accept)
 {

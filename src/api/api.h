@@ -1,0 +1,187 @@
+/*
+ * The endpoints an operator declares in the configuration file (QUERYD_CONFIG):
+ * resources (a table as a collection and its items) and named queries (a
+ * parameterized SQL statement). An api_t is built in three steps:
+ *   api_config_load()   the file -> entries, checked for shape (api_config.c)
+ *   api_schema_check()  entries checked against the live schema, column
+ *                       metadata filled in, every statement prepared (api_schema.c)
+ *   api_finish()        statements, route table and OpenAPI document built (api_build.c)
+ * After that it is read-only and shared by every worker; requests hold a
+ * reference, so a reload can replace it while they finish on the old one.
+ */
+#ifndef QUERYD_API_H
+#define QUERYD_API_H
+
+#include <mysql.h>
+#include <stdatomic.h>
+#include <stdbool.h>
+#include <stddef.h>
+
+#include "http/router.h"
+
+/* The kind of value a request may give for a column or a parameter. */
+typedef enum api_type {
+        API_TYPE_INT,      /* 64-bit integer (unsigned when rule.is_unsigned) */
+        API_TYPE_NUMBER,   /* finite double (a FLOAT column when rule.is_float) */
+        API_TYPE_DECIMAL,  /* exact decimal text: -?digits[.digits] */
+        API_TYPE_STRING,   /* valid UTF-8, at most max_length characters */
+        API_TYPE_BOOLEAN,  /* true/false (also 1/0) */
+        API_TYPE_DATE,     /* YYYY-MM-DD */
+        API_TYPE_DATETIME, /* YYYY-MM-DD[T ]hh:mm:ss[.ffffff] */
+        API_TYPE_TIME,     /* [-]h..h:mm:ss[.ffffff] */
+        API_TYPE_ENUM,     /* one of values[] */
+        API_TYPE_BINARY,   /* base64, at most max_length bytes once decoded */
+        API_TYPE_JSON,     /* a JSON column: only tested for null */
+} api_type_t;
+
+/** What a request value must be; also how it is bound. */
+typedef struct api_rule {
+        api_type_t type;
+        bool is_unsigned;
+        bool is_float;
+        bool has_min, has_max;  /* INT and NUMBER bounds */
+        double min, max;        /* for INT, whole numbers within +-2^53 */
+        size_t max_length;      /* STRING: characters, BINARY: bytes; 0: no limit */
+        char **values;          /* ENUM */
+        size_t value_count;
+} api_rule_t;
+
+/** The "types" override: how a column's values are written. */
+typedef enum api_output {
+        API_OUTPUT_DEFAULT, /* the documented mapping (README, "JSON types") */
+        API_OUTPUT_BOOLEAN, /* integers as true/false */
+        API_OUTPUT_NUMBER,  /* DECIMAL and big BIGINT as JSON numbers, exact digits */
+        API_OUTPUT_STRING,  /* numbers as strings */
+} api_output_t;
+
+/** A column as the live schema describes it (from the result metadata). */
+typedef struct api_column_meta {
+        enum enum_field_types type;
+        unsigned flags;         /* NOT_NULL_FLAG, UNSIGNED_FLAG, ... */
+        unsigned charsetnr;     /* 63: binary */
+        unsigned long length;   /* display length in bytes */
+        unsigned decimals;
+        bool is_json;
+} api_column_meta_t;
+
+typedef struct api_column {
+        char *name;
+        char *quoted;           /* `name`, backticks doubled: ready for SQL */
+        api_output_t output;
+        api_column_meta_t meta; /* filled by api_schema_check */
+        api_rule_t rule;        /* derived from meta: what a filter value must be */
+        bool nullable;
+        bool orderable;         /* not JSON, BLOB or TEXT */
+} api_column_t;
+
+/* Coalesced item lookups (item_batch.c) send 1, 2, 4 ... API_MAX_LOOKUP_KEYS keys. */
+enum { API_MAX_LOOKUP_KEYS = 64, API_LOOKUP_SIZES = 7 };
+
+typedef struct api_resource {
+        char *path;             /* "/users" */
+        char *item_path;        /* "/users/{id}"; composite keys: "/pairs/{a}/{b}" */
+        char *table;
+        char *quoted_table;
+        api_column_t *columns;  /* as listed, or the table's own order when not */
+        size_t column_count;
+        bool all_columns;       /* "columns" was absent */
+        size_t *key;            /* indexes into columns */
+        size_t key_count;
+        unsigned default_limit; /* 100, or max_limit when smaller */
+        unsigned max_limit;     /* default 1000 */
+        unsigned timeout_ms;    /* 0: QUERYD_QUERY_TIMEOUT_MS */
+        char *item_sql;         /* SELECT <columns> FROM <table> WHERE k1 = ? AND ... (api_finish) */
+        api_output_t *outputs;  /* each column's output, in order: the item's (api_finish) */
+        char *lookup_sql[API_LOOKUP_SIZES]; /* ... WHERE k IN (?, ...) with 2^i placeholders,
+                                               for a key of one integer column; NULL for
+                                               other keys (api_finish) */
+} api_resource_t;
+
+typedef struct api_param {
+        char *name;
+        api_rule_t rule;
+        char *default_text;     /* parsed like a request value; NULL: required */
+        bool in_path;           /* a {name} segment of the path */
+} api_param_t;
+
+/** A named output override, for columns only known once the query prepares. */
+typedef struct api_type_override {
+        char *column;
+        api_output_t output;
+} api_type_override_t;
+
+typedef struct api_query {
+        char *path;             /* may hold {name} segments */
+        char *sql;              /* as written, with :name placeholders */
+        char *bound_sql;        /* placeholders replaced by ? */
+        size_t *bind_params;    /* for each ?, the index of its parameter */
+        size_t bind_count;
+        api_param_t *params;    /* the path's parameters first, in path order */
+        size_t param_count;
+        const char **query_arg_names; /* the others' names, NULL-terminated (api_finish) */
+        api_output_t *outputs;  /* each result column's output (api_finish) */
+        api_type_override_t *types;
+        size_t type_count;
+        unsigned max_rows;      /* default 10000: more rows is an error, not a cut */
+        unsigned timeout_ms;    /* 0: QUERYD_QUERY_TIMEOUT_MS */
+        api_column_t *columns;  /* the result's columns (api_schema_check) */
+        size_t column_count;
+} api_query_t;
+
+/** What a route of the api leads to. */
+typedef enum api_target_kind {
+        API_TARGET_BUILTIN,     /* /healthz, /readyz, /metrics, /openapi.json */
+        API_TARGET_COLLECTION,
+        API_TARGET_ITEM,
+        API_TARGET_QUERY,
+} api_target_kind_t;
+
+typedef struct api {
+        atomic_long refs;
+        char *source;           /* the file, for messages */
+        api_resource_t *resources;
+        size_t resource_count;
+        api_query_t *queries;
+        size_t query_count;
+        route_t *routes;        /* built-in routes first, then the entries' (api_finish) */
+        size_t route_count;
+        char *openapi_json;     /* GET /openapi.json (api_finish) */
+        size_t openapi_json_len;
+} api_t;
+
+/**
+ * Reads and checks the file's shape (no database). Returns the new api with
+ * one reference, or NULL with a message naming the file, the entry and the
+ * problem in err.
+ */
+api_t *api_config_load(const char *path, char *err, size_t err_size);
+
+/** As api_config_load, from text already in memory (tests, fuzzing); source names it. */
+api_t *api_config_parse(const char *text, size_t len, const char *source, char *err,
+                        size_t err_size);
+
+/**
+ * Checks every entry against the database mysql is connected to (blocking
+ * calls: run at start and on reload, never on a worker loop): tables and
+ * columns exist, every query prepares with its placeholders. Fills in the
+ * column metadata. Returns 0, or -EINVAL with the message in err.
+ */
+int api_schema_check(api_t *api, MYSQL *mysql, char *err, size_t err_size);
+
+/**
+ * Builds the statements, the route table (builtins first, then the entries)
+ * and the OpenAPI document. Returns 0, or -EINVAL when two entries claim the
+ * same path (message in err), or -ENOMEM.
+ */
+int api_finish(api_t *api, const route_t *builtins, size_t builtin_count, char *err,
+               size_t err_size);
+
+void api_ref(api_t *api);
+
+/** Drops a reference; the last one frees the api. Safe from any thread. */
+void api_unref(api_t *api);
+
+/** Frees an api that never left its builder (refs ignored). */
+void api_free(api_t *api);
+
+#endif

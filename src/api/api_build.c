@@ -1,0 +1,200 @@
+/*
+ * The last step of loading a configuration: the fixed statements, the route
+ * table and the OpenAPI document, built once so that requests only read them.
+ */
+#include "api/api.h"
+
+#include <errno.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "api/openapi_gen.h"
+#include "core/metrics.h"
+#include "core/strbuf.h"
+#include "routes/routes.h"
+
+/* SELECT <columns> FROM <table> WHERE */
+static void append_item_select(strbuf_t *sql, const api_resource_t *r)
+{
+        strbuf_append_str(sql, "SELECT ");
+        for (size_t i = 0; i < r->column_count; i++) {
+                if (i > 0)
+                        strbuf_append_char(sql, ',');
+                strbuf_append_str(sql, r->columns[i].quoted);
+        }
+        strbuf_appendf(sql, " FROM %s WHERE ", r->quoted_table);
+}
+
+/* SELECT <columns> FROM <table> WHERE k1 = ? AND k2 = ? */
+static char *item_sql(const api_resource_t *r)
+{
+        strbuf_t sql = { 0 };
+
+        append_item_select(&sql, r);
+        for (size_t k = 0; k < r->key_count; k++)
+                strbuf_appendf(&sql, "%s%s = ?", k > 0 ? " AND " : "",
+                               r->columns[r->key[k]].quoted);
+        return strbuf_take(&sql, NULL);
+}
+
+/* SELECT <columns> FROM <table> WHERE k IN (?, ...), count placeholders. */
+static char *lookup_sql(const api_resource_t *r, unsigned count)
+{
+        strbuf_t sql = { 0 };
+
+        append_item_select(&sql, r);
+        strbuf_appendf(&sql, "%s IN (?", r->columns[r->key[0]].quoted);
+        for (unsigned i = 1; i < count; i++)
+                strbuf_append_str(&sql, ",?");
+        strbuf_append_char(&sql, ')');
+        return strbuf_take(&sql, NULL);
+}
+
+/*
+ * Whether lookups may share an IN (...) statement: the key is one integer
+ * column, which the server compares exactly as item_batch.c does when it
+ * hands each row back. Strings compare by collation, YEAR by its own rules.
+ */
+static bool has_integer_key(const api_resource_t *r)
+{
+        if (r->key_count != 1)
+                return false;
+        const api_column_t *key = &r->columns[r->key[0]];
+        switch (key->meta.type) {
+        case MYSQL_TYPE_TINY:
+        case MYSQL_TYPE_SHORT:
+        case MYSQL_TYPE_INT24:
+        case MYSQL_TYPE_LONG:
+        case MYSQL_TYPE_LONGLONG:
+                return key->rule.type == API_TYPE_INT;
+        default:
+                return false;
+        }
+}
+
+/* The item statements of a resource and its outputs; false when out of memory. */
+static bool build_items(api_resource_t *r)
+{
+        r->item_sql = item_sql(r);
+        r->outputs = calloc(r->column_count + 1, sizeof(*r->outputs));
+        if (r->item_sql == NULL || r->outputs == NULL)
+                return false;
+        for (size_t i = 0; i < r->column_count; i++)
+                r->outputs[i] = r->columns[i].output;
+        for (unsigned i = 0; has_integer_key(r) && i < API_LOOKUP_SIZES; i++) {
+                r->lookup_sql[i] = lookup_sql(r, 1u << i);
+                if (r->lookup_sql[i] == NULL)
+                        return false;
+        }
+        return true;
+}
+
+/* What every request of a named query needs and the entry already says. */
+static int derive_query_tables(api_query_t *q)
+{
+        size_t n = 0;
+
+        q->query_arg_names = calloc(q->param_count + 1, sizeof(*q->query_arg_names));
+        q->outputs = calloc(q->column_count + 1, sizeof(*q->outputs));
+        if (q->query_arg_names == NULL || q->outputs == NULL)
+                return -ENOMEM;
+        for (size_t i = 0; i < q->param_count; i++)
+                if (!q->params[i].in_path)
+                        q->query_arg_names[n++] = q->params[i].name;
+        for (size_t i = 0; i < q->column_count; i++)
+                q->outputs[i] = q->columns[i].output;
+        return 0;
+}
+
+static int add_route(api_t *api, const char *template, route_handler_fn handler,
+                     const void *target)
+{
+        char *copy = strdup(template);
+
+        if (copy == NULL)
+                return -ENOMEM;
+        api->routes[api->route_count++] = (route_t){
+                .template = copy,
+                .handler = handler,
+                .target = target,
+                .metrics_slot = metrics_route_slot(template),
+        };
+        return 0;
+}
+
+/* Two templates are the same route when they differ only in parameter names. */
+static bool same_shape(const char *a, const char *b)
+{
+        while (*a != '\0' && *b != '\0') {
+                if (*a == '{' && *b == '{') {
+                        a = strchr(a, '}');
+                        b = strchr(b, '}');
+                        if (a == NULL || b == NULL)
+                                return false;
+                } else if (*a != *b) {
+                        return false;
+                }
+                a++;
+                b++;
+        }
+        return *a == *b;
+}
+
+static int check_clashes(const api_t *api, char *err, size_t n)
+{
+        for (size_t i = 0; i < api->route_count; i++) {
+                for (size_t j = 0; j < i; j++) {
+                        if (!same_shape(api->routes[i].template, api->routes[j].template))
+                                continue;
+                        snprintf(err, n, "%s: the path \"%s\" is declared twice (as \"%s\" too)%s",
+                                 api->source, api->routes[i].template, api->routes[j].template,
+                                 api->routes[j].target == NULL ? ": it is a built-in route" : "");
+                        return -EINVAL;
+                }
+        }
+        return 0;
+}
+
+static int build_routes(api_t *api, const route_t *builtins, size_t builtin_count)
+{
+        size_t total = builtin_count + 2 * api->resource_count + api->query_count;
+        int r = 0;
+
+        api->routes = calloc(total, sizeof(*api->routes));
+        if (api->routes == NULL)
+                return -ENOMEM;
+        for (size_t i = 0; r == 0 && i < builtin_count; i++)
+                r = add_route(api, builtins[i].template, builtins[i].handler, NULL);
+        for (size_t i = 0; r == 0 && i < api->resource_count; i++) {
+                api_resource_t *res = &api->resources[i];
+                r = add_route(api, res->path, collection_get, res);
+                if (r == 0)
+                        r = add_route(api, res->item_path, item_get, res);
+        }
+        for (size_t i = 0; r == 0 && i < api->query_count; i++)
+                r = add_route(api, api->queries[i].path, named_query_get, &api->queries[i]);
+        return r;
+}
+
+int api_finish(api_t *api, const route_t *builtins, size_t builtin_count, char *err,
+               size_t err_size)
+{
+        int r = build_routes(api, builtins, builtin_count);
+
+        if (r == 0)
+                r = check_clashes(api, err, err_size);
+        for (size_t i = 0; r == 0 && i < api->resource_count; i++)
+                if (!build_items(&api->resources[i]))
+                        r = -ENOMEM;
+        for (size_t i = 0; r == 0 && i < api->query_count; i++)
+                r = derive_query_tables(&api->queries[i]);
+        if (r == 0) {
+                api->openapi_json = openapi_gen_document(api, &api->openapi_json_len);
+                if (api->openapi_json == NULL)
+                        r = -ENOMEM;
+        }
+        if (r == -ENOMEM)
+                snprintf(err, err_size, "%s: out of memory", api->source);
+        return r;
+}

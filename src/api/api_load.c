@@ -1,0 +1,83 @@
+/* The database connection here is blocking and lives only while one
+ * configuration is checked: the pool's connections are the workers'. */
+#include "api/api_load.h"
+
+#include <errno.h>
+#include <mysql.h>
+#include <stdio.h>
+#include <time.h>
+
+#include "routes/routes.h"
+
+enum { CONNECT_TIMEOUT_S = 2, READ_TIMEOUT_S = 30, RETRY_MS = 250 };
+
+static uint64_t now_ms(void)
+{
+        struct timespec ts;
+
+        clock_gettime(CLOCK_MONOTONIC, &ts);
+        return (uint64_t)ts.tv_sec * 1000 + (uint64_t)ts.tv_nsec / 1000000;
+}
+
+/* One attempt over every host in order; the connection, or NULL with why. */
+static MYSQL *connect_once(const db_target_t *t, char *why, size_t why_size)
+{
+        unsigned connect_timeout = CONNECT_TIMEOUT_S, read_timeout = READ_TIMEOUT_S;
+
+        for (unsigned i = 0; i < t->host_count; i++) {
+                MYSQL *mysql = mysql_init(NULL);
+                if (mysql == NULL) {
+                        snprintf(why, why_size, "cannot initialise a client handle");
+                        return NULL;
+                }
+                mysql_options(mysql, MYSQL_SET_CHARSET_NAME, "utf8mb4");
+                mysql_options(mysql, MYSQL_OPT_CONNECT_TIMEOUT, &connect_timeout);
+                mysql_options(mysql, MYSQL_OPT_READ_TIMEOUT, &read_timeout);
+                if (mysql_real_connect(mysql, t->socket ? NULL : t->hosts[i].name, t->user,
+                                       t->password, t->database, t->hosts[i].port, t->socket, 0))
+                        return mysql;
+                snprintf(why, why_size, "%s", mysql_error(mysql));
+                mysql_close(mysql);
+        }
+        return NULL;
+}
+
+static MYSQL *connect_within(const config_t *config, unsigned wait_ms, char *why, size_t n)
+{
+        uint64_t give_up = now_ms() + wait_ms;
+
+        for (;;) {
+                MYSQL *mysql = connect_once(&config->db, why, n);
+                if (mysql != NULL || now_ms() >= give_up)
+                        return mysql;
+                nanosleep(&(struct timespec){ .tv_nsec = RETRY_MS * 1000000L }, NULL);
+        }
+}
+
+api_t *api_load(const config_t *config, unsigned wait_ms, char *err, size_t n,
+                bool *ret_unreachable)
+{
+        char why[256];
+        api_t *api = api_config_load(config->config_path, err, n);
+
+        *ret_unreachable = false;
+        if (api == NULL)
+                return NULL;
+        MYSQL *mysql = connect_within(config, wait_ms, why, sizeof(why));
+        if (mysql == NULL) {
+                snprintf(err, n, "cannot reach the database to check %s against: %s",
+                         config->config_path, why);
+                *ret_unreachable = true;
+                api_free(api);
+                return NULL;
+        }
+        int r = api_schema_check(api, mysql, err, n);
+        mysql_close(mysql);
+        if (r == 0)
+                r = api_finish(api, builtin_routes, builtin_route_count, err, n);
+        if (r < 0) {
+                api_free(api);
+                return NULL;
+        }
+        return api;
+}

@@ -1,0 +1,41 @@
+/*
+ * Process-wide counters for GET /metrics (Prometheus text format). Every
+ * figure is an atomic, so workers record without locks.
+ */
+#ifndef QUERYD_METRICS_H
+#define QUERYD_METRICS_H
+
+#include <stddef.h>
+
+#include "core/strbuf.h"
+#include "db/db_pool.h"
+
+/** Label of requests that matched no route. */
+enum { METRICS_UNMATCHED_ROUTE = -1 };
+
+/**
+ * The slot counting requests of the route with this template, the same for
+ * the same template across reloads; METRICS_UNMATCHED_ROUTE when every slot
+ * is taken. Takes a lock: call when building a route table, not per request.
+ */
+int metrics_route_slot(const char *template);
+
+/** Records one finished request: route slot (or unmatched), status, duration, body bytes. */
+void metrics_record_request(int route, unsigned status, double seconds, size_t bytes);
+
+/** A statement that failed with a database or client-library error. */
+void metrics_count_db_error(void);
+
+/** A connection opened again after it had been lost or discarded. */
+void metrics_count_reconnect(void);
+
+/** One statement that served lookups coalesced item lookups (item_batch.c). */
+void metrics_count_lookup_batch(unsigned lookups);
+
+/** A streamed answer whose body was cut short after its 200 had been sent. */
+void metrics_count_stream_cut(void);
+
+/** Appends every metric, with the pool gauges given, in Prometheus text format. */
+void metrics_render(strbuf_t *out, const db_pool_stats_t *pool);
+
+#endif

@@ -1,0 +1,376 @@
+/*
+ * A non-blocking MariaDB connection on a libuv loop. Every client call goes
+ * through db_conn_drive(), which turns MYSQL_WAIT_* statuses into uv_poll
+ * interest and a uv_timer, so nothing here ever blocks the loop.
+ *
+ * The socket's uv_poll is closed only after libmariadb is done with the socket
+ * and before a new connection can be opened on this loop, because fd numbers
+ * are reused at once.
+ */
+#include "db/db_conn.h"
+
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/socket.h>
+
+#include "db/db_pool_events.h"
+
+/* Retries back off from 100 ms to at most 500 ms (plus jitter), so service
+ * resumes well within a second of the database coming back. */
+enum { CONNECT_TIMEOUT_S = 3, BACKOFF_MIN_MS = 100, BACKOFF_MAX_MS = 500 };
+
+static void run_step(db_conn_t *c, int ready);
+
+static void poll_close_cb(uv_handle_t *handle)
+{
+        free(handle);
+}
+
+static void close_poll(db_conn_t *c)
+{
+        if (c->poll == NULL)
+                return;
+        uv_close((uv_handle_t *)c->poll, poll_close_cb);
+        c->poll = NULL;
+        c->poll_events = 0;
+}
+
+static void idle_event(db_conn_t *c);
+static void poll_cb(uv_poll_t *poll, int status, int events);
+
+/*
+ * The socket stays registered with the same interest (readable, hang-up)
+ * through waits and idle time: libuv re-registers the descriptor with epoll
+ * on every uv_poll_start and uv_poll_stop, two system calls per wait that
+ * this avoids. Writable interest is added only while a write waits.
+ */
+static void watch(db_conn_t *c, int events)
+{
+        events |= UV_READABLE | UV_DISCONNECT;
+        if (c->poll != NULL && c->poll_events != events) {
+                uv_poll_start(c->poll, events, poll_cb);
+                c->poll_events = events;
+        }
+}
+
+static void unwatch(db_conn_t *c)
+{
+        if (c->poll != NULL && c->poll_events != 0) {
+                uv_poll_stop(c->poll);
+                c->poll_events = 0;
+        }
+}
+
+static void poll_cb(uv_poll_t *poll, int status, int events)
+{
+        db_conn_t *c = poll->data;
+        int ready = 0;
+
+        if (c->step == NULL) {
+                idle_event(c);
+                return;
+        }
+        /* On a socket error let the client library find the error itself. */
+        if (status < 0 || (events & (UV_READABLE | UV_DISCONNECT)))
+                ready |= MYSQL_WAIT_READ;
+        if (status < 0 || (events & UV_WRITABLE))
+                ready |= MYSQL_WAIT_WRITE;
+        uv_timer_stop(&c->timer);
+        run_step(c, ready);
+}
+
+static void wait_timeout_cb(uv_timer_t *timer)
+{
+        run_step(timer->data, MYSQL_WAIT_TIMEOUT);
+}
+
+/* Arms the poll and the timer for the events the client library waits for. */
+static void wait_for(db_conn_t *c, int status)
+{
+        if (c->poll == NULL) {
+                c->poll = malloc(sizeof(*c->poll));
+                if (c->poll == NULL ||
+                    uv_poll_init_socket(c->timer.loop, c->poll, mysql_get_socket(c->mysql)) < 0) {
+                        free(c->poll);
+                        c->poll = NULL;
+                        db_conn_close(c, true);
+                        return;
+                }
+                c->poll->data = c;
+        }
+        watch(c, status & MYSQL_WAIT_WRITE ? UV_WRITABLE : 0);
+        if (status & MYSQL_WAIT_TIMEOUT)
+                uv_timer_start(&c->timer, wait_timeout_cb, mysql_get_timeout_value_ms(c->mysql), 0);
+}
+
+static void run_step(db_conn_t *c, int ready)
+{
+        int status = c->step(c, ready);
+
+        if (status != 0) {
+                wait_for(c, status);
+                return;
+        }
+        db_done_fn done = c->done;
+        c->step = NULL;
+        c->done = NULL;
+        done(c);
+}
+
+void db_conn_drive(db_conn_t *c, db_step_fn step, db_done_fn done, void *op)
+{
+        c->step = step;
+        c->done = done;
+        c->op = op;
+        run_step(c, 0);
+}
+
+void db_conn_pause(db_conn_t *c)
+{
+        uv_timer_stop(&c->timer);
+        unwatch(c);
+}
+
+int db_conn_init(db_conn_t *c, db_pool_t *pool, uv_loop_t *loop)
+{
+        memset(c, 0, sizeof(*c));
+        c->pool = pool;
+        c->state = CONN_DOWN;
+        c->backoff_ms = BACKOFF_MIN_MS;
+        c->timer.data = c;
+        return uv_timer_init(loop, &c->timer);
+}
+
+/* ---- connecting ---- */
+
+static int connect_step(db_conn_t *c, int ready)
+{
+        const db_target_t *t = &db_pool_config(c->pool)->db;
+        const db_host_t *host = &t->hosts[c->host_index];
+        MYSQL *result;
+
+        if (ready == 0)
+                return mysql_real_connect_start(&result, c->mysql, t->socket ? NULL : host->name,
+                                                t->user, t->password, t->database, host->port,
+                                                t->socket, 0);
+        return mysql_real_connect_cont(&result, c->mysql, ready);
+}
+
+static void retry_cb(uv_timer_t *timer)
+{
+        db_conn_connect(timer->data);
+}
+
+static void connect_done(db_conn_t *c)
+{
+        if (mysql_errno(c->mysql) == 0) {
+                c->state = CONN_IDLE;
+                c->backoff_ms = BACKOFF_MIN_MS;
+                db_pool_on_conn_up(c->pool, c);
+                return;
+        }
+        db_pool_on_connect_failed(c->pool, c, mysql_errno(c->mysql), mysql_error(c->mysql));
+        /* The next attempt goes to the next host of the list, if there is one. */
+        c->host_index = (c->host_index + 1) % db_pool_config(c->pool)->db.host_count;
+        close_poll(c);
+        mysql_close(c->mysql); /* the handshake failed: there is no session to quit */
+        c->mysql = NULL;
+        c->state = CONN_DOWN;
+        /* Jitter spreads the retries of many connections and many workers. */
+        unsigned delay = c->backoff_ms + (unsigned)(uv_hrtime() % (c->backoff_ms / 2 + 1));
+        c->backoff_ms = c->backoff_ms * 2 > BACKOFF_MAX_MS ? BACKOFF_MAX_MS : c->backoff_ms * 2;
+        uv_timer_start(&c->timer, retry_cb, delay, 0);
+}
+
+static int configure(db_conn_t *c)
+{
+        const config_t *config = db_pool_config(c->pool);
+        unsigned timeout = CONNECT_TIMEOUT_S;
+        char init[64];
+
+        snprintf(init, sizeof(init), "SET time_zone = '%s'", config->time_zone);
+        if (mysql_options(c->mysql, MYSQL_OPT_NONBLOCK, 0) ||
+            mysql_options(c->mysql, MYSQL_SET_CHARSET_NAME, "utf8mb4") ||
+            mysql_options(c->mysql, MYSQL_INIT_COMMAND, init) ||
+            mysql_options(c->mysql, MYSQL_OPT_CONNECT_TIMEOUT, &timeout))
+                return -1;
+        return 0;
+}
+
+void db_conn_connect(db_conn_t *c)
+{
+        c->state = CONN_CONNECTING;
+        c->mysql = mysql_init(NULL);
+        if (c->mysql == NULL || configure(c) < 0) {
+                if (c->mysql != NULL)
+                        mysql_close(c->mysql);
+                c->mysql = NULL;
+                c->state = CONN_DOWN;
+                db_pool_on_connect_failed(c->pool, c, 0, "cannot initialise a client handle");
+                uv_timer_start(&c->timer, retry_cb, BACKOFF_MAX_MS, 0);
+                return;
+        }
+        db_conn_drive(c, connect_step, connect_done, NULL);
+}
+
+/* ---- watching an idle connection ---- */
+
+/*
+ * An event on a connection with no call in progress: the server sends
+ * nothing unasked, so it closed the link (restart, idle timeout, KILL).
+ */
+static void idle_event(db_conn_t *c)
+{
+        if (c->state != CONN_IDLE) {
+                /* Lent out between calls: leave it to the borrower's next call. */
+                unwatch(c);
+                return;
+        }
+        db_pool_on_idle_conn_lost(c->pool, c);
+        db_conn_close(c, true);
+}
+
+void db_conn_watch_idle(db_conn_t *c)
+{
+        watch(c, 0);
+}
+
+/* ---- closing ---- */
+
+static int close_step(db_conn_t *c, int ready)
+{
+        if (ready == 0)
+                return mysql_close_start(c->mysql);
+        return mysql_close_cont(c->mysql, ready);
+}
+
+static void close_done(db_conn_t *c)
+{
+        /* mysql_close detached the statements from the connection, so closing
+         * them now frees memory without any I/O. */
+        for (unsigned i = 0; i < c->statement_count; i++) {
+                mysql_stmt_close(c->statements[i].stmt);
+                free(c->statements[i].sql);
+        }
+        c->statement_count = 0;
+        close_poll(c);
+        c->mysql = NULL;
+        c->state = CONN_DOWN;
+        if (c->reconnect_after_close)
+                db_conn_connect(c);
+        else
+                db_pool_on_conn_closed(c->pool, c);
+}
+
+/*
+ * Ends a client call that is waiting for the socket. Starting another call
+ * (mysql_close_start) while one is suspended is not something the library
+ * promises to handle, so the socket is shut down and the suspended call is
+ * continued until it fails on it, which it does without waiting.
+ */
+static void abort_call(db_conn_t *c)
+{
+        enum { MAX_ATTEMPTS = 8 };
+
+        shutdown(mysql_get_socket(c->mysql), SHUT_RDWR);
+        c->aborting = true;
+        for (int i = 0; i < MAX_ATTEMPTS; i++)
+                if (c->step(c, MYSQL_WAIT_READ | MYSQL_WAIT_WRITE) == 0)
+                        break;
+        c->aborting = false;
+}
+
+void db_conn_close(db_conn_t *c, bool reconnect)
+{
+        unwatch(c);
+        uv_timer_stop(&c->timer);
+        if (c->step != NULL && c->mysql != NULL && c->state != CONN_CLOSING)
+                abort_call(c);
+        c->step = NULL;
+        c->done = NULL;
+        c->reconnect_after_close = reconnect;
+        if (c->mysql == NULL) {
+                c->state = CONN_DOWN;
+                if (reconnect)
+                        db_conn_connect(c);
+                else
+                        db_pool_on_conn_closed(c->pool, c);
+                return;
+        }
+        c->state = CONN_CLOSING;
+        db_conn_drive(c, close_step, close_done, NULL);
+}
+
+void db_conn_done(db_conn_t *c)
+{
+        close_poll(c);
+        uv_close((uv_handle_t *)&c->timer, NULL);
+}
+
+/* ---- statement cache ---- */
+
+static unsigned long text_hash(const char *text)
+{
+        unsigned long h = 5381;
+
+        while (*text != '\0')
+                h = h * 33 + (unsigned char)*text++;
+        return h;
+}
+
+MYSQL_STMT *db_conn_statement(db_conn_t *c, const char *sql, unsigned timeout_ms)
+{
+        unsigned long h = text_hash(sql);
+
+        for (unsigned i = 0; i < c->statement_count; i++) {
+                db_cached_stmt_t *e = &c->statements[i];
+                if (e->hash == h && e->timeout_ms == timeout_ms && strcmp(e->sql, sql) == 0) {
+                        e->last_used = ++c->statement_clock;
+                        return e->stmt;
+                }
+        }
+        return NULL;
+}
+
+static void evict_least_recent(db_conn_t *c)
+{
+        unsigned oldest = 0;
+
+        for (unsigned i = 1; i < c->statement_count; i++)
+                if (c->statements[i].last_used < c->statements[oldest].last_used)
+                        oldest = i;
+        mysql_stmt_close(c->statements[oldest].stmt);
+        free(c->statements[oldest].sql);
+        c->statements[oldest] = c->statements[--c->statement_count];
+}
+
+bool db_conn_keep_statement(db_conn_t *c, const char *sql, unsigned timeout_ms,
+                            MYSQL_STMT *stmt)
+{
+        char *copy = strdup(sql);
+
+        if (copy == NULL)
+                return false;
+        if (c->statement_count == DB_CONN_MAX_STATEMENTS)
+                evict_least_recent(c);
+        c->statements[c->statement_count++] = (db_cached_stmt_t){
+                .sql = copy,
+                .timeout_ms = timeout_ms,
+                .hash = text_hash(sql),
+                .last_used = ++c->statement_clock,
+                .stmt = stmt,
+        };
+        return true;
+}
+
+void db_conn_forget_statement(db_conn_t *c, MYSQL_STMT *stmt)
+{
+        for (unsigned i = 0; i < c->statement_count; i++) {
+                if (c->statements[i].stmt == stmt) {
+                        free(c->statements[i].sql);
+                        c->statements[i] = c->statements[--c->statement_count];
+                        return;
+                }
+        }
+}

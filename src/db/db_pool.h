@@ -1,0 +1,92 @@
+/*
+ * One worker's slice of the connection pool: idle connections, a bounded
+ * queue of requests waiting for one, and reconnection of broken ones. A pool
+ * belongs to one loop and is used from that loop's thread only.
+ */
+#ifndef QUERYD_DB_POOL_H
+#define QUERYD_DB_POOL_H
+
+#include <stdbool.h>
+#include <uv.h>
+
+#include "core/config.h"
+#include "core/scope.h"
+
+typedef struct db_pool db_pool_t;
+typedef struct db_conn db_conn_t;
+typedef struct db_lease db_lease_t;
+
+/** status is 0 with lease->conn set, or -ENOTCONN when the database went down. */
+typedef void (*db_lease_cb)(db_lease_t *lease, int status, void *data);
+
+/** A request's claim on a connection; lives in the request's scope. */
+struct db_lease {
+        db_pool_t *pool;
+        db_conn_t *conn;   /* set once granted */
+        bool clean;        /* the conn has no statement running or unread results */
+        bool broken;       /* the conn failed at the client level: reopen it */
+        db_lease_cb cb;
+        void *data;
+        db_lease_t *prev, *next; /* place in the wait queue */
+        bool queued;
+        unsigned riders;         /* other requests waiting on this lease (db_pool_add_rider) */
+        scope_defer_t *release;  /* the scope's hold on the lease */
+};
+
+typedef struct db_pool_stats {
+        unsigned size;
+        unsigned idle;
+        unsigned busy;
+        unsigned waiting;
+} db_pool_stats_t;
+
+/**
+ * Creates a pool of size connections and starts connecting them. queue_limit
+ * bounds the requests that may wait. Returns 0, -EINVAL for size 0, or -ENOMEM.
+ */
+int db_pool_new(db_pool_t **ret_pool, uv_loop_t *loop, const config_t *config, unsigned size,
+                unsigned queue_limit);
+
+/**
+ * Asks for a connection for the request that owns scope. The lease is
+ * released when the scope closes: the connection goes back to the pool, or is
+ * reopened if it is not clean. cb runs exactly once, on a later loop turn,
+ * unless this returns an error: -EAGAIN when the wait queue is full,
+ * -ENOTCONN when the database is down, -ENOMEM, -ESHUTDOWN while closing,
+ * -ECANCELED when the scope is already closed.
+ */
+int db_pool_acquire(db_pool_t *pool, scope_t *scope, db_lease_cb cb, void *data,
+                    db_lease_t **ret_lease);
+
+/**
+ * Counts one more request waiting for lease, which is still queued: a
+ * request that will share the lease's statement (coalesced lookups). Riders
+ * count against the queue limit as waiters of their own do. Returns 0,
+ * -EAGAIN when the queue is full, or -EALREADY when the lease is no longer
+ * queued.
+ */
+int db_pool_add_rider(db_lease_t *lease);
+
+/** A rider stopped waiting before its lease was granted. */
+void db_pool_drop_rider(db_lease_t *lease);
+
+/** Gives the connection back before the scope closes (the scope then does nothing). */
+void db_pool_release(db_lease_t *lease);
+
+/** Whether some connection is up (or the database has not been tried yet). */
+bool db_pool_is_up(const db_pool_t *pool);
+
+/** Current counts; safe to call from any thread (the figures are atomics). */
+void db_pool_get_stats(const db_pool_t *pool, db_pool_stats_t *ret_stats);
+
+/**
+ * Fails every waiter, closes every connection (a lent one is closed when its
+ * lease is released) and calls closed_cb once all are closed; the handles are
+ * gone after the following loop turn. Then db_pool_free().
+ */
+void db_pool_close(db_pool_t *pool, void (*closed_cb)(void *arg), void *arg);
+
+/** Frees a closed pool; the count of leases never returned, 0 if none leaked. */
+unsigned db_pool_free(db_pool_t *pool);
+
+#endif

@@ -1,0 +1,236 @@
+/*
+ * One prepared statement on a leased connection, as a chain of non-blocking
+ * client calls: prepare -> execute -> fetch* -> free result. Each link is a
+ * step function driven by db_conn_drive().
+ */
+#include "db/db_query.h"
+
+#include <errno.h>
+#include <stdio.h>
+#include <string.h>
+
+#include "db/db_conn.h"
+
+static db_query_t *query_of(db_conn_t *conn)
+{
+        return conn->op;
+}
+
+/* Client-side errors (2000..2999) mean the connection itself is unusable. */
+static bool is_client_error(unsigned code)
+{
+        return code >= 2000 && code < 3000;
+}
+
+static void finish(db_query_t *q, int status)
+{
+        q->lease->clean = status == 0 || !is_client_error(q->error.code);
+        q->lease->broken = !q->lease->clean;
+        q->done_cb(q, status, q->data);
+}
+
+static void capture_stmt_error(db_query_t *q)
+{
+        MYSQL *mysql = q->lease->conn->mysql;
+
+        q->error.code = mysql_stmt_errno(q->stmt);
+        snprintf(q->error.sqlstate, sizeof(q->error.sqlstate), "%s", mysql_stmt_sqlstate(q->stmt));
+        snprintf(q->error.message, sizeof(q->error.message), "%s", mysql_stmt_error(q->stmt));
+        if (q->error.code == 0 && mysql_errno(mysql) != 0) {
+                /* An error read while fetching rows unbuffered (a statement
+                 * interrupted mid-result) is left on the connection. */
+                q->error.code = mysql_errno(mysql);
+                snprintf(q->error.sqlstate, sizeof(q->error.sqlstate), "%s", mysql_sqlstate(mysql));
+                snprintf(q->error.message, sizeof(q->error.message), "%s", mysql_error(mysql));
+        }
+        if (q->error.code == 0) { /* an error the library did not number */
+                q->error.code = 2000;
+                snprintf(q->error.sqlstate, sizeof(q->error.sqlstate), "HY000");
+        }
+}
+
+static void fail_with_stmt_error(db_query_t *q)
+{
+        capture_stmt_error(q);
+        finish(q, -EIO);
+}
+
+static void fail_out_of_memory(db_query_t *q)
+{
+        q->error.code = 2008; /* CR_OUT_OF_MEMORY */
+        snprintf(q->error.sqlstate, sizeof(q->error.sqlstate), "HY001");
+        snprintf(q->error.message, sizeof(q->error.message), "out of memory");
+        finish(q, -EIO);
+}
+
+/* ---- free result ---- */
+
+static int free_result_step(db_conn_t *conn, int ready)
+{
+        my_bool failed;
+
+        if (ready == 0)
+                return mysql_stmt_free_result_start(&failed, query_of(conn)->stmt);
+        return mysql_stmt_free_result_cont(&failed, query_of(conn)->stmt, ready);
+}
+
+static void free_result_done(db_conn_t *conn)
+{
+        finish(query_of(conn), 0);
+}
+
+/* ---- fetch ---- */
+
+/* Fetches rows until one must wait for the socket or the result ends. */
+static int fetch_step(db_conn_t *conn, int ready)
+{
+        db_query_t *q = query_of(conn);
+
+        for (;;) {
+                int status = ready == 0 ? mysql_stmt_fetch_start(&q->ret, q->stmt)
+                                        : mysql_stmt_fetch_cont(&q->ret, q->stmt, ready);
+                if (status != 0)
+                        return status;
+                if (q->ret != 0 && q->ret != MYSQL_DATA_TRUNCATED)
+                        return 0; /* MYSQL_NO_DATA or an error */
+                ready = 0;
+                if (!conn->aborting && !q->row_cb(q, q->data)) {
+                        q->paused = true;
+                        return 0;
+                }
+        }
+}
+
+static void fetch_done(db_conn_t *conn)
+{
+        db_query_t *q = query_of(conn);
+
+        if (q->paused) {
+                db_conn_pause(conn);
+                return;
+        }
+        if (q->ret != MYSQL_NO_DATA) {
+                fail_with_stmt_error(q);
+                return;
+        }
+        db_conn_drive(conn, free_result_step, free_result_done, q);
+}
+
+/* ---- execute ---- */
+
+static int execute_step(db_conn_t *conn, int ready)
+{
+        db_query_t *q = query_of(conn);
+
+        if (ready == 0)
+                return mysql_stmt_execute_start(&q->ret, q->stmt);
+        return mysql_stmt_execute_cont(&q->ret, q->stmt, ready);
+}
+
+static void execute_done(db_conn_t *conn)
+{
+        db_query_t *q = query_of(conn);
+
+        if (q->ret != 0) {
+                fail_with_stmt_error(q);
+                return;
+        }
+        int r = rowjson_bind(&q->rows, q->scope, q->stmt, &q->row_options);
+        if (r < 0) {
+                /* The result is unread: finish() marks the conn for reopening. */
+                fail_out_of_memory(q);
+                return;
+        }
+        db_conn_drive(conn, fetch_step, fetch_done, q);
+}
+
+static void execute(db_query_t *q, db_conn_t *conn)
+{
+        if (q->params != NULL && mysql_stmt_bind_param(q->stmt, q->params)) {
+                fail_with_stmt_error(q);
+                return;
+        }
+        q->lease->clean = false;
+        db_conn_drive(conn, execute_step, execute_done, q);
+}
+
+/* ---- prepare ---- */
+
+/* The statement as prepared: with a timeout, the database itself stops it. */
+static const char *statement_text(db_query_t *q)
+{
+        char *text;
+
+        if (q->timeout_ms == 0)
+                return q->sql;
+        text = scope_alloc(q->scope, strlen(q->sql) + 64);
+        if (text == NULL)
+                return NULL;
+        sprintf(text, "SET STATEMENT max_statement_time=%u.%03u FOR %s", q->timeout_ms / 1000,
+                q->timeout_ms % 1000, q->sql);
+        return text;
+}
+
+static int prepare_step(db_conn_t *conn, int ready)
+{
+        db_query_t *q = query_of(conn);
+
+        if (ready != 0)
+                return mysql_stmt_prepare_cont(&q->ret, q->stmt, ready);
+        const char *text = statement_text(q);
+        if (text == NULL) {
+                q->ret = 1; /* out of memory, reported as the prepare's failure */
+                return 0;
+        }
+        return mysql_stmt_prepare_start(&q->ret, q->stmt, text, strlen(text));
+}
+
+static void prepare_done(db_conn_t *conn)
+{
+        db_query_t *q = query_of(conn);
+
+        if (q->ret == 0) {
+                execute(q, conn);
+                return;
+        }
+        capture_stmt_error(q);
+        /* A failed prepare left no statement on the server to close. */
+        db_conn_forget_statement(conn, q->stmt);
+        mysql_stmt_close(q->stmt);
+        q->stmt = NULL;
+        finish(q, -EIO);
+}
+
+void db_query_resume(db_query_t *q)
+{
+        if (!q->paused)
+                return;
+        q->paused = false;
+        db_conn_drive(q->lease->conn, fetch_step, fetch_done, q);
+}
+
+void db_query_run(db_query_t *q, db_lease_t *lease, scope_t *scope)
+{
+        db_conn_t *conn = lease->conn;
+
+        q->lease = lease;
+        q->scope = scope;
+        q->stmt = db_conn_statement(conn, q->sql, q->timeout_ms);
+        if (q->stmt != NULL) {
+                execute(q, conn);
+                return;
+        }
+        q->stmt = mysql_stmt_init(conn->mysql);
+        /* Cached before it is prepared, so that a connection closed in the
+         * middle of the prepare still frees it. */
+        if (q->stmt != NULL && !db_conn_keep_statement(conn, q->sql, q->timeout_ms, q->stmt)) {
+                mysql_stmt_close(q->stmt);
+                q->stmt = NULL;
+        }
+        if (q->stmt == NULL) {
+                fail_out_of_memory(q);
+                return;
+        }
+        lease->clean = false;
+        db_conn_drive(conn, prepare_step, prepare_done, q);
+}

@@ -1,0 +1,70 @@
+/*
+ * Runs one prepared statement on a leased connection through the
+ * non-blocking API: prepare (once per connection, then cached), bind,
+ * execute, fetch rows one by one, free the result.
+ */
+#ifndef QUERYD_DB_QUERY_H
+#define QUERYD_DB_QUERY_H
+
+#include <mysql.h>
+
+#include "core/scope.h"
+#include "db/db_pool.h"
+#include "json/rowjson.h"
+
+typedef struct db_query db_query_t;
+
+/* The database stops a statement at its timeout_ms; whoever waits for it
+ * gives the answer this much longer before giving up on the connection. */
+enum { DB_QUERY_GRACE_MS = 1000 };
+
+/**
+ * Called after each fetched row; q->rows holds its values. Returns true to
+ * go on, false to pause the fetch until db_query_resume().
+ */
+typedef bool (*db_query_row_cb)(db_query_t *q, void *data);
+
+/** Called once at the end: status 0, or -EIO with q->error filled in. */
+typedef void (*db_query_done_cb)(db_query_t *q, int status, void *data);
+
+typedef struct db_error {
+        unsigned code;     /* MariaDB errno */
+        char sqlstate[6];
+        char message[256];
+} db_error_t;
+
+struct db_query {
+        /* set by the caller */
+        const char *sql;   /* one statement with ? placeholders */
+        MYSQL_BIND *params;
+        rowjson_options_t row_options;
+        unsigned timeout_ms; /* the database interrupts the statement after this; 0: never */
+        db_query_row_cb row_cb;
+        db_query_done_cb done_cb;
+        void *data;
+        /* results */
+        rowjson_t rows;
+        db_error_t error;
+        /* internal */
+        db_lease_t *lease;
+        scope_t *scope;
+        MYSQL_STMT *stmt;
+        int ret;
+        bool paused;
+};
+
+/**
+ * Runs q on the lease's connection; row and done callbacks run on the loop,
+ * possibly before this returns. If the request's scope closes first, the
+ * lease release reopens the connection and no callback runs.
+ */
+void db_query_run(db_query_t *q, db_lease_t *lease, scope_t *scope);
+
+/**
+ * Fetches again after the row callback paused: the rows wait in the
+ * socket and the server's buffers meanwhile, which is the backpressure a
+ * slow reader puts on the database.
+ */
+void db_query_resume(db_query_t *q);
+
+#endif

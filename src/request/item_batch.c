@@ -1,0 +1,322 @@
+/*
+ * Coalesced point lookups. A batch is born with its first lookup and asks
+ * the pool for a connection at once; lookups of the same resource that
+ * arrive before the connection is granted join it (the pool counts them as
+ * waiters). Once granted, the batch runs one IN (...) statement and hands
+ * each fetched row to the lookups with its key. A batch owns a scope of its
+ * own (lease, statement text, result buffers); each lookup lives in its
+ * request's scope and leaves the batch when that scope closes, and the
+ * batch closes when its last lookup has left or been answered.
+ */
+#include "request/item_batch.h"
+
+#include <errno.h>
+#include <mysql.h>
+
+#include "core/metrics.h"
+#include "db/db_query.h"
+#include "server/worker.h"
+
+_Static_assert((int)CONFIG_MAX_BATCH_LOOKUPS <= (int)API_MAX_LOOKUP_KEYS &&
+                       API_MAX_LOOKUP_KEYS == 1 << (API_LOOKUP_SIZES - 1),
+               "every batch size has its statement in api_resource_t.lookup_sql");
+
+typedef struct lookup lookup_t;
+
+struct lookup {
+        http_request_t *req;
+        item_batch_t *batch;    /* NULL once it has left or been answered */
+        long long key;
+        row_format_t format;
+        strbuf_t body;
+        bool found;
+        lookup_t *prev, *next;
+};
+
+struct item_batch {
+        scope_t *scope;
+        worker_t *worker;
+        const api_resource_t *res;
+        lookup_t *lookups;
+        unsigned lookup_count;
+        bool running;           /* granted its connection: closed to new lookups */
+        item_batch_t *next_open; /* in the worker's list while it takes lookups */
+        db_lease_t *lease;
+        db_query_t query;
+        long long *keys;        /* the statement's parameters, padded */
+};
+
+/* ---- membership ---- */
+
+static void unlink_open(item_batch_t *b)
+{
+        for (item_batch_t **p = &b->worker->open_item_batches; *p != NULL; p = &(*p)->next_open) {
+                if (*p == b) {
+                        *p = b->next_open;
+                        break;
+                }
+        }
+        b->next_open = NULL;
+}
+
+static void close_batch(item_batch_t *b)
+{
+        unlink_open(b);
+        scope_close(b->scope); /* gives the connection back, or reopens it mid-statement */
+}
+
+static void detach(lookup_t *l)
+{
+        item_batch_t *b = l->batch;
+
+        if (l->prev)
+                l->prev->next = l->next;
+        else
+                b->lookups = l->next;
+        if (l->next)
+                l->next->prev = l->prev;
+        l->prev = l->next = NULL;
+        l->batch = NULL;
+        b->lookup_count--;
+}
+
+/* A lookup that stops waiting: the batch goes on for the others, or closes. */
+static void leave(lookup_t *l)
+{
+        item_batch_t *b = l->batch;
+
+        if (b == NULL)
+                return;
+        detach(l);
+        if (!b->running)
+                db_pool_drop_rider(b->lease);
+        if (b->lookup_count == 0)
+                close_batch(b);
+}
+
+static void leave_cb(void *arg)
+{
+        leave(arg);
+}
+
+/* ---- answers ---- */
+
+static void answer(lookup_t *l, const db_query_t *q, int status)
+{
+        http_request_t *req = l->req;
+
+        if (status < 0)
+                http_fail_db(req, &q->error);
+        else if (!l->found)
+                http_fail(req, 404, "not-found", "no row with this key");
+        else
+                http_respond_buffer(req, 200, row_format_content_type(l->format), &l->body);
+}
+
+static void fail_acquire(item_batch_t *b, int status)
+{
+        while (b->lookups != NULL) {
+                lookup_t *l = b->lookups;
+                detach(l);
+                http_fail_acquire(l->req, status);
+        }
+        close_batch(b);
+}
+
+static bool on_row(db_query_t *q, void *data)
+{
+        item_batch_t *b = data;
+        long long key;
+
+        if (!rowjson_integer(&q->rows, (unsigned)b->res->key[0], &key))
+                return true;
+        for (lookup_t *l = b->lookups; l != NULL; l = l->next) {
+                if (l->key != key || l->found)
+                        continue;
+                rowjson_append_listed(&q->rows, l->format, 0, &l->body);
+                l->found = true;
+        }
+        return true;
+}
+
+static void on_done(db_query_t *q, int status, void *data)
+{
+        item_batch_t *b = data;
+
+        db_pool_release(b->lease); /* the rows are read: the connection is free */
+        if (status < 0)
+                metrics_count_db_error();
+        while (b->lookups != NULL) {
+                lookup_t *l = b->lookups;
+                detach(l);
+                answer(l, q, status);
+        }
+        close_batch(b);
+}
+
+/* ---- the statement ---- */
+
+/* Statements come in a few sizes, so each connection prepares few of them:
+ * the keys are padded to the next power of two with copies of the last.
+ * Returns the size's index in res->lookup_sql. */
+static unsigned padded_size(unsigned n)
+{
+        unsigned i = 0;
+
+        while ((1u << i) < n)
+                i++;
+        return i;
+}
+
+static int bind_keys(item_batch_t *b, unsigned count)
+{
+        bool is_unsigned = b->res->columns[b->res->key[0]].rule.is_unsigned;
+        MYSQL_BIND *params = scope_alloc(b->scope, count * sizeof(*params));
+        unsigned n = 0;
+
+        b->keys = scope_alloc(b->scope, count * sizeof(*b->keys));
+        if (params == NULL || b->keys == NULL)
+                return -ENOMEM;
+        for (lookup_t *l = b->lookups; l != NULL; l = l->next)
+                b->keys[n++] = l->key;
+        for (; n < count; n++)
+                b->keys[n] = b->keys[n - 1];
+        for (unsigned i = 0; i < count; i++)
+                params[i] = (MYSQL_BIND){ .buffer_type = MYSQL_TYPE_LONGLONG,
+                                          .buffer = &b->keys[i],
+                                          .is_unsigned = is_unsigned };
+        b->query.params = params;
+        return 0;
+}
+
+static void on_deadline(http_request_t *req);
+
+/* Each lookup now waits for the statement, not for a connection. */
+static void rearm_deadlines(item_batch_t *b)
+{
+        for (lookup_t *l = b->lookups; l != NULL; l = l->next)
+                http_set_deadline(l->req, b->query.timeout_ms + DB_QUERY_GRACE_MS, on_deadline);
+}
+
+static void on_lease(db_lease_t *lease, int status, void *data)
+{
+        item_batch_t *b = data;
+        unsigned size = padded_size(b->lookup_count);
+        unsigned count = 1u << size;
+
+        (void)lease;
+        if (status < 0) {
+                fail_acquire(b, status);
+                return;
+        }
+        unlink_open(b);
+        b->running = true;
+        b->query.sql = b->res->lookup_sql[size];
+        if (bind_keys(b, count) < 0) {
+                fail_acquire(b, -ENOMEM);
+                return;
+        }
+        metrics_count_lookup_batch(b->lookup_count);
+        rearm_deadlines(b);
+        db_query_run(&b->query, b->lease, b->scope);
+}
+
+/* ---- opening and joining ---- */
+
+static item_batch_t *open_batch_of(const worker_t *w, const api_resource_t *res)
+{
+        for (item_batch_t *b = w->open_item_batches; b != NULL; b = b->next_open)
+                if (b->res == res && b->lookup_count < w->config->batch_lookups)
+                        return b;
+        return NULL;
+}
+
+static int open_batch(worker_t *w, const api_resource_t *res, item_batch_t **ret_batch)
+{
+        scope_t *scope = scope_new();
+        item_batch_t *b = scope ? scope_alloc(scope, sizeof(*b)) : NULL;
+
+        if (b == NULL) {
+                if (scope != NULL)
+                        scope_close(scope);
+                return -ENOMEM;
+        }
+        b->scope = scope;
+        b->worker = w;
+        b->res = res;
+        b->query.row_options.time_zone = w->config->time_zone;
+        b->query.row_options.outputs = res->outputs;
+        b->query.row_options.output_count = (unsigned)res->column_count;
+        b->query.timeout_ms = res->timeout_ms ? res->timeout_ms : w->config->query_timeout_ms;
+        b->query.row_cb = on_row;
+        b->query.done_cb = on_done;
+        b->query.data = b;
+        int r = db_pool_acquire(w->pool, scope, on_lease, b, &b->lease);
+        if (r < 0) {
+                scope_close(scope);
+                return r;
+        }
+        b->next_open = w->open_item_batches;
+        w->open_item_batches = b;
+        *ret_batch = b;
+        return 0;
+}
+
+static void join(item_batch_t *b, lookup_t *l)
+{
+        l->batch = b;
+        l->next = b->lookups;
+        if (b->lookups != NULL)
+                b->lookups->prev = l;
+        b->lookups = l;
+        b->lookup_count++;
+}
+
+static void on_deadline(http_request_t *req)
+{
+        lookup_t *l = req->route_state;
+        item_batch_t *b = l->batch;
+
+        if (b == NULL)
+                return;
+        if (b->running)
+                http_fail(req, 504, "timeout", "the query did not complete within %u ms",
+                          b->query.timeout_ms);
+        else
+                http_fail(req, 503, "overloaded", "no database connection became free within %u ms",
+                          req->worker->config->acquire_timeout_ms);
+        leave(l);
+}
+
+static void free_body(void *arg)
+{
+        strbuf_done(arg);
+}
+
+int item_batch_lookup(http_request_t *req, const api_resource_t *res, long long key,
+                      row_format_t format)
+{
+        worker_t *w = req->worker;
+        lookup_t *l = scope_alloc(req->scope, sizeof(*l));
+        item_batch_t *b = open_batch_of(w, res);
+        int r;
+
+        if (l == NULL || scope_defer(req->scope, free_body, &l->body, NULL) < 0)
+                return -ENOMEM;
+        l->req = req;
+        l->key = key;
+        l->format = format;
+        if (b == NULL || db_pool_add_rider(b->lease) < 0) {
+                r = open_batch(w, res, &b);
+                if (r < 0)
+                        return r;
+        }
+        join(b, l);
+        if (scope_defer(req->scope, leave_cb, l, NULL) < 0) {
+                leave(l);
+                return -ENOMEM;
+        }
+        req->route_state = l;
+        http_set_deadline(req, w->config->acquire_timeout_ms, on_deadline);
+        return 0;
+}

@@ -1,0 +1,264 @@
+/* A statement run on behalf of a request, from acquire to release. */
+#include "request/query_call.h"
+
+#include <stdarg.h>
+#include <stdio.h>
+#include <string.h>
+
+#include "core/log.h"
+#include "core/metrics.h"
+#include "server/worker.h"
+
+/*
+ * A result is buffered whole, and answered with a Content-Length and the
+ * right status whatever happens, until it outgrows STREAM_START_BYTES.
+ * From then on it streams: fetching pauses while more than HIGH_WATER_BYTES
+ * wait for the client and resumes below LOW_WATER_BYTES, so a request holds
+ * about HIGH_WATER_BYTES plus one row, whatever the result's size.
+ */
+enum {
+        STREAM_START_BYTES = 64 * 1024,
+        HIGH_WATER_BYTES = 128 * 1024,
+        LOW_WATER_BYTES = 32 * 1024,
+};
+
+static void free_rows_json(void *arg)
+{
+        strbuf_done(arg);
+}
+
+query_call_t *query_call_new(http_request_t *req, const char *sql, MYSQL_BIND *params)
+{
+        query_call_t *call = scope_alloc(req->scope, sizeof(*call));
+
+        if (call == NULL || scope_defer(req->scope, free_rows_json, &call->rows_json, NULL) < 0)
+                return NULL;
+        call->req = req;
+        call->query.sql = sql;
+        call->query.params = params;
+        call->query.row_options.time_zone = req->worker->config->time_zone;
+        call->query.timeout_ms = req->worker->config->query_timeout_ms;
+        call->max_rows = (unsigned long long)-1;
+        return call;
+}
+
+/* ---- streaming ---- */
+
+static void refill_closed_cb(uv_handle_t *handle)
+{
+        query_call_t *call = handle->data;
+
+        scope_unref(call->req->scope);
+}
+
+static void close_refill(void *arg)
+{
+        uv_close(arg, refill_closed_cb);
+}
+
+/* Moves what the client has not taken yet to the front, and fetches on. */
+static void refill_cb(uv_timer_t *timer)
+{
+        query_call_t *call = timer->data;
+        strbuf_t *out = &call->rows_json;
+
+        if (!call->running || !call->query.paused)
+                return;
+        memmove(out->data, out->data + call->sent, out->len - call->sent);
+        out->len -= call->sent;
+        call->sent = 0;
+        db_query_resume(&call->query);
+}
+
+/* Resumes a paused fetch on the next loop turn, not from inside libmicrohttpd. */
+static void refill_soon(query_call_t *call)
+{
+        if (call->running && call->query.paused && !uv_is_active((uv_handle_t *)call->refill))
+                uv_timer_start(call->refill, refill_cb, 0, 0);
+}
+
+/* The stream's source: libmicrohttpd asks when the client's socket has room. */
+static long read_rows(http_request_t *req, char *buf, size_t max)
+{
+        query_call_t *call = req->route_state;
+        strbuf_t *out = &call->rows_json;
+        size_t pending = out->len - call->sent;
+
+        if (out->failed)
+                return HTTP_BODY_FAILED; /* a row is missing: never send what follows */
+        if (pending == 0) {
+                if (call->finished)
+                        return HTTP_BODY_END;
+                refill_soon(call);
+                return HTTP_BODY_WAIT;
+        }
+        size_t n = pending < max ? pending : max;
+        memcpy(buf, out->data + call->sent, n);
+        call->sent += n;
+        if (call->sent == out->len)
+                out->len = call->sent = 0;
+        if (pending - n < LOW_WATER_BYTES)
+                refill_soon(call);
+        return (long)n;
+}
+
+/* Starts the answer; false when it could not be, and the rows stay buffered. */
+static bool start_stream(query_call_t *call)
+{
+        http_request_t *req = call->req;
+
+        call->refill = scope_alloc(req->scope, sizeof(*call->refill));
+        if (call->refill == NULL)
+                return false;
+        uv_timer_init(&req->worker->loop, call->refill);
+        call->refill->data = call;
+        scope_ref(req->scope);
+        if (scope_defer(req->scope, close_refill, call->refill, NULL) < 0) {
+                close_refill(call->refill);
+                return false;
+        }
+        http_respond_stream(req, 200, row_format_content_type(call->format), read_rows);
+        call->streaming = req->read_body != NULL;
+        return call->streaming;
+}
+
+/* After each row: whether to fetch the next one now. */
+static bool keep_fetching(query_call_t *call)
+{
+        size_t pending = call->rows_json.len - call->sent;
+
+        if (!call->streaming &&
+            (!call->streamable || pending < STREAM_START_BYTES || !start_stream(call)))
+                return true;
+        http_body_ready(call->req);
+        return pending < HIGH_WATER_BYTES;
+}
+
+/* ---- the statement ---- */
+
+static bool on_row(db_query_t *q, void *data)
+{
+        query_call_t *call = data;
+
+        if (call->row_count < call->max_rows) {
+                rowjson_append_listed(&q->rows, call->format, call->row_count, &call->rows_json);
+                if (call->row_count + 1 == call->max_rows && call->on_last_row != NULL)
+                        call->on_last_row(call, &q->rows);
+        }
+        call->row_count++;
+        return keep_fetching(call);
+}
+
+static void on_done(db_query_t *q, int status, void *data)
+{
+        query_call_t *call = data;
+
+        db_pool_release(call->lease); /* the rows are read: the connection is free */
+        call->running = false;
+        if (status < 0) {
+                metrics_count_db_error();
+                if (call->streaming) {
+                        log_error("request %s: answer cut short by database error %u: %s",
+                                  call->req->id, q->error.code, q->error.message);
+                        http_body_fail(call->req);
+                } else {
+                        http_fail_db(call->req, &q->error);
+                }
+        } else if (call->rows_json.failed) {
+                query_call_fail(call, 500, "internal", "out of memory while writing the rows");
+                status = -1;
+        } else if (call->format == ROW_FORMAT_CSV && call->row_count == 0) {
+                rowjson_append_csv_header(&q->rows, &call->rows_json);
+        }
+        call->done(call, status);
+}
+
+static void on_deadline(http_request_t *req);
+
+static void on_lease(db_lease_t *lease, int status, void *data)
+{
+        query_call_t *call = data;
+        http_request_t *req = call->req;
+
+        if (status < 0) {
+                http_fail_acquire(req, status);
+                call->done(call, status);
+                return;
+        }
+        call->running = true;
+        call->query.row_cb = on_row;
+        call->query.done_cb = on_done;
+        call->query.data = call;
+        if (call->deadline_ms == 0)
+                http_set_deadline(req, call->query.timeout_ms + DB_QUERY_GRACE_MS, on_deadline);
+        db_query_run(&call->query, lease, req->scope);
+}
+
+static void on_deadline(http_request_t *req)
+{
+        query_call_t *call = req->route_state;
+        const config_t *config = req->worker->config;
+
+        if (call->streaming) {
+                if (!call->running)
+                        return; /* every row is read: the client takes its time */
+                log_error("request %s: answer cut short: the query did not complete within %u ms",
+                          req->id, call->query.timeout_ms);
+                http_body_fail(req);
+        } else if (call->on_timeout != NULL) {
+                call->on_timeout(req);
+        } else if (call->running) {
+                http_fail(req, 504, "timeout", "the query did not complete within %u ms",
+                          call->query.timeout_ms);
+        } else {
+                http_fail(req, 503, "overloaded",
+                          "no database connection became free within %u ms",
+                          config->acquire_timeout_ms);
+        }
+        /* Leave the queue, or drop the connection with its statement still
+         * running: nothing will read its rows now. */
+        call->running = false;
+        if (call->lease != NULL)
+                db_pool_release(call->lease);
+}
+
+void query_call_start(query_call_t *call, query_call_done_fn done)
+{
+        http_request_t *req = call->req;
+
+        call->done = done;
+        req->route_state = call;
+        http_set_deadline(req, call->deadline_ms ? call->deadline_ms
+                                                 : req->worker->config->acquire_timeout_ms,
+                          on_deadline);
+        int r = db_pool_acquire(req->worker->pool, req->scope, on_lease, call, &call->lease);
+        if (r < 0)
+                http_fail_acquire(req, r);
+}
+
+void query_call_respond(query_call_t *call)
+{
+        if (call->streaming) {
+                call->finished = true;
+                http_body_ready(call->req);
+                return;
+        }
+        http_respond_buffer(call->req, 200, row_format_content_type(call->format),
+                            &call->rows_json);
+}
+
+void query_call_fail(query_call_t *call, unsigned status, const char *slug, const char *fmt, ...)
+{
+        char detail[256];
+        va_list ap;
+
+        va_start(ap, fmt);
+        vsnprintf(detail, sizeof(detail), fmt, ap);
+        va_end(ap);
+        if (call->streaming) {
+                log_error("request %s: answer cut short: %s", call->req->id, detail);
+                http_body_fail(call->req);
+                return;
+        }
+        http_fail(call->req, status, slug, "%s", detail);
+}

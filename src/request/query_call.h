@@ -1,0 +1,79 @@
+/*
+ * One prepared statement run for an HTTP request: borrow a connection, run
+ * the statement, write the rows in the request's format, give the
+ * connection back, and report. A result that outgrows a small buffer is
+ * streamed: the answer starts while rows still arrive, and fetching pauses
+ * while the client has not taken what was written. Deadlines answer 503
+ * past the acquire timeout and 504 past the query timeout, which the
+ * database enforces as well; a stream past its deadline is cut short.
+ */
+#ifndef QUERYD_QUERY_CALL_H
+#define QUERYD_QUERY_CALL_H
+
+#include <stdbool.h>
+
+#include "core/strbuf.h"
+#include "db/db_query.h"
+#include "http/http.h"
+#include "json/row_format.h"
+
+typedef struct query_call query_call_t;
+
+/** status 0: rows are in call->rows_json; otherwise the request was already answered. */
+typedef void (*query_call_done_fn)(query_call_t *call, int status);
+
+/** Called for the last of the max_rows rows written, while its values can be read. */
+typedef void (*query_call_last_row_fn)(query_call_t *call, const rowjson_t *rows);
+
+struct query_call {
+        http_request_t *req;
+        strbuf_t rows_json;          /* the rows written and not yet sent, after whatever
+                                        the caller put there before starting */
+        unsigned long long row_count; /* every row fetched, written or not */
+        unsigned long long max_rows;
+        row_format_t format;         /* JSON: objects separated by commas */
+        bool streamable;             /* a large result may be sent while it is read */
+        query_call_last_row_fn on_last_row; /* optional */
+        void *data;
+        unsigned deadline_ms;        /* 0: the acquire, then the query timeout */
+        http_deadline_fn on_timeout; /* answers at the deadline; NULL: 503 or 504 */
+        /* private */
+        query_call_done_fn done;
+        db_query_t query;
+        db_lease_t *lease;
+        bool running;
+        bool streaming;              /* the answer has started: errors can only cut it */
+        bool finished;               /* the body is complete in rows_json */
+        size_t sent;                 /* bytes of rows_json handed to the client */
+        uv_timer_t *refill;          /* resumes a paused fetch from the loop */
+};
+
+/**
+ * Allocates a call in the request's scope. The caller may then set max_rows,
+ * format, streamable, on_last_row, query.timeout_ms (default
+ * QUERYD_QUERY_TIMEOUT_MS) and query.row_options, then starts it. sql and
+ * params must outlive the call.
+ */
+query_call_t *query_call_new(http_request_t *req, const char *sql, MYSQL_BIND *params);
+
+/**
+ * Starts the call; done runs exactly once unless the request was answered
+ * here (no connection could be borrowed), in which case it never runs.
+ */
+void query_call_start(query_call_t *call, query_call_done_fn done);
+
+/**
+ * Answers 200 with rows_json in the call's format, after done has added
+ * the envelope's tail; for a stream, this ends the body.
+ */
+void query_call_respond(query_call_t *call);
+
+/**
+ * Answers with a problem from done (detail is printf-formatted); for a
+ * stream that has started, the body is cut short instead, so no client
+ * takes it for a whole one.
+ */
+void query_call_fail(query_call_t *call, unsigned status, const char *slug, const char *fmt, ...)
+        __attribute__((format(printf, 4, 5)));
+
+#endif

@@ -1,0 +1,152 @@
+/* Worker threads: set up on the main thread (so a bad listen address is
+ * reported before anything runs), then each runs its loop until stopped. */
+#include "server/worker.h"
+
+#include <errno.h>
+#include <mysql.h>
+#include <string.h>
+
+#include "core/log.h"
+#include "core/scope.h"
+#include "http/http.h"
+
+static void pool_closed_cb(void *arg)
+{
+        worker_t *w = arg;
+
+        uv_close((uv_handle_t *)&w->stop_signal, NULL);
+        uv_close((uv_handle_t *)&w->api_signal, NULL);
+}
+
+static void api_cb(uv_async_t *async)
+{
+        worker_t *w = async->data;
+
+        pthread_mutex_lock(&w->next_api_lock);
+        api_t *next = w->next_api;
+        w->next_api = NULL;
+        pthread_mutex_unlock(&w->next_api_lock);
+        if (next == NULL)
+                return;
+        api_unref(w->api);
+        w->api = next;
+}
+
+void worker_set_api(worker_t *w, api_t *api)
+{
+        api_ref(api);
+        pthread_mutex_lock(&w->next_api_lock);
+        api_t *replaced = w->next_api; /* two reloads within one loop turn */
+        w->next_api = api;
+        pthread_mutex_unlock(&w->next_api_lock);
+        if (replaced != NULL)
+                api_unref(replaced);
+        uv_async_send(&w->api_signal);
+}
+
+static void http_stopped_cb(worker_t *w)
+{
+        /* Every request has completed, so every lease is back: close the pool. */
+        db_pool_close(w->pool, pool_closed_cb, w);
+}
+
+static void stop_cb(uv_async_t *async)
+{
+        worker_t *w = async->data;
+
+        http_server_stop(w->http, w->config->drain_timeout_ms, http_stopped_cb);
+}
+
+/* Requests have completed, so the worker holds the last of its references. */
+static void drop_apis(worker_t *w)
+{
+        api_unref(w->api);
+        if (w->next_api != NULL)
+                api_unref(w->next_api);
+        w->api = w->next_api = NULL;
+        pthread_mutex_destroy(&w->next_api_lock);
+}
+
+int worker_init(worker_t *w, unsigned index, const config_t *config, api_t *api,
+                unsigned pool_size, unsigned queue_limit)
+{
+        int r;
+
+        memset(w, 0, sizeof(*w));
+        w->index = index;
+        w->config = config;
+        r = uv_loop_init(&w->loop);
+        if (r < 0)
+                return r;
+        api_ref(api);
+        w->api = api;
+        pthread_mutex_init(&w->next_api_lock, NULL);
+        uv_async_init(&w->loop, &w->stop_signal, stop_cb);
+        w->stop_signal.data = w;
+        uv_async_init(&w->loop, &w->api_signal, api_cb);
+        w->api_signal.data = w;
+        r = http_server_new(&w->http, w);
+        if (r == 0)
+                r = db_pool_new(&w->pool, &w->loop, config, pool_size, queue_limit);
+        if (r == 0)
+                return 0;
+        /* Only the stop signal (and possibly the HTTP server) exist: undo them. */
+        if (w->http != NULL)
+                http_server_stop(w->http, 0, NULL);
+        uv_close((uv_handle_t *)&w->stop_signal, NULL);
+        uv_close((uv_handle_t *)&w->api_signal, NULL);
+        uv_run(&w->loop, UV_RUN_DEFAULT);
+        http_server_free(w->http);
+        uv_loop_close(&w->loop);
+        drop_apis(w);
+        return r;
+}
+
+static void *worker_main(void *arg)
+{
+        worker_t *w = arg;
+
+        uv_run(&w->loop, UV_RUN_DEFAULT);
+        drop_apis(w);
+        unsigned leaked = db_pool_free(w->pool);
+        http_server_free(w->http);
+        if (leaked > 0) {
+                log_error("worker %u: %u database connections leaked by requests", w->index, leaked);
+                w->exit_status = 1;
+        }
+        if (uv_loop_close(&w->loop) != 0) {
+                log_error("worker %u: handles leaked at shutdown", w->index);
+                w->exit_status = 1;
+        }
+        mysql_thread_end();
+        return NULL;
+}
+
+int worker_start(worker_t *w)
+{
+        return -pthread_create(&w->thread, NULL, worker_main, w);
+}
+
+void worker_request_stop(worker_t *w)
+{
+        uv_async_send(&w->stop_signal);
+}
+
+int worker_join(worker_t *w)
+{
+        pthread_join(w->thread, NULL);
+        return w->exit_status;
+}
+
+void worker_pool_totals(const worker_t *w, db_pool_stats_t *t)
+{
+        memset(t, 0, sizeof(*t));
+        for (unsigned i = 0; i < w->all_count; i++) {
+                db_pool_stats_t s;
+                db_pool_get_stats(w->all[i].pool, &s);
+                t->size += s.size;
+                t->idle += s.idle;
+                t->busy += s.busy;
+                t->waiting += s.waiting;
+        }
+}

@@ -1,0 +1,67 @@
+/*
+ * A worker thread: one libuv loop driving one HTTP daemon on the shared port
+ * and one slice of the database pool. Workers share only the read-only
+ * configuration and each other's pool counters (atomics).
+ */
+#ifndef QUERYD_WORKER_H
+#define QUERYD_WORKER_H
+
+#include <pthread.h>
+#include <stdbool.h>
+#include <stdint.h>
+#include <uv.h>
+
+#include "api/api.h"
+#include "core/config.h"
+#include "db/db_pool.h"
+
+typedef struct http_server http_server_t;
+typedef struct worker worker_t;
+
+struct worker {
+        unsigned index;
+        const config_t *config;
+        uv_loop_t loop;
+        uv_async_t stop_signal;
+        uv_async_t api_signal;
+        api_t *api;        /* the routes new requests use; only this worker's thread touches it */
+        pthread_mutex_t next_api_lock;
+        api_t *next_api;   /* handed over by worker_set_api, taken on the loop */
+        http_server_t *http;
+        db_pool_t *pool;
+        struct item_batch *open_item_batches; /* point lookups still taking others (item_batch.c) */
+        pthread_t thread;
+        worker_t *all;     /* every worker, for process-wide figures */
+        unsigned all_count;
+        int exit_status;   /* 0, or non-zero when something leaked */
+};
+
+/**
+ * Sets up the loop, binds the HTTP daemon and starts connecting the pool
+ * slice (pool_size connections, queue_limit waiters), on the calling thread.
+ * The worker takes a reference to api.
+ * Returns 0 or a negative errno (logged).
+ */
+int worker_init(worker_t *w, unsigned index, const config_t *config, api_t *api,
+                unsigned pool_size, unsigned queue_limit);
+
+/**
+ * Makes api the worker's routes for the requests that start from now on
+ * (takes its own reference); requests in flight finish on the old one.
+ * Safe from any thread.
+ */
+void worker_set_api(worker_t *w, api_t *api);
+
+/** Runs the worker's loop on a new thread. */
+int worker_start(worker_t *w);
+
+/** Asks the worker to drain and stop; safe from any thread. */
+void worker_request_stop(worker_t *w);
+
+/** Waits for the thread to end; the worker's exit status. */
+int worker_join(worker_t *w);
+
+/** Pool counts summed over every worker. */
+void worker_pool_totals(const worker_t *w, db_pool_stats_t *ret_totals);
+
+#endif

@@ -1,0 +1,66 @@
+/*
+ * A collection request (GET /<resource>?filters&select&order&limit&after&...)
+ * turned into the statements that answer it. Every identifier in the SQL
+ * comes from the checked configuration, already quoted; every request value
+ * is a bound parameter. No I/O: the handler runs what this writes.
+ */
+#ifndef QUERYD_COLLECTION_PLAN_H
+#define QUERYD_COLLECTION_PLAN_H
+
+#include <mysql.h>
+#include <stdbool.h>
+
+#include "api/api.h"
+#include "core/scope.h"
+#include "http/query_args.h"
+
+enum { COLLECTION_MAX_ORDER = 8 };
+
+/** Why a request was refused: the parameter at fault and a sentence for the detail. */
+typedef struct collection_error {
+        const char *parameter;
+        char detail[384];
+} collection_error_t;
+
+typedef struct collection_order {
+        size_t column;   /* index in res->columns */
+        bool descending;
+        unsigned field;  /* its position in the page statement's select list */
+} collection_order_t;
+
+typedef struct collection_plan {
+        const api_resource_t *res;
+        size_t *fields;             /* select list: res->columns indexes, visible ones first */
+        size_t field_count;
+        size_t visible;
+        api_output_t *outputs;      /* per field, for rowjson */
+        collection_order_t order[COLLECTION_MAX_ORDER + 4];
+        size_t order_count;
+        char *order_text;           /* "age.desc,id.asc": what a cursor is made for */
+        bool plain_cursor;          /* default order, one key column: the cursor is its value */
+        long long limit;
+        long long offset;
+        bool by_offset;
+        bool count_exact;
+        char *sql;                  /* the page, limit + 1 rows (one more tells a next page) */
+        MYSQL_BIND *binds;
+        char *count_sql;            /* SELECT COUNT(*) with the filters alone, when count_exact */
+        MYSQL_BIND *count_binds;
+} collection_plan_t;
+
+/**
+ * Reads the request's query arguments for res and writes the statements.
+ * Returns 0; -EINVAL with err filled when the request is refused; -ENOMEM.
+ */
+int collection_plan_build(collection_plan_t *plan, const api_resource_t *res,
+                          const query_arg_t *args, size_t arg_count, scope_t *scope,
+                          collection_error_t *err);
+
+/**
+ * The select list of an item request (GET /<resource>/<key>?select=...):
+ * fills plan->fields, visible and outputs. Returns 0, -EINVAL with err, -ENOMEM.
+ */
+int collection_plan_select(collection_plan_t *plan, const api_resource_t *res,
+                           const char *select, scope_t *scope, collection_error_t *err);
+
+#endif
