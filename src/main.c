@@ -8,7 +8,7 @@
 #include <string.h>
 #include <sys/resource.h>
 
-#include "api/api_load.h"
+#include "server/api_load.h"
 #include "core/config.h"
 #include "core/log.h"
 #include "core/scope.h"
@@ -92,10 +92,13 @@ static int run(const config_t *config, api_t *api)
                         break;
                 }
         }
-        for (unsigned i = 0; i < ready; i++) {
-                all[i].all = all;
-                all[i].all_count = ready;
-        }
+        db_pool_t **pools = calloc(workers, sizeof(*pools));
+        if (pools == NULL)
+                abort(); /* a few pointers at start: nothing sane to do without them */
+        for (unsigned i = 0; i < ready; i++)
+                pools[i] = all[i].pool;
+        for (unsigned i = 0; i < ready; i++)
+                worker_share_pools(&all[i], pools, ready);
         /* Workers that were set up run even when a later one failed, so that
          * the ordinary stop below releases what they hold. */
         for (unsigned i = 0; i < ready; i++)
@@ -114,6 +117,7 @@ static int run(const config_t *config, api_t *api)
         for (unsigned i = 0; i < ready; i++)
                 if (worker_join(&all[i]) != 0)
                         status = 1;
+        free(pools);
         free(all);
         return status;
 }

@@ -169,12 +169,23 @@ api_t *api_config_parse(const char *text, size_t len, const char *source, char *
 int api_schema_check(api_t *api, MYSQL *mysql, char *err, size_t err_size);
 
 /**
+ * What api_finish puts in the route table: the built-in routes as they are,
+ * then a route for each entry with the methods of its kind.
+ */
+typedef struct api_handlers {
+        const route_t *builtins;
+        size_t builtin_count;
+        route_method_t collection[ROUTER_MAX_METHODS]; /* GET /<resource> */
+        route_method_t item[ROUTER_MAX_METHODS];       /* GET /<resource>/<key> */
+        route_method_t query[ROUTER_MAX_METHODS];      /* a named query's path */
+} api_handlers_t;
+
+/**
  * Builds the statements, the route table (builtins first, then the entries)
  * and the OpenAPI document. Returns 0, or -EINVAL when two entries claim the
  * same path (message in err), or -ENOMEM.
  */
-int api_finish(api_t *api, const route_t *builtins, size_t builtin_count, char *err,
-               size_t err_size);
+int api_finish(api_t *api, const api_handlers_t *handlers, char *err, size_t err_size);
 
 void api_ref(api_t *api);
 

@@ -12,7 +12,6 @@
 #include "api/openapi_gen.h"
 #include "core/metrics.h"
 #include "core/strbuf.h"
-#include "routes/routes.h"
 
 /* SELECT <columns> FROM <table> WHERE */
 static void append_item_select(strbuf_t *sql, const api_resource_t *r)
@@ -107,19 +106,21 @@ static int derive_query_tables(api_query_t *q)
         return 0;
 }
 
-static int add_route(api_t *api, const char *template, route_handler_fn handler,
+static int add_route(api_t *api, const char *template, const route_method_t *methods,
                      const void *target)
 {
         char *copy = strdup(template);
+        route_t *route = &api->routes[api->route_count];
 
         if (copy == NULL)
                 return -ENOMEM;
-        api->routes[api->route_count++] = (route_t){
+        *route = (route_t){
                 .template = copy,
-                .handler = handler,
                 .target = target,
                 .metrics_slot = metrics_route_slot(template),
         };
+        memcpy(route->methods, methods, sizeof(route->methods));
+        api->route_count++;
         return 0;
 }
 
@@ -156,31 +157,30 @@ static int check_clashes(const api_t *api, char *err, size_t n)
         return 0;
 }
 
-static int build_routes(api_t *api, const route_t *builtins, size_t builtin_count)
+static int build_routes(api_t *api, const api_handlers_t *h)
 {
-        size_t total = builtin_count + 2 * api->resource_count + api->query_count;
+        size_t total = h->builtin_count + 2 * api->resource_count + api->query_count;
         int r = 0;
 
         api->routes = calloc(total, sizeof(*api->routes));
         if (api->routes == NULL)
                 return -ENOMEM;
-        for (size_t i = 0; r == 0 && i < builtin_count; i++)
-                r = add_route(api, builtins[i].template, builtins[i].handler, NULL);
+        for (size_t i = 0; r == 0 && i < h->builtin_count; i++)
+                r = add_route(api, h->builtins[i].template, h->builtins[i].methods, NULL);
         for (size_t i = 0; r == 0 && i < api->resource_count; i++) {
                 api_resource_t *res = &api->resources[i];
-                r = add_route(api, res->path, collection_get, res);
+                r = add_route(api, res->path, h->collection, res);
                 if (r == 0)
-                        r = add_route(api, res->item_path, item_get, res);
+                        r = add_route(api, res->item_path, h->item, res);
         }
         for (size_t i = 0; r == 0 && i < api->query_count; i++)
-                r = add_route(api, api->queries[i].path, named_query_get, &api->queries[i]);
+                r = add_route(api, api->queries[i].path, h->query, &api->queries[i]);
         return r;
 }
 
-int api_finish(api_t *api, const route_t *builtins, size_t builtin_count, char *err,
-               size_t err_size)
+int api_finish(api_t *api, const api_handlers_t *handlers, char *err, size_t err_size)
 {
-        int r = build_routes(api, builtins, builtin_count);
+        int r = build_routes(api, handlers);
 
         if (r == 0)
                 r = check_clashes(api, err, err_size);

@@ -44,6 +44,8 @@ const char config_help[] =
         "                                 the configuration against (default 30000)\n"
         "  QUERYD_CORS_ORIGINS            origins allowed to read responses from a browser:\n"
         "                                 * or a comma-separated list (default: none)\n"
+        "  QUERYD_MAX_BODY_BYTES          longest request body, then 413; 0 for no limit\n"
+        "                                 (default 67108864, 64 MiB)\n"
         "\n"
         "Endpoints: those of QUERYD_CONFIG, and GET /healthz, /readyz, /metrics, /openapi.json.\n";
 
@@ -303,6 +305,7 @@ static const numeric_var_t numeric_vars[] = {
         NUMERIC("QUERYD_MAX_CONNECTIONS_PER_IP", 1000, 0, 1000000, max_connections_per_ip),
         NUMERIC("QUERYD_ACCESS_LOG", 1, 0, 1, access_log),
         NUMERIC("QUERYD_START_TIMEOUT_MS", 30000, 0, 3600000, start_timeout_ms),
+        NUMERIC("QUERYD_MAX_BODY_BYTES", 64 * 1024 * 1024, 0, UINT_MAX, max_body_bytes),
 };
 
 static int parse_config_path(const char *text, config_t *c, char *err, size_t n)

@@ -9,8 +9,10 @@
 #include <stdint.h>
 #include <sys/socket.h>
 
+#include "core/list.h"
+
 typedef struct guarded_conn {
-        struct guarded_conn *prev, *next;
+        list_node_t node;          /* in the guard's list */
         conn_guard_t *guard;
         MHD_socket fd;
         bool waiting;              /* for a request head, since waiting_since_ms */
@@ -20,7 +22,7 @@ typedef struct guarded_conn {
 struct conn_guard {
         uv_timer_t sweep;
         unsigned header_timeout_ms;
-        guarded_conn_t *conns;
+        list_node_t conns;
 };
 
 static void start_waiting(guarded_conn_t *c)
@@ -34,7 +36,8 @@ static void sweep_cb(uv_timer_t *timer)
         conn_guard_t *g = timer->data;
         uint64_t now = uv_now(timer->loop);
 
-        for (guarded_conn_t *c = g->conns; c != NULL; c = c->next) {
+        list_for_each(node, &g->conns) {
+                guarded_conn_t *c = list_entry(node, guarded_conn_t, node);
                 if (c->waiting && now - c->waiting_since_ms > g->header_timeout_ms) {
                         shutdown(c->fd, SHUT_RDWR);
                         c->waiting = false;
@@ -51,6 +54,7 @@ int conn_guard_new(conn_guard_t **ret_guard, uv_loop_t *loop, unsigned header_ti
         if (g == NULL)
                 return -ENOMEM;
         g->header_timeout_ms = header_timeout_ms;
+        list_init(&g->conns);
         uv_timer_init(loop, &g->sweep);
         g->sweep.data = g;
         /* The sweep alone must not keep the loop alive. */
@@ -75,22 +79,14 @@ static void track(conn_guard_t *g, struct MHD_Connection *connection, void **soc
         c->guard = g;
         c->fd = info->connect_fd;
         start_waiting(c);
-        c->next = g->conns;
-        if (g->conns)
-                g->conns->prev = c;
-        g->conns = c;
+        list_push_head(&g->conns, &c->node);
 }
 
-static void untrack(conn_guard_t *g, guarded_conn_t *c)
+static void untrack(guarded_conn_t *c)
 {
         if (c == NULL)
                 return;
-        if (c->prev)
-                c->prev->next = c->next;
-        else
-                g->conns = c->next;
-        if (c->next)
-                c->next->prev = c->prev;
+        list_remove(&c->node);
         free(c);
 }
 
@@ -102,7 +98,7 @@ void conn_guard_notify_cb(void *cls, struct MHD_Connection *connection, void **s
         if (code == MHD_CONNECTION_NOTIFY_STARTED)
                 track(g, connection, socket_context);
         else
-                untrack(g, *socket_context);
+                untrack(*socket_context);
 }
 
 static guarded_conn_t *guarded(struct MHD_Connection *connection)

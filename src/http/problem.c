@@ -21,6 +21,7 @@ static const struct {
         { "cors-rejected", "Cross-Origin Request Rejected" },
         { "too-many-rows", "Too Many Rows" },
         { "not-acceptable", "Not Acceptable" },
+        { "body-too-large", "Content Too Large" },
 };
 
 static const char *title_of(const char *slug)

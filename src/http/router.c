@@ -4,10 +4,8 @@
  * "/users/{id}", whatever their order in the table. */
 #include "http/router.h"
 
-#include <stdbool.h>
+#include <stdio.h>
 #include <string.h>
-
-const char router_allowed_methods[] = "GET, HEAD";
 
 static size_t segment_length(const char *s)
 {
@@ -58,7 +56,34 @@ router_result_t router_match(const route_t *routes, size_t count, const char *me
         }
         if (m->route == NULL)
                 return ROUTE_NOT_FOUND;
-        if (strcmp(method, "GET") == 0 || strcmp(method, "HEAD") == 0)
-                return ROUTE_FOUND;
-        return ROUTE_METHOD_NOT_ALLOWED;
+        m->method = router_method(m->route, method);
+        return m->method != NULL ? ROUTE_FOUND : ROUTE_METHOD_NOT_ALLOWED;
+}
+
+const route_method_t *router_method(const route_t *route, const char *method)
+{
+        const char *wanted = strcmp(method, "HEAD") == 0 ? "GET" : method;
+
+        for (size_t i = 0; i < ROUTER_MAX_METHODS && route->methods[i].name != NULL; i++)
+                if (strcmp(route->methods[i].name, wanted) == 0)
+                        return &route->methods[i];
+        return NULL;
+}
+
+void router_allow(const route_t *route, char *out, size_t size)
+{
+        size_t n = 0;
+
+        out[0] = '\0';
+        for (size_t i = 0; i < ROUTER_MAX_METHODS && route->methods[i].name != NULL; i++) {
+                const char *name = route->methods[i].name;
+                bool get = strcmp(name, "GET") == 0;
+                int w = snprintf(out + n, size - n, "%s%s%s", n ? ", " : "", name,
+                                 get ? ", HEAD" : "");
+                if (w < 0 || (size_t)w >= size - n) {
+                        out[n] = '\0'; /* whole names only */
+                        return;
+                }
+                n += (size_t)w;
+        }
 }

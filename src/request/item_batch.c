@@ -15,7 +15,7 @@
 
 #include "core/metrics.h"
 #include "db/db_query.h"
-#include "server/worker.h"
+#include "request/answer.h"
 
 _Static_assert((int)CONFIG_MAX_BATCH_LOOKUPS <= (int)API_MAX_LOOKUP_KEYS &&
                        API_MAX_LOOKUP_KEYS == 1 << (API_LOOKUP_SIZES - 1),
@@ -30,17 +30,18 @@ struct lookup {
         row_format_t format;
         strbuf_t body;
         bool found;
-        lookup_t *prev, *next;
+        list_node_t node;       /* in its batch's lookups */
 };
 
 struct item_batch {
         scope_t *scope;
-        worker_t *worker;
+        const config_t *config;
+        db_pool_t *pool;
         const api_resource_t *res;
-        lookup_t *lookups;
+        list_node_t lookups;
         unsigned lookup_count;
         bool running;           /* granted its connection: closed to new lookups */
-        item_batch_t *next_open; /* in the worker's list while it takes lookups */
+        list_node_t open_node;  /* in the worker's open batches while it takes lookups */
         db_lease_t *lease;
         db_query_t query;
         long long *keys;        /* the statement's parameters, padded */
@@ -48,36 +49,24 @@ struct item_batch {
 
 /* ---- membership ---- */
 
-static void unlink_open(item_batch_t *b)
-{
-        for (item_batch_t **p = &b->worker->open_item_batches; *p != NULL; p = &(*p)->next_open) {
-                if (*p == b) {
-                        *p = b->next_open;
-                        break;
-                }
-        }
-        b->next_open = NULL;
-}
-
 static void close_batch(item_batch_t *b)
 {
-        unlink_open(b);
+        list_remove(&b->open_node);
         scope_close(b->scope); /* gives the connection back, or reopens it mid-statement */
 }
 
 static void detach(lookup_t *l)
 {
-        item_batch_t *b = l->batch;
-
-        if (l->prev)
-                l->prev->next = l->next;
-        else
-                b->lookups = l->next;
-        if (l->next)
-                l->next->prev = l->prev;
-        l->prev = l->next = NULL;
+        list_remove(&l->node);
+        l->batch->lookup_count--;
         l->batch = NULL;
-        b->lookup_count--;
+}
+
+static lookup_t *first_lookup(const item_batch_t *b)
+{
+        list_node_t *node = list_first(&b->lookups);
+
+        return node ? list_entry(node, lookup_t, node) : NULL;
 }
 
 /* A lookup that stops waiting: the batch goes on for the others, or closes. */
@@ -106,7 +95,7 @@ static void answer(lookup_t *l, const db_query_t *q, int status)
         http_request_t *req = l->req;
 
         if (status < 0)
-                http_fail_db(req, &q->error);
+                answer_db_error(req, &q->error);
         else if (!l->found)
                 http_fail(req, 404, "not-found", "no row with this key");
         else
@@ -115,10 +104,11 @@ static void answer(lookup_t *l, const db_query_t *q, int status)
 
 static void fail_acquire(item_batch_t *b, int status)
 {
-        while (b->lookups != NULL) {
-                lookup_t *l = b->lookups;
+        lookup_t *l;
+
+        while ((l = first_lookup(b)) != NULL) {
                 detach(l);
-                http_fail_acquire(l->req, status);
+                answer_acquire_failure(l->req, status);
         }
         close_batch(b);
 }
@@ -130,7 +120,8 @@ static bool on_row(db_query_t *q, void *data)
 
         if (!rowjson_integer(&q->rows, (unsigned)b->res->key[0], &key))
                 return true;
-        for (lookup_t *l = b->lookups; l != NULL; l = l->next) {
+        list_for_each(node, &b->lookups) {
+                lookup_t *l = list_entry(node, lookup_t, node);
                 if (l->key != key || l->found)
                         continue;
                 rowjson_append_listed(&q->rows, l->format, 0, &l->body);
@@ -142,12 +133,12 @@ static bool on_row(db_query_t *q, void *data)
 static void on_done(db_query_t *q, int status, void *data)
 {
         item_batch_t *b = data;
+        lookup_t *l;
 
         db_pool_release(b->lease); /* the rows are read: the connection is free */
         if (status < 0)
                 metrics_count_db_error();
-        while (b->lookups != NULL) {
-                lookup_t *l = b->lookups;
+        while ((l = first_lookup(b)) != NULL) {
                 detach(l);
                 answer(l, q, status);
         }
@@ -177,8 +168,8 @@ static int bind_keys(item_batch_t *b, unsigned count)
         b->keys = scope_alloc(b->scope, count * sizeof(*b->keys));
         if (params == NULL || b->keys == NULL)
                 return -ENOMEM;
-        for (lookup_t *l = b->lookups; l != NULL; l = l->next)
-                b->keys[n++] = l->key;
+        list_for_each(node, &b->lookups)
+                b->keys[n++] = list_entry(node, lookup_t, node)->key;
         for (; n < count; n++)
                 b->keys[n] = b->keys[n - 1];
         for (unsigned i = 0; i < count; i++)
@@ -189,13 +180,15 @@ static int bind_keys(item_batch_t *b, unsigned count)
         return 0;
 }
 
-static void on_deadline(http_request_t *req);
+static void on_deadline(http_request_t *req, void *data);
 
 /* Each lookup now waits for the statement, not for a connection. */
 static void rearm_deadlines(item_batch_t *b)
 {
-        for (lookup_t *l = b->lookups; l != NULL; l = l->next)
-                http_set_deadline(l->req, b->query.timeout_ms + DB_QUERY_GRACE_MS, on_deadline);
+        list_for_each(node, &b->lookups) {
+                lookup_t *l = list_entry(node, lookup_t, node);
+                http_set_deadline(l->req, b->query.timeout_ms + DB_QUERY_GRACE_MS, on_deadline, l);
+        }
 }
 
 static void on_lease(db_lease_t *lease, int status, void *data)
@@ -209,7 +202,7 @@ static void on_lease(db_lease_t *lease, int status, void *data)
                 fail_acquire(b, status);
                 return;
         }
-        unlink_open(b);
+        list_remove(&b->open_node);
         b->running = true;
         b->query.sql = b->res->lookup_sql[size];
         if (bind_keys(b, count) < 0) {
@@ -223,15 +216,20 @@ static void on_lease(db_lease_t *lease, int status, void *data)
 
 /* ---- opening and joining ---- */
 
-static item_batch_t *open_batch_of(const worker_t *w, const api_resource_t *res)
+/* A batch of res on pool that still takes lookups. */
+static item_batch_t *open_batch_of(env_t *env, db_pool_t *pool, const api_resource_t *res)
 {
-        for (item_batch_t *b = w->open_item_batches; b != NULL; b = b->next_open)
-                if (b->res == res && b->lookup_count < w->config->batch_lookups)
+        list_for_each(node, &env->shared->open_item_batches) {
+                item_batch_t *b = list_entry(node, item_batch_t, open_node);
+                if (b->res == res && b->pool == pool &&
+                    b->lookup_count < env->config->batch_lookups)
                         return b;
+        }
         return NULL;
 }
 
-static int open_batch(worker_t *w, const api_resource_t *res, item_batch_t **ret_batch)
+static int open_batch(env_t *env, db_pool_t *pool, const api_resource_t *res,
+                      item_batch_t **ret_batch)
 {
         scope_t *scope = scope_new();
         item_batch_t *b = scope ? scope_alloc(scope, sizeof(*b)) : NULL;
@@ -242,22 +240,23 @@ static int open_batch(worker_t *w, const api_resource_t *res, item_batch_t **ret
                 return -ENOMEM;
         }
         b->scope = scope;
-        b->worker = w;
+        b->config = env->config;
+        b->pool = pool;
         b->res = res;
-        b->query.row_options.time_zone = w->config->time_zone;
+        list_init(&b->lookups);
+        b->query.row_options.time_zone = env->config->time_zone;
         b->query.row_options.outputs = res->outputs;
         b->query.row_options.output_count = (unsigned)res->column_count;
-        b->query.timeout_ms = res->timeout_ms ? res->timeout_ms : w->config->query_timeout_ms;
+        b->query.timeout_ms = res->timeout_ms ? res->timeout_ms : env->config->query_timeout_ms;
         b->query.row_cb = on_row;
         b->query.done_cb = on_done;
         b->query.data = b;
-        int r = db_pool_acquire(w->pool, scope, on_lease, b, &b->lease);
+        int r = db_pool_acquire(pool, scope, on_lease, b, &b->lease);
         if (r < 0) {
                 scope_close(scope);
                 return r;
         }
-        b->next_open = w->open_item_batches;
-        w->open_item_batches = b;
+        list_push_head(&env->shared->open_item_batches, &b->open_node);
         *ret_batch = b;
         return 0;
 }
@@ -265,16 +264,13 @@ static int open_batch(worker_t *w, const api_resource_t *res, item_batch_t **ret
 static void join(item_batch_t *b, lookup_t *l)
 {
         l->batch = b;
-        l->next = b->lookups;
-        if (b->lookups != NULL)
-                b->lookups->prev = l;
-        b->lookups = l;
+        list_push_head(&b->lookups, &l->node);
         b->lookup_count++;
 }
 
-static void on_deadline(http_request_t *req)
+static void on_deadline(http_request_t *req, void *data)
 {
-        lookup_t *l = req->route_state;
+        lookup_t *l = data;
         item_batch_t *b = l->batch;
 
         if (b == NULL)
@@ -284,7 +280,7 @@ static void on_deadline(http_request_t *req)
                           b->query.timeout_ms);
         else
                 http_fail(req, 503, "overloaded", "no database connection became free within %u ms",
-                          req->worker->config->acquire_timeout_ms);
+                          b->config->acquire_timeout_ms);
         leave(l);
 }
 
@@ -293,12 +289,12 @@ static void free_body(void *arg)
         strbuf_done(arg);
 }
 
-int item_batch_lookup(http_request_t *req, const api_resource_t *res, long long key,
+int item_batch_lookup(env_t *env, http_request_t *req, const api_resource_t *res, long long key,
                       row_format_t format)
 {
-        worker_t *w = req->worker;
+        db_pool_t *pool = env_db_for(env, DB_READ);
         lookup_t *l = scope_alloc(req->scope, sizeof(*l));
-        item_batch_t *b = open_batch_of(w, res);
+        item_batch_t *b = open_batch_of(env, pool, res);
         int r;
 
         if (l == NULL || scope_defer(req->scope, free_body, &l->body, NULL) < 0)
@@ -307,7 +303,7 @@ int item_batch_lookup(http_request_t *req, const api_resource_t *res, long long 
         l->key = key;
         l->format = format;
         if (b == NULL || db_pool_add_rider(b->lease) < 0) {
-                r = open_batch(w, res, &b);
+                r = open_batch(env, pool, res, &b);
                 if (r < 0)
                         return r;
         }
@@ -316,7 +312,6 @@ int item_batch_lookup(http_request_t *req, const api_resource_t *res, long long 
                 leave(l);
                 return -ENOMEM;
         }
-        req->route_state = l;
-        http_set_deadline(req, w->config->acquire_timeout_ms, on_deadline);
+        http_set_deadline(req, env->config->acquire_timeout_ms, on_deadline, l);
         return 0;
 }

@@ -14,6 +14,7 @@
 #include "api/api.h"
 #include "http/http.h"
 #include "json/row_format.h"
+#include "request/env.h"
 
 typedef struct item_batch item_batch_t;
 
@@ -29,11 +30,12 @@ static inline bool item_batch_eligible(const api_resource_t *res)
 /**
  * Looks up the row of res (eligible) whose key is key for req, to answer it
  * in format: 200 with the row, 404 when there is none, or the error. The
- * lookup joins the batch of res still waiting for a connection, or opens
- * one. Returns 0 (req will be answered), or an error of db_pool_acquire()
- * for the caller to answer (http_fail_acquire).
+ * lookup joins the batch of res still waiting for a connection of the pool
+ * env reads from, or opens one. Returns 0 (req will be answered), or an
+ * error of db_pool_acquire() for the caller to answer
+ * (answer_acquire_failure).
  */
-int item_batch_lookup(http_request_t *req, const api_resource_t *res, long long key,
+int item_batch_lookup(env_t *env, http_request_t *req, const api_resource_t *res, long long key,
                       row_format_t format);
 
 #endif

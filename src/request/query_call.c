@@ -7,7 +7,7 @@
 
 #include "core/log.h"
 #include "core/metrics.h"
-#include "server/worker.h"
+#include "request/answer.h"
 
 /*
  * A result is buffered whole, and answered with a Content-Length and the
@@ -27,17 +27,20 @@ static void free_rows_json(void *arg)
         strbuf_done(arg);
 }
 
-query_call_t *query_call_new(http_request_t *req, const char *sql, MYSQL_BIND *params)
+query_call_t *query_call_new(env_t *env, http_request_t *req, const char *sql,
+                             MYSQL_BIND *params)
 {
         query_call_t *call = scope_alloc(req->scope, sizeof(*call));
 
         if (call == NULL || scope_defer(req->scope, free_rows_json, &call->rows_json, NULL) < 0)
                 return NULL;
+        call->env = env;
         call->req = req;
+        call->intent = DB_READ;
         call->query.sql = sql;
         call->query.params = params;
-        call->query.row_options.time_zone = req->worker->config->time_zone;
-        call->query.timeout_ms = req->worker->config->query_timeout_ms;
+        call->query.row_options.time_zone = env->config->time_zone;
+        call->query.timeout_ms = env->config->query_timeout_ms;
         call->max_rows = (unsigned long long)-1;
         return call;
 }
@@ -78,19 +81,21 @@ static void refill_soon(query_call_t *call)
 }
 
 /* The stream's source: libmicrohttpd asks when the client's socket has room. */
-static long read_rows(http_request_t *req, char *buf, size_t max)
+static long read_rows(http_request_t *req, char *buf, size_t max, void *data)
 {
-        query_call_t *call = req->route_state;
+        query_call_t *call = data;
         strbuf_t *out = &call->rows_json;
+
+        (void)req;
         size_t pending = out->len - call->sent;
 
         if (out->failed)
-                return HTTP_BODY_FAILED; /* a row is missing: never send what follows */
+                return HTTP_STREAM_FAILED; /* a row is missing: never send what follows */
         if (pending == 0) {
                 if (call->finished)
-                        return HTTP_BODY_END;
+                        return HTTP_STREAM_END;
                 refill_soon(call);
-                return HTTP_BODY_WAIT;
+                return HTTP_STREAM_WAIT;
         }
         size_t n = pending < max ? pending : max;
         memcpy(buf, out->data + call->sent, n);
@@ -110,15 +115,15 @@ static bool start_stream(query_call_t *call)
         call->refill = scope_alloc(req->scope, sizeof(*call->refill));
         if (call->refill == NULL)
                 return false;
-        uv_timer_init(&req->worker->loop, call->refill);
+        uv_timer_init(call->env->loop, call->refill);
         call->refill->data = call;
         scope_ref(req->scope);
         if (scope_defer(req->scope, close_refill, call->refill, NULL) < 0) {
                 close_refill(call->refill);
                 return false;
         }
-        http_respond_stream(req, 200, row_format_content_type(call->format), read_rows);
-        call->streaming = req->read_body != NULL;
+        http_respond_stream(req, 200, row_format_content_type(call->format), read_rows, call);
+        call->streaming = req->read_stream != NULL;
         return call->streaming;
 }
 
@@ -130,7 +135,7 @@ static bool keep_fetching(query_call_t *call)
         if (!call->streaming &&
             (!call->streamable || pending < STREAM_START_BYTES || !start_stream(call)))
                 return true;
-        http_body_ready(call->req);
+        http_stream_ready(call->req);
         return pending < HIGH_WATER_BYTES;
 }
 
@@ -160,9 +165,9 @@ static void on_done(db_query_t *q, int status, void *data)
                 if (call->streaming) {
                         log_error("request %s: answer cut short by database error %u: %s",
                                   call->req->id, q->error.code, q->error.message);
-                        http_body_fail(call->req);
+                        http_stream_fail(call->req);
                 } else {
-                        http_fail_db(call->req, &q->error);
+                        answer_db_error(call->req, &q->error);
                 }
         } else if (call->rows_json.failed) {
                 query_call_fail(call, 500, "internal", "out of memory while writing the rows");
@@ -173,7 +178,7 @@ static void on_done(db_query_t *q, int status, void *data)
         call->done(call, status);
 }
 
-static void on_deadline(http_request_t *req);
+static void on_deadline(http_request_t *req, void *data);
 
 static void on_lease(db_lease_t *lease, int status, void *data)
 {
@@ -181,7 +186,7 @@ static void on_lease(db_lease_t *lease, int status, void *data)
         http_request_t *req = call->req;
 
         if (status < 0) {
-                http_fail_acquire(req, status);
+                answer_acquire_failure(req, status);
                 call->done(call, status);
                 return;
         }
@@ -190,23 +195,24 @@ static void on_lease(db_lease_t *lease, int status, void *data)
         call->query.done_cb = on_done;
         call->query.data = call;
         if (call->deadline_ms == 0)
-                http_set_deadline(req, call->query.timeout_ms + DB_QUERY_GRACE_MS, on_deadline);
+                http_set_deadline(req, call->query.timeout_ms + DB_QUERY_GRACE_MS, on_deadline,
+                                  call);
         db_query_run(&call->query, lease, req->scope);
 }
 
-static void on_deadline(http_request_t *req)
+static void on_deadline(http_request_t *req, void *data)
 {
-        query_call_t *call = req->route_state;
-        const config_t *config = req->worker->config;
+        query_call_t *call = data;
+        const config_t *config = call->env->config;
 
         if (call->streaming) {
                 if (!call->running)
                         return; /* every row is read: the client takes its time */
                 log_error("request %s: answer cut short: the query did not complete within %u ms",
                           req->id, call->query.timeout_ms);
-                http_body_fail(req);
+                http_stream_fail(req);
         } else if (call->on_timeout != NULL) {
-                call->on_timeout(req);
+                call->on_timeout(call);
         } else if (call->running) {
                 http_fail(req, 504, "timeout", "the query did not complete within %u ms",
                           call->query.timeout_ms);
@@ -227,20 +233,20 @@ void query_call_start(query_call_t *call, query_call_done_fn done)
         http_request_t *req = call->req;
 
         call->done = done;
-        req->route_state = call;
         http_set_deadline(req, call->deadline_ms ? call->deadline_ms
-                                                 : req->worker->config->acquire_timeout_ms,
-                          on_deadline);
-        int r = db_pool_acquire(req->worker->pool, req->scope, on_lease, call, &call->lease);
+                                                 : call->env->config->acquire_timeout_ms,
+                          on_deadline, call);
+        int r = db_pool_acquire(env_db_for(call->env, call->intent), req->scope, on_lease, call,
+                                &call->lease);
         if (r < 0)
-                http_fail_acquire(req, r);
+                answer_acquire_failure(req, r);
 }
 
 void query_call_respond(query_call_t *call)
 {
         if (call->streaming) {
                 call->finished = true;
-                http_body_ready(call->req);
+                http_stream_ready(call->req);
                 return;
         }
         http_respond_buffer(call->req, 200, row_format_content_type(call->format),
@@ -257,7 +263,7 @@ void query_call_fail(query_call_t *call, unsigned status, const char *slug, cons
         va_end(ap);
         if (call->streaming) {
                 log_error("request %s: answer cut short: %s", call->req->id, detail);
-                http_body_fail(call->req);
+                http_stream_fail(call->req);
                 return;
         }
         http_fail(call->req, status, slug, "%s", detail);

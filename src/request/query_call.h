@@ -16,6 +16,7 @@
 #include "db/db_query.h"
 #include "http/http.h"
 #include "json/row_format.h"
+#include "request/env.h"
 
 typedef struct query_call query_call_t;
 
@@ -25,7 +26,11 @@ typedef void (*query_call_done_fn)(query_call_t *call, int status);
 /** Called for the last of the max_rows rows written, while its values can be read. */
 typedef void (*query_call_last_row_fn)(query_call_t *call, const rowjson_t *rows);
 
+/** Answers a call at its deadline instead of the default 503 or 504. */
+typedef void (*query_call_timeout_fn)(query_call_t *call);
+
 struct query_call {
+        env_t *env;
         http_request_t *req;
         strbuf_t rows_json;          /* the rows written and not yet sent, after whatever
                                         the caller put there before starting */
@@ -35,8 +40,9 @@ struct query_call {
         bool streamable;             /* a large result may be sent while it is read */
         query_call_last_row_fn on_last_row; /* optional */
         void *data;
+        db_intent_t intent;          /* DB_READ unless set */
         unsigned deadline_ms;        /* 0: the acquire, then the query timeout */
-        http_deadline_fn on_timeout; /* answers at the deadline; NULL: 503 or 504 */
+        query_call_timeout_fn on_timeout; /* answers at the deadline; NULL: 503 or 504 */
         /* private */
         query_call_done_fn done;
         db_query_t query;
@@ -50,11 +56,12 @@ struct query_call {
 
 /**
  * Allocates a call in the request's scope. The caller may then set max_rows,
- * format, streamable, on_last_row, query.timeout_ms (default
+ * format, streamable, on_last_row, intent, query.timeout_ms (default
  * QUERYD_QUERY_TIMEOUT_MS) and query.row_options, then starts it. sql and
  * params must outlive the call.
  */
-query_call_t *query_call_new(http_request_t *req, const char *sql, MYSQL_BIND *params);
+query_call_t *query_call_new(env_t *env, http_request_t *req, const char *sql,
+                             MYSQL_BIND *params);
 
 /**
  * Starts the call; done runs exactly once unless the request was answered

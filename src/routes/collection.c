@@ -9,9 +9,9 @@
 #include <string.h>
 
 #include "request/item_batch.h"
+#include "request/answer.h"
 #include "request/query_call.h"
 #include "routes/routes.h"
-#include "server/worker.h"
 #include "sql/collection_plan.h"
 #include "sql/cursor.h"
 #include "sql/typed_value.h"
@@ -36,21 +36,17 @@ static void free_cursor(void *arg)
         strbuf_done(arg);
 }
 
-static unsigned timeout_of(http_request_t *req, unsigned entry_timeout_ms)
+static query_call_t *new_call(env_t *env, http_request_t *req, const char *sql,
+                              MYSQL_BIND *binds, const collection_plan_t *plan)
 {
-        return entry_timeout_ms ? entry_timeout_ms : req->worker->config->query_timeout_ms;
-}
-
-static query_call_t *new_call(http_request_t *req, const char *sql, MYSQL_BIND *binds,
-                              const collection_plan_t *plan)
-{
-        query_call_t *call = query_call_new(req, sql, binds);
+        query_call_t *call = query_call_new(env, req, sql, binds);
 
         if (call == NULL) {
                 http_fail(req, 500, "internal", "out of memory");
                 return NULL;
         }
-        call->query.timeout_ms = timeout_of(req, plan->res->timeout_ms);
+        if (plan->res->timeout_ms != 0)
+                call->query.timeout_ms = plan->res->timeout_ms;
         call->query.row_options.outputs = plan->outputs;
         call->query.row_options.output_count = (unsigned)plan->field_count;
         call->query.row_options.visible = (unsigned)plan->visible;
@@ -181,9 +177,9 @@ static void page_done(query_call_t *call, int status)
         query_call_respond(call);
 }
 
-static void start_page(http_request_t *req, page_t *page)
+static void start_page(env_t *env, http_request_t *req, page_t *page)
 {
-        query_call_t *call = new_call(req, page->plan.sql, page->plan.binds, &page->plan);
+        query_call_t *call = new_call(env, req, page->plan.sql, page->plan.binds, &page->plan);
 
         if (call == NULL)
                 return;
@@ -218,10 +214,10 @@ static void count_done(query_call_t *call, int status)
                 http_fail(call->req, 500, "internal", "the count could not be read");
                 return;
         }
-        start_page(call->req, page);
+        start_page(call->env, call->req, page);
 }
 
-void collection_get(http_request_t *req, const route_match_t *match)
+void collection_get(env_t *env, http_request_t *req, const route_match_t *match)
 {
         const api_resource_t *res = match->route->target;
         page_t *page = scope_alloc(req->scope, sizeof(*page));
@@ -251,10 +247,10 @@ void collection_get(http_request_t *req, const route_match_t *match)
                 return;
         }
         if (!page->plan.count_exact) {
-                start_page(req, page);
+                start_page(env, req, page);
                 return;
         }
-        query_call_t *call = new_call(req, page->plan.count_sql, page->plan.count_binds,
+        query_call_t *call = new_call(env, req, page->plan.count_sql, page->plan.count_binds,
                                       &page->plan);
         if (call == NULL)
                 return;
@@ -324,24 +320,23 @@ static char *selected_item_sql(const collection_plan_t *plan, scope_t *scope)
 
 /* A lookup of the whole row by a single integer key shares its statement
  * with the lookups of the same resource waiting alongside it. */
-static bool coalesces(http_request_t *req, const api_resource_t *res, const char *select)
+static bool coalesces(const env_t *env, const api_resource_t *res, const char *select)
 {
-        return select == NULL && req->worker->config->batch_lookups > 1 &&
-               item_batch_eligible(res);
+        return select == NULL && env->config->batch_lookups > 1 && item_batch_eligible(res);
 }
 
-static void lookup_coalesced(http_request_t *req, const api_resource_t *res,
+static void lookup_coalesced(env_t *env, http_request_t *req, const api_resource_t *res,
                              const MYSQL_BIND *key, row_format_t format)
 {
-        int r = item_batch_lookup(req, res, *(const long long *)key->buffer, format);
+        int r = item_batch_lookup(env, req, res, *(const long long *)key->buffer, format);
 
         if (r < 0)
-                http_fail_acquire(req, r);
+                answer_acquire_failure(req, r);
 }
 
 /* A lookup on a statement of its own: with select, or a key coalescing cannot match. */
-static void lookup_alone(http_request_t *req, const api_resource_t *res, MYSQL_BIND *binds,
-                         const char *select, row_format_t format)
+static void lookup_alone(env_t *env, http_request_t *req, const api_resource_t *res,
+                         MYSQL_BIND *binds, const char *select, row_format_t format)
 {
         collection_plan_t *plan = scope_alloc(req->scope, sizeof(*plan));
         collection_error_t err;
@@ -356,7 +351,7 @@ static void lookup_alone(http_request_t *req, const api_resource_t *res, MYSQL_B
                 return;
         }
         const char *sql = select ? selected_item_sql(plan, req->scope) : res->item_sql;
-        query_call_t *call = sql ? new_call(req, sql, binds, plan) : NULL;
+        query_call_t *call = sql ? new_call(env, req, sql, binds, plan) : NULL;
         if (call == NULL) {
                 if (sql == NULL)
                         http_fail(req, 500, "internal", "out of memory");
@@ -367,7 +362,7 @@ static void lookup_alone(http_request_t *req, const api_resource_t *res, MYSQL_B
         query_call_start(call, item_done);
 }
 
-void item_get(http_request_t *req, const route_match_t *match)
+void item_get(env_t *env, http_request_t *req, const route_match_t *match)
 {
         static const char *const allowed[] = { "select", NULL };
         const api_resource_t *res = match->route->target;
@@ -382,8 +377,8 @@ void item_get(http_request_t *req, const route_match_t *match)
             !routes_row_format(req, &format))
                 return;
         const char *select = query_args_get(req->args, req->arg_count, "select");
-        if (coalesces(req, res, select))
-                lookup_coalesced(req, res, &binds[0], format);
+        if (coalesces(env, res, select))
+                lookup_coalesced(env, req, res, &binds[0], format);
         else
-                lookup_alone(req, res, binds, select, format);
+                lookup_alone(env, req, res, binds, select, format);
 }

@@ -2,37 +2,46 @@
  * GET /healthz: the process answers. GET /readyz: a database round trip
  * succeeded within a short deadline; both report the pool's counts.
  */
+#include <stdio.h>
+
 #include "http/problem.h"
 #include "request/query_call.h"
 #include "routes/routes.h"
-#include "server/worker.h"
 
 enum { READY_DEADLINE_MS = 2000 };
 
 static const char SQL_PING[] = "SELECT 1";
 
-void health_live(http_request_t *req, const route_match_t *match)
+void health_live(env_t *env, http_request_t *req, const route_match_t *match)
 {
+        (void)env;
         (void)match;
         http_respond_json(req, 200, json_pack("{s:s}", "status", "ok"));
 }
 
-static json_t *pool_json(const worker_t *w)
+static json_t *pool_json(const env_t *env)
 {
         db_pool_stats_t t;
 
-        worker_pool_totals(w, &t);
+        env_pool_totals(env, &t);
         return json_pack("{s:i, s:i, s:i, s:i}", "size", (int)t.size, "idle", (int)t.idle, "busy",
                          (int)t.busy, "waiting", (int)t.waiting);
 }
 
-static void not_ready(http_request_t *req)
+static void not_ready(env_t *env, http_request_t *req)
 {
-        json_t *problem = problem_new(503, "database-unavailable",
-                                      "no database round trip succeeded within 2000 ms", req->id);
+        char detail[96];
 
-        json_object_set_new(problem, "pool", pool_json(req->worker));
+        snprintf(detail, sizeof(detail), "no database round trip succeeded within %u ms",
+                 (unsigned)READY_DEADLINE_MS);
+        json_t *problem = problem_new(503, "database-unavailable", detail, req->id);
+        json_object_set_new(problem, "pool", pool_json(env));
         http_respond_problem(req, problem);
+}
+
+static void ready_timeout(query_call_t *call)
+{
+        not_ready(call->env, call->req);
 }
 
 static void ready_done(query_call_t *call, int status)
@@ -40,22 +49,22 @@ static void ready_done(query_call_t *call, int status)
         if (status == 0)
                 http_respond_json(call->req, 200,
                                   json_pack("{s:s, s:o}", "status", "ready", "pool",
-                                            pool_json(call->req->worker)));
+                                            pool_json(call->env)));
 }
 
-void health_ready(http_request_t *req, const route_match_t *match)
+void health_ready(env_t *env, http_request_t *req, const route_match_t *match)
 {
         (void)match;
-        if (!db_pool_is_up(req->worker->pool)) {
-                not_ready(req);
+        if (!db_pool_is_up(env_db_for(env, DB_READ))) {
+                not_ready(env, req);
                 return;
         }
-        query_call_t *call = query_call_new(req, SQL_PING, NULL);
+        query_call_t *call = query_call_new(env, req, SQL_PING, NULL);
         if (call == NULL) {
-                not_ready(req);
+                not_ready(env, req);
                 return;
         }
         call->deadline_ms = READY_DEADLINE_MS;
-        call->on_timeout = not_ready;
+        call->on_timeout = ready_timeout;
         query_call_start(call, ready_done);
 }

@@ -3,17 +3,17 @@
 
 #include "core/metrics.h"
 #include "http/http.h"
+#include "request/env.h"
 #include "routes/routes.h"
-#include "server/worker.h"
 
-void metrics_get(http_request_t *req, const route_match_t *match)
+void metrics_get(env_t *env, http_request_t *req, const route_match_t *match)
 {
         db_pool_stats_t pool;
         strbuf_t body = { 0 };
         size_t len;
 
         (void)match;
-        worker_pool_totals(req->worker, &pool);
+        env_pool_totals(env, &pool);
         metrics_render(&body, &pool);
         if (body.failed) {
                 strbuf_done(&body);

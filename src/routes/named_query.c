@@ -81,7 +81,7 @@ static void query_done(query_call_t *call, int status)
         query_call_respond(call);
 }
 
-void named_query_get(http_request_t *req, const route_match_t *match)
+void named_query_get(env_t *env, http_request_t *req, const route_match_t *match)
 {
         const api_query_t *q = match->route->target;
         MYSQL_BIND *values = scope_alloc(req->scope, (q->param_count + 1) * sizeof(*values));
@@ -97,7 +97,7 @@ void named_query_get(http_request_t *req, const route_match_t *match)
                 return;
         for (size_t i = 0; i < q->bind_count; i++)
                 binds[i] = values[q->bind_params[i]];
-        query_call_t *call = query_call_new(req, q->bound_sql, binds);
+        query_call_t *call = query_call_new(env, req, q->bound_sql, binds);
         if (call == NULL) {
                 http_fail(req, 500, "internal", "out of memory");
                 return;

@@ -3,17 +3,18 @@
 #include <string.h>
 
 #include "http/http.h"
+#include "request/env.h"
 #include "routes/routes.h"
 
-void openapi_get(http_request_t *req, const route_match_t *match)
+void openapi_get(env_t *env, http_request_t *req, const route_match_t *match)
 {
-        char *body = malloc(req->api->openapi_json_len + 1);
+        char *body = malloc(env->api->openapi_json_len + 1);
 
         (void)match;
         if (body == NULL) {
                 http_fail(req, 500, "internal", "out of memory");
                 return;
         }
-        memcpy(body, req->api->openapi_json, req->api->openapi_json_len);
-        http_respond(req, 200, "application/json", body, req->api->openapi_json_len);
+        memcpy(body, env->api->openapi_json, env->api->openapi_json_len);
+        http_respond(req, 200, "application/json", body, env->api->openapi_json_len);
 }

@@ -1,16 +1,23 @@
-/* The paths queryd always answers; the configuration file adds the rest (api.h). */
+/* The route table: the paths queryd always answers, and the methods each
+ * kind of configuration entry answers (api.h builds their routes). */
 #include "routes/routes.h"
 
 #include "http/http.h"
 
-const route_t builtin_routes[] = {
-        { .template = "/healthz", .handler = health_live },
-        { .template = "/readyz", .handler = health_ready },
-        { .template = "/metrics", .handler = metrics_get },
-        { .template = "/openapi.json", .handler = openapi_get },
+static const route_t builtin_routes[] = {
+        { .template = "/healthz", .methods = { { "GET", health_live } } },
+        { .template = "/readyz", .methods = { { "GET", health_ready } } },
+        { .template = "/metrics", .methods = { { "GET", metrics_get } } },
+        { .template = "/openapi.json", .methods = { { "GET", openapi_get } } },
 };
 
-const size_t builtin_route_count = sizeof(builtin_routes) / sizeof(builtin_routes[0]);
+const api_handlers_t routes_handlers = {
+        .builtins = builtin_routes,
+        .builtin_count = sizeof(builtin_routes) / sizeof(builtin_routes[0]),
+        .collection = { { "GET", collection_get } },
+        .item = { { "GET", item_get } },
+        .query = { { "GET", named_query_get } },
+};
 
 bool routes_row_format(http_request_t *req, row_format_t *ret_format)
 {

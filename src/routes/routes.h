@@ -1,25 +1,26 @@
-/* The built-in routes and every handler, one endpoint family per file. */
+/* The route table's handlers, one endpoint family per file. */
 #ifndef QUERYD_ROUTES_H
 #define QUERYD_ROUTES_H
 
 #include <stdbool.h>
 
+#include "api/api.h"
 #include "http/router.h"
 #include "json/row_format.h"
 
-extern const route_t builtin_routes[];
-extern const size_t builtin_route_count;
+/** The built-in routes, and the methods of every kind of entry (api_finish). */
+extern const api_handlers_t routes_handlers;
 
 /* Built-in endpoints. */
-void health_live(http_request_t *req, const route_match_t *match);
-void health_ready(http_request_t *req, const route_match_t *match);
-void metrics_get(http_request_t *req, const route_match_t *match);
-void openapi_get(http_request_t *req, const route_match_t *match);
+void health_live(env_t *env, http_request_t *req, const route_match_t *match);
+void health_ready(env_t *env, http_request_t *req, const route_match_t *match);
+void metrics_get(env_t *env, http_request_t *req, const route_match_t *match);
+void openapi_get(env_t *env, http_request_t *req, const route_match_t *match);
 
 /* Entries of the configuration file; match->route->target is the entry. */
-void collection_get(http_request_t *req, const route_match_t *match);
-void item_get(http_request_t *req, const route_match_t *match);
-void named_query_get(http_request_t *req, const route_match_t *match);
+void collection_get(env_t *env, http_request_t *req, const route_match_t *match);
+void item_get(env_t *env, http_request_t *req, const route_match_t *match);
+void named_query_get(env_t *env, http_request_t *req, const route_match_t *match);
 
 /**
  * The format a route that answers rows writes them in, from the Accept

@@ -7,8 +7,7 @@
 #include <string.h>
 
 #include "core/log.h"
-#include "core/scope.h"
-#include "http/http.h"
+#include "server/dispatch.h"
 
 static void pool_closed_cb(void *arg)
 {
@@ -44,8 +43,10 @@ void worker_set_api(worker_t *w, api_t *api)
         uv_async_send(&w->api_signal);
 }
 
-static void http_stopped_cb(worker_t *w)
+static void http_stopped_cb(void *data)
 {
+        worker_t *w = data;
+
         /* Every request has completed, so every lease is back: close the pool. */
         db_pool_close(w->pool, pool_closed_cb, w);
 }
@@ -54,7 +55,7 @@ static void stop_cb(uv_async_t *async)
 {
         worker_t *w = async->data;
 
-        http_server_stop(w->http, w->config->drain_timeout_ms, http_stopped_cb);
+        http_server_stop(w->http, w->config->drain_timeout_ms, http_stopped_cb, w);
 }
 
 /* Requests have completed, so the worker holds the last of its references. */
@@ -65,6 +66,49 @@ static void drop_apis(worker_t *w)
                 api_unref(w->next_api);
         w->api = w->next_api = NULL;
         pthread_mutex_destroy(&w->next_api_lock);
+}
+
+/* The worker's share of a process-wide figure, rounded up: the kernel
+ * spreads connections over the workers' sockets unevenly. */
+static unsigned share_of(unsigned total, const config_t *c)
+{
+        unsigned workers = c->workers < c->pool_size ? c->workers : c->pool_size;
+
+        return (total + workers - 1) / workers;
+}
+
+static int start_http(worker_t *w)
+{
+        const config_t *c = w->config;
+        http_options_t options = {
+                .listen_host = c->listen_host,
+                .listen_port = c->listen_port,
+                .max_connections = share_of(c->max_connections, c),
+                .max_connections_per_ip = share_of(c->max_connections_per_ip, c),
+                .idle_timeout_ms = c->idle_timeout_ms,
+                .header_timeout_ms = c->header_timeout_ms,
+                /* The longest a database request may take: waiting for a
+                 * connection, then running. */
+                .default_deadline_ms = c->acquire_timeout_ms + c->query_timeout_ms + 1000,
+                .max_body_bytes = c->max_body_bytes,
+                .cors_origins = c->cors_origins,
+                .access_log = c->access_log != 0,
+                .id_salt = w->index,
+        };
+
+        return http_server_new(&w->http, &w->loop, &options, dispatch_request, w);
+}
+
+static void share_with_requests(worker_t *w)
+{
+        w->shared = (env_shared_t){
+                .config = w->config,
+                .loop = &w->loop,
+                .primary = w->pool,
+                .all_primaries = &w->pool,
+                .all_primary_count = 1,
+        };
+        list_init(&w->shared.open_item_batches);
 }
 
 int worker_init(worker_t *w, unsigned index, const config_t *config, api_t *api,
@@ -85,14 +129,16 @@ int worker_init(worker_t *w, unsigned index, const config_t *config, api_t *api,
         w->stop_signal.data = w;
         uv_async_init(&w->loop, &w->api_signal, api_cb);
         w->api_signal.data = w;
-        r = http_server_new(&w->http, w);
+        r = start_http(w);
         if (r == 0)
                 r = db_pool_new(&w->pool, &w->loop, config, pool_size, queue_limit);
-        if (r == 0)
+        if (r == 0) {
+                share_with_requests(w);
                 return 0;
-        /* Only the stop signal (and possibly the HTTP server) exist: undo them. */
+        }
+        /* Only the signals (and possibly the HTTP server) exist: undo them. */
         if (w->http != NULL)
-                http_server_stop(w->http, 0, NULL);
+                http_server_stop(w->http, 0, NULL, NULL);
         uv_close((uv_handle_t *)&w->stop_signal, NULL);
         uv_close((uv_handle_t *)&w->api_signal, NULL);
         uv_run(&w->loop, UV_RUN_DEFAULT);
@@ -100,6 +146,12 @@ int worker_init(worker_t *w, unsigned index, const config_t *config, api_t *api,
         uv_loop_close(&w->loop);
         drop_apis(w);
         return r;
+}
+
+void worker_share_pools(worker_t *w, db_pool_t *const *pools, unsigned count)
+{
+        w->shared.all_primaries = pools;
+        w->shared.all_primary_count = count;
 }
 
 static void *worker_main(void *arg)
@@ -136,17 +188,4 @@ int worker_join(worker_t *w)
 {
         pthread_join(w->thread, NULL);
         return w->exit_status;
-}
-
-void worker_pool_totals(const worker_t *w, db_pool_stats_t *t)
-{
-        memset(t, 0, sizeof(*t));
-        for (unsigned i = 0; i < w->all_count; i++) {
-                db_pool_stats_t s;
-                db_pool_get_stats(w->all[i].pool, &s);
-                t->size += s.size;
-                t->idle += s.idle;
-                t->busy += s.busy;
-                t->waiting += s.waiting;
-        }
 }

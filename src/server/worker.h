@@ -1,7 +1,8 @@
 /*
- * A worker thread: one libuv loop driving one HTTP daemon on the shared port
- * and one slice of the database pool. Workers share only the read-only
- * configuration and each other's pool counters (atomics).
+ * A worker thread: one libuv loop driving one HTTP server on the shared port
+ * and one slice of the database pool, and the environment its requests get
+ * (request/env.h). Workers share only the read-only configuration and each
+ * other's pool counters (atomics).
  */
 #ifndef QUERYD_WORKER_H
 #define QUERYD_WORKER_H
@@ -14,11 +15,10 @@
 #include "api/api.h"
 #include "core/config.h"
 #include "db/db_pool.h"
+#include "http/http.h"
+#include "request/env.h"
 
-typedef struct http_server http_server_t;
-typedef struct worker worker_t;
-
-struct worker {
+typedef struct worker {
         unsigned index;
         const config_t *config;
         uv_loop_t loop;
@@ -29,21 +29,26 @@ struct worker {
         api_t *next_api;   /* handed over by worker_set_api, taken on the loop */
         http_server_t *http;
         db_pool_t *pool;
-        struct item_batch *open_item_batches; /* point lookups still taking others (item_batch.c) */
+        env_shared_t shared; /* what its requests' environments point at */
         pthread_t thread;
-        worker_t *all;     /* every worker, for process-wide figures */
-        unsigned all_count;
         int exit_status;   /* 0, or non-zero when something leaked */
-};
+} worker_t;
 
 /**
- * Sets up the loop, binds the HTTP daemon and starts connecting the pool
+ * Sets up the loop, binds the HTTP server and starts connecting the pool
  * slice (pool_size connections, queue_limit waiters), on the calling thread.
  * The worker takes a reference to api.
  * Returns 0 or a negative errno (logged).
  */
 int worker_init(worker_t *w, unsigned index, const config_t *config, api_t *api,
                 unsigned pool_size, unsigned queue_limit);
+
+/**
+ * Tells the worker of every worker's pool slice (pools[count], which must
+ * outlive it), for the figures its requests report process-wide. Call
+ * before worker_start().
+ */
+void worker_share_pools(worker_t *w, db_pool_t *const *pools, unsigned count);
 
 /**
  * Makes api the worker's routes for the requests that start from now on
@@ -60,8 +65,5 @@ void worker_request_stop(worker_t *w);
 
 /** Waits for the thread to end; the worker's exit status. */
 int worker_join(worker_t *w);
-
-/** Pool counts summed over every worker. */
-void worker_pool_totals(const worker_t *w, db_pool_stats_t *ret_totals);
 
 #endif

@@ -19,8 +19,9 @@ static const char *const methods[] = { "GET", "HEAD", "POST", "PUT", "DELETE", "
 enum { METHOD_COUNT = sizeof(methods) / sizeof(methods[0]) };
 
 /* Never called: the matcher only compares the templates. */
-static void no_handler(http_request_t *req, const route_match_t *match)
+static void no_handler(env_t *env, http_request_t *req, const route_match_t *match)
 {
+        (void)env;
         (void)req;
         (void)match;
         abort();
@@ -30,20 +31,20 @@ static void no_handler(http_request_t *req, const route_match_t *match)
  * too short to be a capture and so is a literal segment. */
 /* The table queryd builds for the demo configuration (docker/queryd.json). */
 static const route_t demo_routes[] = {
-        { .template = "/healthz" },
-        { .template = "/readyz" },
-        { .template = "/metrics" },
-        { .template = "/openapi.json" },
-        { .template = "/users" },
-        { .template = "/users/{id}" },
-        { .template = "/users/{id}/peers" },
+        { .template = "/healthz", .methods = { { "GET", no_handler } } },
+        { .template = "/readyz", .methods = { { "GET", no_handler } } },
+        { .template = "/metrics", .methods = { { "GET", no_handler } } },
+        { .template = "/openapi.json", .methods = { { "GET", no_handler } } },
+        { .template = "/users", .methods = { { "GET", no_handler } } },
+        { .template = "/users/{id}", .methods = { { "GET", no_handler } } },
+        { .template = "/users/{id}/peers", .methods = { { "GET", no_handler } } },
 };
 
 static const route_t local_routes[] = {
-        { .template = "/", .handler = no_handler },
-        { .template = "/{a}/{b}/{c}/{d}", .handler = no_handler },
-        { .template = "/static/{name}/raw", .handler = no_handler },
-        { .template = "/{}/literal", .handler = no_handler },
+        { .template = "/", .methods = { { "GET", no_handler } } },
+        { .template = "/{a}/{b}/{c}/{d}", .methods = { { "GET", no_handler } } },
+        { .template = "/static/{name}/raw", .methods = { { "GET", no_handler } } },
+        { .template = "/{}/literal", .methods = { { "GET", no_handler } } },
 };
 
 static bool is_param(const char *segment, size_t len)

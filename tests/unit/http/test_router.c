@@ -10,55 +10,61 @@
 /* Each dummy handler records that it was the one dispatched to. */
 static int last_handler;
 
-static void root_handler(http_request_t *req, const route_match_t *match)
+static void root_handler(env_t *env, http_request_t *req, const route_match_t *match)
 {
+        (void)env;
         (void)req;
         (void)match;
         last_handler = 1;
 }
 
-static void users_handler(http_request_t *req, const route_match_t *match)
+static void users_handler(env_t *env, http_request_t *req, const route_match_t *match)
 {
+        (void)env;
         (void)req;
         (void)match;
         last_handler = 2;
 }
 
-static void user_handler(http_request_t *req, const route_match_t *match)
+static void user_handler(env_t *env, http_request_t *req, const route_match_t *match)
 {
+        (void)env;
         (void)req;
         (void)match;
         last_handler = 3;
 }
 
-static void user_post_handler(http_request_t *req, const route_match_t *match)
+static void user_post_handler(env_t *env, http_request_t *req, const route_match_t *match)
 {
+        (void)env;
         (void)req;
         (void)match;
         last_handler = 4;
 }
 
-static void health_handler(http_request_t *req, const route_match_t *match)
+static void health_handler(env_t *env, http_request_t *req, const route_match_t *match)
 {
+        (void)env;
         (void)req;
         (void)match;
         last_handler = 5;
 }
 
-static void deep_handler(http_request_t *req, const route_match_t *match)
+static void deep_handler(env_t *env, http_request_t *req, const route_match_t *match)
 {
+        (void)env;
         (void)req;
         (void)match;
         last_handler = 6;
 }
 
 static const route_t routes[] = {
-        { .template = "/", .handler = root_handler },
-        { .template = "/users", .handler = users_handler },
-        { .template = "/users/{id}", .handler = user_handler },
-        { .template = "/users/{id}/posts/{post}", .handler = user_post_handler },
-        { .template = "/healthz", .handler = health_handler },
-        { .template = "/a/{b}/{c}/{d}/{e}/{f}/{g}/{h}/{i}", .handler = deep_handler },
+        { .template = "/", .methods = { { "GET", root_handler } } },
+        { .template = "/users", .methods = { { "GET", users_handler } } },
+        { .template = "/users/{id}", .methods = { { "GET", user_handler } } },
+        { .template = "/users/{id}/posts/{post}", .methods = { { "GET", user_post_handler } } },
+        { .template = "/healthz", .methods = { { "GET", health_handler } } },
+        { .template = "/a/{b}/{c}/{d}/{e}/{f}/{g}/{h}/{i}", .methods = { { "GET", deep_handler } } },
 };
 
 enum { ROUTE_COUNT = sizeof(routes) / sizeof(routes[0]) };
@@ -73,8 +79,8 @@ static router_result_t match(const char *method, const char *path, route_match_t
 static int dispatch(const route_match_t *m)
 {
         last_handler = 0;
-        if (m->route != NULL && m->route->handler != NULL)
-                m->route->handler(NULL, m);
+        if (m->route != NULL && m->method != NULL && m->method->handler != NULL)
+                m->method->handler(NULL, NULL, m);
         return last_handler;
 }
 
@@ -213,7 +219,9 @@ static void test_other_methods_are_405(void)
                 }
         }
         /* The answer names what is allowed. */
-        ASSERT_EQ_STR(router_allowed_methods, "GET, HEAD");
+        char allow[64];
+        router_allow(m.route, allow, sizeof(allow));
+        ASSERT_EQ_STR(allow, "GET, HEAD");
 }
 
 static void test_unknown_path_is_404_for_any_method(void)
@@ -246,10 +254,10 @@ static void test_head_is_get(void)
 static void test_most_literal_template_wins(void)
 {
         static const route_t ordered[] = {
-                { .template = "/users/{id}", .handler = user_handler },
-                { .template = "/users/me", .handler = root_handler },
-                { .template = "/users/{id}/posts/{post}", .handler = user_post_handler },
-                { .template = "/users/{id}/posts/latest", .handler = deep_handler },
+                { .template = "/users/{id}", .methods = { { "GET", user_handler } } },
+                { .template = "/users/me", .methods = { { "GET", root_handler } } },
+                { .template = "/users/{id}/posts/{post}", .methods = { { "GET", user_post_handler } } },
+                { .template = "/users/{id}/posts/latest", .methods = { { "GET", deep_handler } } },
         };
         route_match_t m;
 
@@ -277,6 +285,52 @@ static void test_empty_table(void)
         ASSERT_NULL(m.route);
 }
 
+/* A route lists its methods: each finds its own handler, HEAD follows GET
+ * only where GET is listed, and Allow names them all in table order. */
+static void test_methods_of_a_route(void)
+{
+        static const route_t table[] = {
+                { .template = "/items",
+                  .methods = { { "GET", users_handler }, { "POST", user_handler, true } } },
+                { .template = "/items/{id}",
+                  .methods = { { "PUT", user_post_handler, true }, { "DELETE", deep_handler } } },
+        };
+        route_match_t m;
+        char allow[64];
+
+        ASSERT_EQ_INT(router_match(table, 2, "POST", "/items", &m), ROUTE_FOUND);
+        ASSERT_EQ_INT(dispatch(&m), 3);
+        ASSERT_TRUE(m.method->takes_body);
+        ASSERT_EQ_INT(router_match(table, 2, "HEAD", "/items", &m), ROUTE_FOUND);
+        ASSERT_EQ_INT(dispatch(&m), 2);
+        ASSERT_FALSE(m.method->takes_body);
+        ASSERT_EQ_INT(router_match(table, 2, "PUT", "/items", &m), ROUTE_METHOD_NOT_ALLOWED);
+        router_allow(m.route, allow, sizeof(allow));
+        ASSERT_EQ_STR(allow, "GET, HEAD, POST");
+
+        ASSERT_EQ_INT(router_match(table, 2, "DELETE", "/items/4", &m), ROUTE_FOUND);
+        ASSERT_EQ_INT(dispatch(&m), 6);
+        ASSERT_EQ_INT(router_match(table, 2, "GET", "/items/4", &m), ROUTE_METHOD_NOT_ALLOWED);
+        ASSERT_EQ_INT(router_match(table, 2, "HEAD", "/items/4", &m), ROUTE_METHOD_NOT_ALLOWED);
+        router_allow(m.route, allow, sizeof(allow));
+        ASSERT_EQ_STR(allow, "PUT, DELETE");
+}
+
+/* An Allow header that does not fit is cut, never overrun. */
+static void test_allow_is_bounded(void)
+{
+        static const route_t route = {
+                .template = "/x",
+                .methods = { { "GET", NULL }, { "POST", NULL }, { "PATCH", NULL } },
+        };
+        char allow[12];
+
+        memset(allow, 'x', sizeof(allow));
+        router_allow(&route, allow, sizeof(allow));
+        ASSERT_TRUE(memchr(allow, '\0', sizeof(allow)) != NULL);
+        ASSERT_EQ_STR(allow, "GET, HEAD");
+}
+
 int main(void)
 {
         RUN_TEST(test_exact_paths);
@@ -290,5 +344,7 @@ int main(void)
         RUN_TEST(test_head_is_get);
         RUN_TEST(test_most_literal_template_wins);
         RUN_TEST(test_empty_table);
+        RUN_TEST(test_methods_of_a_route);
+        RUN_TEST(test_allow_is_bounded);
         return test_report();
 }

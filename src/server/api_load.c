@@ -1,6 +1,6 @@
 /* The database connection here is blocking and lives only while one
  * configuration is checked: the pool's connections are the workers'. */
-#include "api/api_load.h"
+#include "server/api_load.h"
 
 #include <errno.h>
 #include <mysql.h>
@@ -74,7 +74,7 @@ api_t *api_load(const config_t *config, unsigned wait_ms, char *err, size_t n,
         int r = api_schema_check(api, mysql, err, n);
         mysql_close(mysql);
         if (r == 0)
-                r = api_finish(api, builtin_routes, builtin_route_count, err, n);
+                r = api_finish(api, &routes_handlers, err, n);
         if (r < 0) {
                 api_free(api);
                 return NULL;

@@ -1,0 +1,53 @@
+/*
+ * A request's environment: what its handler may use besides the request
+ * itself. The configuration in force when it started (held until it
+ * completes, so a reload never changes it midway), the settings, and the
+ * database by intent: a handler says whether it reads or writes, and
+ * env_db_for() picks the pool. Handlers never pick a pool themselves.
+ */
+#ifndef QUERYD_ENV_H
+#define QUERYD_ENV_H
+
+#include <uv.h>
+
+#include "api/api.h"
+#include "core/config.h"
+#include "core/list.h"
+#include "core/scope.h"
+#include "db/db_pool.h"
+
+/** What a worker lends every request it serves; set up by the worker. */
+typedef struct env_shared {
+        const config_t *config;
+        uv_loop_t *loop;
+        db_pool_t *primary;          /* this worker's slice of the primary's pool */
+        db_pool_t *const *all_primaries; /* every worker's slice, for process-wide figures */
+        unsigned all_primary_count;
+        list_node_t open_item_batches; /* lookups still taking others (item_batch.c) */
+} env_shared_t;
+
+typedef enum db_intent {
+        DB_READ,  /* a statement that changes nothing */
+        DB_WRITE, /* a statement that may change rows, or a read inside a write's transaction */
+} db_intent_t;
+
+struct env {
+        const api_t *api;       /* the configuration file's endpoints, as loaded */
+        const config_t *config; /* the settings (QUERYD_*) */
+        uv_loop_t *loop;
+        env_shared_t *shared;   /* private to request/: use the functions below */
+};
+
+/**
+ * A new environment in scope for a request served with api, which it holds
+ * until the scope closes. NULL when out of memory.
+ */
+env_t *env_new(env_shared_t *shared, api_t *api, scope_t *scope);
+
+/** The pool a statement of this intent runs on. */
+db_pool_t *env_db_for(const env_t *env, db_intent_t intent);
+
+/** Pool counts summed over every worker's slice. */
+void env_pool_totals(const env_t *env, db_pool_stats_t *ret_totals);
+
+#endif

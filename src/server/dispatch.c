@@ -1,0 +1,55 @@
+/* Dispatch: the route table of the api in force, matched once per request. */
+#include "server/dispatch.h"
+
+#include <string.h>
+
+#include "server/worker.h"
+
+typedef struct dispatch {
+        env_t *env;
+        router_result_t found;
+        route_match_t match;
+} dispatch_t;
+
+/* Runs once the body is read (or was not asked for): everything that answers. */
+static void route(http_request_t *req, void *data)
+{
+        dispatch_t *d = data;
+        char allow[64];
+
+        if (d->found == ROUTE_FOUND) {
+                d->match.method->handler(d->env, req, &d->match);
+                return;
+        }
+        if (d->found == ROUTE_NOT_FOUND) {
+                http_fail(req, 404, "not-found", "no resource at this path");
+                return;
+        }
+        router_allow(d->match.route, allow, sizeof(allow));
+        if (http_is_preflight(req)) {
+                http_answer_preflight(req, allow);
+                return;
+        }
+        req->allow = scope_strndup(req->scope, allow, strlen(allow));
+        http_fail(req, 405, "method-not-allowed", "%s is not allowed here; use %s", req->method,
+                  allow);
+}
+
+void dispatch_request(http_request_t *req, void *data)
+{
+        worker_t *w = data;
+        dispatch_t *d = scope_alloc(req->scope, sizeof(*d));
+
+        if (d == NULL || (d->env = env_new(&w->shared, w->api, req->scope)) == NULL) {
+                http_fail(req, 500, "internal", "out of memory");
+                return;
+        }
+        d->found = router_match(w->api->routes, w->api->route_count, req->method, req->path,
+                                &d->match);
+        if (d->match.route != NULL)
+                req->metrics_route = d->match.route->metrics_slot;
+        if (d->found == ROUTE_FOUND && d->match.method->takes_body)
+                route(req, d); /* the handler reads the body itself */
+        else
+                http_after_body(req, route, d);
+}
