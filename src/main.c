@@ -72,6 +72,21 @@ static unsigned share(unsigned total, unsigned workers, unsigned index)
         return total / workers + (index < total % workers);
 }
 
+/* Every worker's pool slice, told to every worker for the process-wide
+ * figures its requests report; the caller frees the array after the joins. */
+static db_pool_t **share_pools(worker_t *all, unsigned count)
+{
+        db_pool_t **pools = calloc(count ? count : 1, sizeof(*pools));
+
+        if (pools == NULL)
+                abort(); /* a few pointers at start: nothing sane to do without them */
+        for (unsigned i = 0; i < count; i++)
+                pools[i] = all[i].pool;
+        for (unsigned i = 0; i < count; i++)
+                worker_share_pools(&all[i], pools, count);
+        return pools;
+}
+
 static int run(const config_t *config, api_t *api)
 {
         unsigned workers = config->workers < config->pool_size ? config->workers : config->pool_size;
@@ -92,13 +107,7 @@ static int run(const config_t *config, api_t *api)
                         break;
                 }
         }
-        db_pool_t **pools = calloc(workers, sizeof(*pools));
-        if (pools == NULL)
-                abort(); /* a few pointers at start: nothing sane to do without them */
-        for (unsigned i = 0; i < ready; i++)
-                pools[i] = all[i].pool;
-        for (unsigned i = 0; i < ready; i++)
-                worker_share_pools(&all[i], pools, ready);
+        db_pool_t **pools = share_pools(all, ready);
         /* Workers that were set up run even when a later one failed, so that
          * the ordinary stop below releases what they hold. */
         for (unsigned i = 0; i < ready; i++)

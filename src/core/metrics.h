@@ -29,7 +29,7 @@ void metrics_count_db_error(void);
 /** A connection opened again after it had been lost or discarded. */
 void metrics_count_reconnect(void);
 
-/** One statement that served lookups coalesced item lookups (item_batch.c). */
+/** One statement that served this many coalesced item lookups (item_batch.c). */
 void metrics_count_lookup_batch(unsigned lookups);
 
 /** A streamed answer whose body was cut short after its 200 had been sent. */
