@@ -32,7 +32,7 @@
  * are refused with 414 or 431 by libmicrohttpd. */
 enum { CONNECTION_MEMORY_LIMIT = 64 * 1024, LISTEN_BACKLOG = 1024 };
 
-static void run_daemon(http_server_t *s);
+static bool run_daemon(http_server_t *s);
 static void finish_stop(http_server_t *s);
 
 /* ---- driving the daemon from the loop ---- */
@@ -44,8 +44,10 @@ static void kick_cb(uv_idle_t *idle)
         http_server_t *s = idle->data;
 
         uv_idle_stop(idle);
-        run_daemon(s);
-        if (s->stopping && s->active_requests == 0 && s->daemon != NULL)
+        /* A daemon with bytes still buffered has requests to start: the
+         * drain is over only once it has none and none is in flight. */
+        bool more = run_daemon(s);
+        if (!more && s->stopping && s->active_requests == 0 && s->daemon != NULL)
                 finish_stop(s);
 }
 
@@ -79,28 +81,31 @@ static unsigned connection_count(struct MHD_Daemon *daemon)
  * One round of the daemon. At its connection limit libmicrohttpd stops
  * listening and only listens again at the start of a later round, so a round
  * that closed connections is followed by another; and a round happens at
- * least every RUN_INTERVAL_MS whatever the daemon asks for.
+ * least every RUN_INTERVAL_MS whatever the daemon asks for. Returns whether
+ * another round follows on the next loop turn.
  */
-static void run_daemon(http_server_t *s)
+static bool run_daemon(http_server_t *s)
 {
         enum { RUN_INTERVAL_MS = 1000 };
         MHD_UNSIGNED_LONG_LONG timeout;
 
         if (s->daemon == NULL)
-                return;
+                return false;
         unsigned before = connection_count(s->daemon);
         MHD_run(s->daemon);
         if (connection_count(s->daemon) < before) {
                 http_kick(s);
-                return;
+                return true;
         }
         if (MHD_get_timeout(s->daemon, &timeout) != MHD_YES || timeout > RUN_INTERVAL_MS)
                 timeout = RUN_INTERVAL_MS;
         /* A zero timeout means data is already buffered: run again next turn. */
-        if (timeout == 0)
+        if (timeout == 0) {
                 http_kick(s);
-        else
-                uv_timer_start(&s->daemon_timer, daemon_timer_cb, timeout, 0);
+                return true;
+        }
+        uv_timer_start(&s->daemon_timer, daemon_timer_cb, timeout, 0);
+        return false;
 }
 
 /* ---- libmicrohttpd callbacks ---- */
@@ -152,6 +157,11 @@ static enum MHD_Result access_cb(void *cls, struct MHD_Connection *connection, c
         if (!req->dispatched)
                 dispatch(s, req);
         if (*upload_data_size > 0) {
+                /* A paused reader's next piece stays unread: libmicrohttpd may
+                 * offer it within the same round, and offers it again after
+                 * the resume. */
+                if (req->body_paused)
+                        return MHD_YES;
                 size_t len = *upload_data_size;
                 *upload_data_size = 0;
                 return http_body_take(req, upload_data, len) ? MHD_YES : MHD_NO;
