@@ -103,25 +103,36 @@ def db_ceiling(tools, db, user, password, database, rows, timeout_ms):
     return {"seconds": d["duration_s"], "bytes": d["bytes"]}
 
 
-def run(queryd_url, queryd_port, db, tools, creds, rounds, reset_peak, peak, log):
-    """Every export of every round; returns a list of result dicts."""
+def run(targets, db, tools, creds, rounds, log):
+    """Every export of every round; returns a list of result dicts.
+
+    targets: (side, url, reset_peak, peak) for each queryd build to export
+    from, "queryd" (the current build) first.  Each export runs against
+    every build back to back, the first build alternating between rounds.
+    """
     user, password, database = creds
     results = []
     for rnd in range(1, rounds + 1):
+        order = targets if rnd % 2 else targets[::-1]
         for rows in SIZES:
             log("round %d, case D: database ceiling, %d rows" % (rnd, rows))
             d = db_ceiling(tools, db, user, password, database, rows, EXPORT_TIMEOUT_MS)
             results.append({"round": rnd, "rows": rows, "format": "-", "reader": "db",
-                            **d, "status": 200, "complete": True, "peak_rss_kb": None})
+                            "side": "db", **d, "status": 200, "complete": True,
+                            "peak_rss_kb": None})
             for reader in ("fast", "slow"):
                 for name, accept in FORMATS:
-                    log("round %d, case D: %s, %d rows, %s reader" % (rnd, name, rows, reader))
-                    reset_peak()
-                    r = fast_read(queryd_url, rows, accept) if reader == "fast" \
-                        else slow_read(queryd_port, rows, accept)
-                    time.sleep(0.2)  # the hang-up reaches queryd
-                    results.append({"round": rnd, "rows": rows, "format": name,
-                                    "reader": reader, **r, "peak_rss_kb": peak()})
+                    for side, url, reset_peak, peak in order:
+                        log("round %d, case D: %s, %d rows, %s reader%s" % (
+                            rnd, name, rows, reader,
+                            "" if side == "queryd" else " (%s)" % side))
+                        reset_peak()
+                        r = fast_read(url, rows, accept) if reader == "fast" \
+                            else slow_read(int(url.rsplit(":", 1)[1]), rows, accept)
+                        time.sleep(0.2)  # the hang-up reaches queryd
+                        results.append({"round": rnd, "rows": rows, "format": name,
+                                        "reader": reader, "side": side, **r,
+                                        "peak_rss_kb": peak()})
     return results
 
 
@@ -129,14 +140,16 @@ def problems_of(results):
     out = []
     for r in results:
         if r["status"] != 200 or (r["reader"] == "fast" and not r["complete"]):
-            out.append("case D round %d %s %d rows %s reader: status %d, complete %s"
-                       % (r["round"], r["format"], r["rows"], r["reader"], r["status"],
+            out.append("case D round %d %s %d rows %s reader%s: status %d, complete %s"
+                       % (r["round"], r["format"], r["rows"], r["reader"],
+                          "" if r["side"] == "queryd" else " (%s)" % r["side"], r["status"],
                           r["complete"]))
     return out
 
 
 def report(results):
-    """Markdown for the report: one table, rows/s as a ratio to the database's."""
+    """Markdown for the report: one table, rows/s as a ratio to the database's.
+    A baseline build's exports name it beside the format."""
     ceilings = {(r["round"], r["rows"]): r["rows"] / r["seconds"]
                 for r in results if r["reader"] == "db"}
     lines = ["| round | rows | format | reader | seconds | MB | rows/s | MB/s "
@@ -150,8 +163,9 @@ def report(results):
                                      r["bytes"] / 1e6 / r["seconds"]))
             continue
         rate = r["rows"] / r["seconds"] if r["reader"] == "fast" else None
+        fmt = r["format"] if r["side"] == "queryd" else "%s, %s" % (r["format"], r["side"])
         lines.append("| %d | %s | %s | %s | %.2f | %.1f | %s | %.1f | %s | %.1f |" % (
-            r["round"], "{:,}".format(r["rows"]), r["format"], r["reader"], r["seconds"],
+            r["round"], "{:,}".format(r["rows"]), fmt, r["reader"], r["seconds"],
             r["bytes"] / 1e6, "{:,.0f}".format(rate) if rate else "(read for %d s)"
             % SLOW_SECONDS, r["bytes"] / 1e6 / r["seconds"],
             "**%.2f**" % (rate / ceilings[(r["round"], r["rows"])]) if rate else "—",
