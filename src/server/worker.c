@@ -10,6 +10,16 @@
 #include "core/scope.h"
 #include "http/http.h"
 
+/* The pool reports; this layer logs. */
+static void pool_state_cb(bool up, unsigned err, const char *message, void *data)
+{
+        (void)data;
+        if (up)
+                log_info("database reachable again");
+        else
+                log_error("database unreachable: %s (errno %u)", message, err);
+}
+
 static void pool_closed_cb(void *arg)
 {
         worker_t *w = arg;
@@ -86,8 +96,17 @@ int worker_init(worker_t *w, unsigned index, const config_t *config, api_t *api,
         uv_async_init(&w->loop, &w->api_signal, api_cb);
         w->api_signal.data = w;
         r = http_server_new(&w->http, w);
-        if (r == 0)
-                r = db_pool_new(&w->pool, &w->loop, config, pool_size, queue_limit);
+        if (r == 0) {
+                db_pool_options_t pool_options = {
+                        .target = &config->db,
+                        .time_zone = config->time_zone,
+                        .size = pool_size,
+                        .queue_limit = queue_limit,
+                        .state_cb = pool_state_cb,
+                        .state_data = w,
+                };
+                r = db_pool_new(&w->pool, &w->loop, &pool_options);
+        }
         if (r == 0)
                 return 0;
         /* Only the stop signal (and possibly the HTTP server) exist: undo them. */

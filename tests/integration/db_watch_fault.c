@@ -242,12 +242,16 @@ static bool fixture_init(fixture_t *f, const char *url)
         current = f;
         ASSERT_EQ_INT(config_parse_database_url(url, &f->config.db, err, sizeof(err)), 0);
         snprintf(f->config.time_zone, sizeof(f->config.time_zone), "+00:00");
-        f->config.pool_size = POOL_SIZE;
-        f->config.queue_limit = QUEUE_LIMIT;
         ASSERT_EQ_INT(uv_loop_init(&f->loop), 0);
         ASSERT_EQ_INT(uv_timer_init(&f->loop, &f->tick), 0);
         uv_timer_start(&f->tick, tick_cb, 10, 10);
-        ASSERT_EQ_INT(db_pool_new(&f->pool, &f->loop, &f->config, POOL_SIZE, QUEUE_LIMIT), 0);
+        db_pool_options_t options = {
+                .target = &f->config.db,
+                .time_zone = f->config.time_zone,
+                .size = POOL_SIZE,
+                .queue_limit = QUEUE_LIMIT,
+        };
+        ASSERT_EQ_INT(db_pool_new(&f->pool, &f->loop, &options), 0);
         if (f->pool == NULL)
                 return false;
         ASSERT_TRUE(run_until(f, pool_settled, NULL, MAX_WAIT_MS));
