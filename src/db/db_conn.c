@@ -38,19 +38,41 @@ static void close_poll(db_conn_t *c)
 static void idle_event(db_conn_t *c);
 static void poll_cb(uv_poll_t *poll, int status, int events);
 
+/* The socket's uv_poll, created on the first wait; 0 or a UV error. */
+static int open_poll(db_conn_t *c)
+{
+        if (c->poll != NULL)
+                return 0;
+        c->poll = malloc(sizeof(*c->poll));
+        if (c->poll == NULL)
+                return UV_ENOMEM;
+        int r = uv_poll_init_socket(c->timer.loop, c->poll, mysql_get_socket(c->mysql));
+        if (r < 0) {
+                free(c->poll);
+                c->poll = NULL;
+                return r;
+        }
+        c->poll->data = c;
+        return 0;
+}
+
 /*
  * The socket stays registered with the same interest (readable, hang-up)
  * through waits and idle time: libuv re-registers the descriptor with epoll
  * on every uv_poll_start and uv_poll_stop, two system calls per wait that
  * this avoids. Writable interest is added only while a write waits.
+ * Returns 0 or a UV error (then the interest is as it was).
  */
-static void watch(db_conn_t *c, int events)
+static int watch(db_conn_t *c, int events)
 {
         events |= UV_READABLE | UV_DISCONNECT;
-        if (c->poll != NULL && c->poll_events != events) {
-                uv_poll_start(c->poll, events, poll_cb);
-                c->poll_events = events;
-        }
+        if (c->poll == NULL || c->poll_events == events)
+                return 0;
+        int r = uv_poll_start(c->poll, events, poll_cb);
+        if (r < 0)
+                return r;
+        c->poll_events = events;
+        return 0;
 }
 
 static void unwatch(db_conn_t *c)
@@ -84,21 +106,32 @@ static void wait_timeout_cb(uv_timer_t *timer)
         run_step(timer->data, MYSQL_WAIT_TIMEOUT);
 }
 
+static void continue_unwatched_cb(uv_timer_t *timer)
+{
+        run_step(timer->data, MYSQL_WAIT_READ | MYSQL_WAIT_WRITE);
+}
+
+/*
+ * The socket cannot be watched (no memory for its uv_poll, or epoll refused
+ * it), so nothing would ever continue the call. End it the way a lost server
+ * would: shut the socket down and continue the call on the next loop turn;
+ * the client library then fails on the socket without waiting, and done
+ * runs with that error like after any other failure. Whoever ran the call
+ * reports its outcome to the owner, which decides what becomes of the link.
+ */
+static void fail_wait(db_conn_t *c)
+{
+        shutdown(mysql_get_socket(c->mysql), SHUT_RDWR);
+        uv_timer_start(&c->timer, continue_unwatched_cb, 0, 0);
+}
+
 /* Arms the poll and the timer for the events the client library waits for. */
 static void wait_for(db_conn_t *c, int status)
 {
-        if (c->poll == NULL) {
-                c->poll = malloc(sizeof(*c->poll));
-                if (c->poll == NULL ||
-                    uv_poll_init_socket(c->timer.loop, c->poll, mysql_get_socket(c->mysql)) < 0) {
-                        free(c->poll);
-                        c->poll = NULL;
-                        db_conn_close(c);
-                        return;
-                }
-                c->poll->data = c;
+        if (open_poll(c) < 0 || watch(c, status & MYSQL_WAIT_WRITE ? UV_WRITABLE : 0) < 0) {
+                fail_wait(c);
+                return;
         }
-        watch(c, status & MYSQL_WAIT_WRITE ? UV_WRITABLE : 0);
         if (status & MYSQL_WAIT_TIMEOUT)
                 uv_timer_start(&c->timer, wait_timeout_cb, mysql_get_timeout_value_ms(c->mysql), 0);
 }
@@ -240,7 +273,9 @@ static void idle_event(db_conn_t *c)
 
 void db_conn_watch_idle(db_conn_t *c)
 {
-        watch(c, 0);
+        /* Unwatched, a closed link is found by the next call instead, which
+         * fails on it like on any lost server: no need to act here. */
+        (void)watch(c, 0);
 }
 
 /* ---- closing ---- */

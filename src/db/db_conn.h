@@ -107,7 +107,9 @@ void db_conn_connect(db_conn_t *conn);
 
 /**
  * Runs a client call: step(conn, 0) now, step(conn, events) as the socket
- * becomes ready, then done(conn). done may run before this returns.
+ * becomes ready, then done(conn). done may run before this returns. When the
+ * socket cannot be watched, the call is ended the way a lost server ends it:
+ * step sees the failure and done runs as for any other.
  */
 void db_conn_drive(db_conn_t *conn, db_step_fn step, db_done_fn done, void *op);
 
