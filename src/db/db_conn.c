@@ -1,7 +1,8 @@
 /*
  * A non-blocking MariaDB connection on a libuv loop. Every client call goes
  * through db_conn_drive(), which turns MYSQL_WAIT_* statuses into uv_poll
- * interest and a uv_timer, so nothing here ever blocks the loop.
+ * interest and a uv_timer, so nothing here ever blocks the loop. What happens
+ * to the link is reported to the owner, which alone decides what comes next.
  *
  * The socket's uv_poll is closed only after libmariadb is done with the socket
  * and before a new connection can be opened on this loop, because fd numbers
@@ -13,8 +14,6 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/socket.h>
-
-#include "db/db_pool_events.h"
 
 /* Retries back off from 100 ms to at most 500 ms (plus jitter), so service
  * resumes well within a second of the database coming back. */
@@ -39,19 +38,41 @@ static void close_poll(db_conn_t *c)
 static void idle_event(db_conn_t *c);
 static void poll_cb(uv_poll_t *poll, int status, int events);
 
+/* The socket's uv_poll, created on the first wait; 0 or a UV error. */
+static int open_poll(db_conn_t *c)
+{
+        if (c->poll != NULL)
+                return 0;
+        c->poll = malloc(sizeof(*c->poll));
+        if (c->poll == NULL)
+                return UV_ENOMEM;
+        int r = uv_poll_init_socket(c->timer.loop, c->poll, mysql_get_socket(c->mysql));
+        if (r < 0) {
+                free(c->poll);
+                c->poll = NULL;
+                return r;
+        }
+        c->poll->data = c;
+        return 0;
+}
+
 /*
  * The socket stays registered with the same interest (readable, hang-up)
  * through waits and idle time: libuv re-registers the descriptor with epoll
  * on every uv_poll_start and uv_poll_stop, two system calls per wait that
  * this avoids. Writable interest is added only while a write waits.
+ * Returns 0 or a UV error (then the interest is as it was).
  */
-static void watch(db_conn_t *c, int events)
+static int watch(db_conn_t *c, int events)
 {
         events |= UV_READABLE | UV_DISCONNECT;
-        if (c->poll != NULL && c->poll_events != events) {
-                uv_poll_start(c->poll, events, poll_cb);
-                c->poll_events = events;
-        }
+        if (c->poll == NULL || c->poll_events == events)
+                return 0;
+        int r = uv_poll_start(c->poll, events, poll_cb);
+        if (r < 0)
+                return r;
+        c->poll_events = events;
+        return 0;
 }
 
 static void unwatch(db_conn_t *c)
@@ -85,21 +106,32 @@ static void wait_timeout_cb(uv_timer_t *timer)
         run_step(timer->data, MYSQL_WAIT_TIMEOUT);
 }
 
+static void continue_unwatched_cb(uv_timer_t *timer)
+{
+        run_step(timer->data, MYSQL_WAIT_READ | MYSQL_WAIT_WRITE);
+}
+
+/*
+ * The socket cannot be watched (no memory for its uv_poll, or epoll refused
+ * it), so nothing would ever continue the call. End it the way a lost server
+ * would: shut the socket down and continue the call on the next loop turn;
+ * the client library then fails on the socket without waiting, and done
+ * runs with that error like after any other failure. Whoever ran the call
+ * reports its outcome to the owner, which decides what becomes of the link.
+ */
+static void fail_wait(db_conn_t *c)
+{
+        shutdown(mysql_get_socket(c->mysql), SHUT_RDWR);
+        uv_timer_start(&c->timer, continue_unwatched_cb, 0, 0);
+}
+
 /* Arms the poll and the timer for the events the client library waits for. */
 static void wait_for(db_conn_t *c, int status)
 {
-        if (c->poll == NULL) {
-                c->poll = malloc(sizeof(*c->poll));
-                if (c->poll == NULL ||
-                    uv_poll_init_socket(c->timer.loop, c->poll, mysql_get_socket(c->mysql)) < 0) {
-                        free(c->poll);
-                        c->poll = NULL;
-                        db_conn_close(c, true);
-                        return;
-                }
-                c->poll->data = c;
+        if (open_poll(c) < 0 || watch(c, status & MYSQL_WAIT_WRITE ? UV_WRITABLE : 0) < 0) {
+                fail_wait(c);
+                return;
         }
-        watch(c, status & MYSQL_WAIT_WRITE ? UV_WRITABLE : 0);
         if (status & MYSQL_WAIT_TIMEOUT)
                 uv_timer_start(&c->timer, wait_timeout_cb, mysql_get_timeout_value_ms(c->mysql), 0);
 }
@@ -126,17 +158,22 @@ void db_conn_drive(db_conn_t *c, db_step_fn step, db_done_fn done, void *op)
         run_step(c, 0);
 }
 
+bool db_conn_is_calling(const db_conn_t *c)
+{
+        return c->step != NULL;
+}
+
 void db_conn_pause(db_conn_t *c)
 {
         uv_timer_stop(&c->timer);
         unwatch(c);
 }
 
-int db_conn_init(db_conn_t *c, db_pool_t *pool, uv_loop_t *loop)
+int db_conn_init(db_conn_t *c, uv_loop_t *loop, const db_conn_options_t *options)
 {
         memset(c, 0, sizeof(*c));
-        c->pool = pool;
-        c->state = CONN_DOWN;
+        c->options = *options;
+        c->state = DB_CONN_DOWN;
         c->backoff_ms = BACKOFF_MIN_MS;
         c->timer.data = c;
         return uv_timer_init(loop, &c->timer);
@@ -146,7 +183,7 @@ int db_conn_init(db_conn_t *c, db_pool_t *pool, uv_loop_t *loop)
 
 static int connect_step(db_conn_t *c, int ready)
 {
-        const db_target_t *t = &db_pool_config(c->pool)->db;
+        const db_target_t *t = c->options.target;
         const db_host_t *host = &t->hosts[c->host_index];
         MYSQL *result;
 
@@ -164,32 +201,37 @@ static void retry_cb(uv_timer_t *timer)
 
 static void connect_done(db_conn_t *c)
 {
+        const db_conn_options_t *o = &c->options;
+
         if (mysql_errno(c->mysql) == 0) {
-                c->state = CONN_IDLE;
+                c->state = DB_CONN_UP;
                 c->backoff_ms = BACKOFF_MIN_MS;
-                db_pool_on_conn_up(c->pool, c);
+                o->events->up_cb(c, o->owner);
                 return;
         }
-        db_pool_on_connect_failed(c->pool, c, mysql_errno(c->mysql), mysql_error(c->mysql));
+        unsigned err = mysql_errno(c->mysql);
+        char message[MYSQL_ERRMSG_SIZE];
+        snprintf(message, sizeof(message), "%s", mysql_error(c->mysql));
         /* The next attempt goes to the next host of the list, if there is one. */
-        c->host_index = (c->host_index + 1) % db_pool_config(c->pool)->db.host_count;
+        c->host_index = (c->host_index + 1) % o->target->host_count;
         close_poll(c);
         mysql_close(c->mysql); /* the handshake failed: there is no session to quit */
         c->mysql = NULL;
-        c->state = CONN_DOWN;
+        c->state = DB_CONN_DOWN;
         /* Jitter spreads the retries of many connections and many workers. */
         unsigned delay = c->backoff_ms + (unsigned)(uv_hrtime() % (c->backoff_ms / 2 + 1));
         c->backoff_ms = c->backoff_ms * 2 > BACKOFF_MAX_MS ? BACKOFF_MAX_MS : c->backoff_ms * 2;
         uv_timer_start(&c->timer, retry_cb, delay, 0);
+        /* Told last, with the conn DOWN and its retry armed: the owner may close it. */
+        o->events->connect_failed_cb(c, err, message, o->owner);
 }
 
 static int configure(db_conn_t *c)
 {
-        const config_t *config = db_pool_config(c->pool);
         unsigned timeout = CONNECT_TIMEOUT_S;
         char init[64];
 
-        snprintf(init, sizeof(init), "SET time_zone = '%s'", config->time_zone);
+        snprintf(init, sizeof(init), "SET time_zone = '%s'", c->options.time_zone);
         if (mysql_options(c->mysql, MYSQL_OPT_NONBLOCK, 0) ||
             mysql_options(c->mysql, MYSQL_SET_CHARSET_NAME, "utf8mb4") ||
             mysql_options(c->mysql, MYSQL_INIT_COMMAND, init) ||
@@ -200,15 +242,16 @@ static int configure(db_conn_t *c)
 
 void db_conn_connect(db_conn_t *c)
 {
-        c->state = CONN_CONNECTING;
+        c->state = DB_CONN_CONNECTING;
         c->mysql = mysql_init(NULL);
         if (c->mysql == NULL || configure(c) < 0) {
                 if (c->mysql != NULL)
                         mysql_close(c->mysql);
                 c->mysql = NULL;
-                c->state = CONN_DOWN;
-                db_pool_on_connect_failed(c->pool, c, 0, "cannot initialise a client handle");
+                c->state = DB_CONN_DOWN;
                 uv_timer_start(&c->timer, retry_cb, BACKOFF_MAX_MS, 0);
+                c->options.events->connect_failed_cb(c, 0, "cannot initialise a client handle",
+                                                     c->options.owner);
                 return;
         }
         db_conn_drive(c, connect_step, connect_done, NULL);
@@ -219,21 +262,20 @@ void db_conn_connect(db_conn_t *c)
 /*
  * An event on a connection with no call in progress: the server sends
  * nothing unasked, so it closed the link (restart, idle timeout, KILL).
+ * Whether to close it now or leave it to the next call is the owner's
+ * choice; either way the event must not fire again meanwhile.
  */
 static void idle_event(db_conn_t *c)
 {
-        if (c->state != CONN_IDLE) {
-                /* Lent out between calls: leave it to the borrower's next call. */
-                unwatch(c);
-                return;
-        }
-        db_pool_on_idle_conn_lost(c->pool, c);
-        db_conn_close(c, true);
+        unwatch(c);
+        c->options.events->lost_cb(c, c->options.owner);
 }
 
 void db_conn_watch_idle(db_conn_t *c)
 {
-        watch(c, 0);
+        /* Unwatched, a closed link is found by the next call instead, which
+         * fails on it like on any lost server: no need to act here. */
+        (void)watch(c, 0);
 }
 
 /* ---- closing ---- */
@@ -256,11 +298,8 @@ static void close_done(db_conn_t *c)
         c->statement_count = 0;
         close_poll(c);
         c->mysql = NULL;
-        c->state = CONN_DOWN;
-        if (c->reconnect_after_close)
-                db_conn_connect(c);
-        else
-                db_pool_on_conn_closed(c->pool, c);
+        c->state = DB_CONN_DOWN;
+        c->options.events->closed_cb(c, c->options.owner);
 }
 
 /*
@@ -281,24 +320,22 @@ static void abort_call(db_conn_t *c)
         c->aborting = false;
 }
 
-void db_conn_close(db_conn_t *c, bool reconnect)
+void db_conn_close(db_conn_t *c)
 {
+        if (c->state == DB_CONN_CLOSING)
+                return;
         unwatch(c);
         uv_timer_stop(&c->timer);
-        if (c->step != NULL && c->mysql != NULL && c->state != CONN_CLOSING)
+        if (c->step != NULL && c->mysql != NULL)
                 abort_call(c);
         c->step = NULL;
         c->done = NULL;
-        c->reconnect_after_close = reconnect;
         if (c->mysql == NULL) {
-                c->state = CONN_DOWN;
-                if (reconnect)
-                        db_conn_connect(c);
-                else
-                        db_pool_on_conn_closed(c->pool, c);
+                c->state = DB_CONN_DOWN;
+                c->options.events->closed_cb(c, c->options.owner);
                 return;
         }
-        c->state = CONN_CLOSING;
+        c->state = DB_CONN_CLOSING;
         db_conn_drive(c, close_step, close_done, NULL);
 }
 

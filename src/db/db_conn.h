@@ -1,8 +1,10 @@
 /*
- * One pooled, non-blocking MariaDB connection: connecting, closing, watching
- * an idle socket for a server that went away, and driving client calls
- * through the *_start/_cont API with the socket on a uv_poll.
- * Used by db_pool.c and db_query.c only.
+ * One non-blocking MariaDB connection: connecting, closing, watching an idle
+ * socket for a server that went away, and driving client calls through the
+ * *_start/_cont API with the socket on a uv_poll. A connection knows its own
+ * link and nothing of who uses it: it reports what happens to the link to an
+ * owner through the events it is given at init, and the owner decides what
+ * becomes of it (db_pool.c). Used by db_pool.c and db_query.c only.
  */
 #ifndef QUERYD_DB_CONN_H
 #define QUERYD_DB_CONN_H
@@ -14,8 +16,6 @@
 #include "core/config.h"
 
 typedef struct db_conn db_conn_t;
-typedef struct db_pool db_pool_t;
-typedef struct db_lease db_lease_t;
 
 /**
  * One step of a non-blocking client call: called with ready == 0 to start it
@@ -25,13 +25,49 @@ typedef struct db_lease db_lease_t;
 typedef int (*db_step_fn)(db_conn_t *conn, int ready);
 typedef void (*db_done_fn)(db_conn_t *conn);
 
+/** The link to the server. */
 typedef enum db_conn_state {
-        CONN_DOWN,       /* no connection; a reconnect may be scheduled */
-        CONN_CONNECTING,
-        CONN_IDLE,
-        CONN_BUSY,       /* lent to a request */
-        CONN_CLOSING,
+        DB_CONN_DOWN,       /* no connection; a connect retry may be scheduled */
+        DB_CONN_CONNECTING,
+        DB_CONN_UP,
+        DB_CONN_CLOSING,
 } db_conn_state_t;
+
+/**
+ * What a connection tells its owner. Each runs on the loop, from inside the
+ * connection's own callbacks or from the call named, and may call db_conn_*
+ * functions on the connection.
+ */
+typedef struct db_conn_events {
+        /** Connected: the link is up and no call is in progress. */
+        void (*up_cb)(db_conn_t *conn, void *owner);
+        /**
+         * A connect attempt failed with the client's err and message; the
+         * connection tries again by itself after a backoff, until
+         * db_conn_close(). May run from inside db_conn_connect().
+         */
+        void (*connect_failed_cb)(db_conn_t *conn, unsigned err, const char *message,
+                                  void *owner);
+        /**
+         * With no call in progress the server closed the link (restart, idle
+         * timeout, KILL) or sent something unasked. The connection has
+         * stopped watching the socket and left the link as it is.
+         */
+        void (*lost_cb)(db_conn_t *conn, void *owner);
+        /**
+         * db_conn_close() has finished: the link is down and nothing is
+         * scheduled. May run from inside db_conn_close().
+         */
+        void (*closed_cb)(db_conn_t *conn, void *owner);
+} db_conn_events_t;
+
+/** Where to connect and whom to tell; everything pointed at must outlive the conn. */
+typedef struct db_conn_options {
+        const db_target_t *target;
+        const char *time_zone;          /* the session time zone, "+HH:MM" */
+        const db_conn_events_t *events;
+        void *owner;                    /* passed to every event */
+} db_conn_options_t;
 
 /* Collections with filters write a statement per shape of request, so the
  * cache is bounded and evicts the statement used least recently. */
@@ -46,38 +82,39 @@ typedef struct db_cached_stmt {
 } db_cached_stmt_t;
 
 struct db_conn {
-        db_pool_t *pool;
+        db_conn_options_t options;
         MYSQL *mysql;
         uv_poll_t *poll;  /* heap: freed in its close callback, after the conn moves on */
         int poll_events;  /* the UV_* interest registered on poll */
-        uv_timer_t timer; /* MYSQL_WAIT_TIMEOUT while a call runs; reconnect backoff when down */
+        uv_timer_t timer; /* MYSQL_WAIT_TIMEOUT while a call runs; connect retry when down */
         db_conn_state_t state;
         db_step_fn step;  /* the client call in progress, or NULL */
         db_done_fn done;
         void *op;         /* the caller's state for the call in progress */
         unsigned backoff_ms;
         unsigned host_index; /* the database host this conn uses: a failed connect moves on */
-        bool reconnect_after_close;
-        bool aborting;
-        bool was_up;      /* it has been connected before: the next connect is a reconnect */    /* a call is being ended early: callers must not see its rows */
-        db_conn_t *next_idle;
-        db_lease_t *lease;
+        bool aborting;    /* a call is being ended early: callers must not see its rows */
         unsigned statement_count;
         unsigned long statement_clock; /* ticks at each lookup, for last_used */
         db_cached_stmt_t statements[DB_CONN_MAX_STATEMENTS];
 };
 
 /** Prepares the conn's handles; it starts DOWN. Returns 0 or a UV error. */
-int db_conn_init(db_conn_t *conn, db_pool_t *pool, uv_loop_t *loop);
+int db_conn_init(db_conn_t *conn, uv_loop_t *loop, const db_conn_options_t *options);
 
-/** Starts connecting now; the pool hears of the outcome. */
+/** Starts connecting a DOWN conn now; up_cb or connect_failed_cb tells the outcome. */
 void db_conn_connect(db_conn_t *conn);
 
 /**
  * Runs a client call: step(conn, 0) now, step(conn, events) as the socket
- * becomes ready, then done(conn). done may run before this returns.
+ * becomes ready, then done(conn). done may run before this returns. When the
+ * socket cannot be watched, the call is ended the way a lost server ends it:
+ * step sees the failure and done runs as for any other.
  */
 void db_conn_drive(db_conn_t *conn, db_step_fn step, db_done_fn done, void *op);
+
+/** Whether a client call is in progress (driven and not yet done). */
+bool db_conn_is_calling(const db_conn_t *conn);
 
 /**
  * Stops watching the socket of a conn whose call paused between two client
@@ -86,14 +123,19 @@ void db_conn_drive(db_conn_t *conn, db_step_fn step, db_done_fn done, void *op);
  */
 void db_conn_pause(db_conn_t *conn);
 
-/** Watches an idle conn: if the server closes it, it is reopened. */
+/**
+ * Watches an UP conn with no call in progress: lost_cb tells when the server
+ * closes it. Best effort: a socket that cannot be watched is found closed by
+ * the next call instead.
+ */
 void db_conn_watch_idle(db_conn_t *conn);
 
 /**
  * Closes the connection whatever it is doing (a call in progress is dropped
- * and its done never runs), then reconnects if reconnect is true.
+ * and its done never runs, a connect retry is cancelled); closed_cb runs
+ * once it is down. Nothing on a conn already closing: its close goes on.
  */
-void db_conn_close(db_conn_t *conn, bool reconnect);
+void db_conn_close(db_conn_t *conn);
 
 /** Stops the conn's handles for good; the loop sees them closed a turn later. */
 void db_conn_done(db_conn_t *conn);

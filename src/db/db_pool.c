@@ -2,6 +2,11 @@
  * A worker's slice of the connection pool. Connections are handed out on a
  * later loop turn through a uv_idle "dispatcher", never from inside the
  * caller's stack, so a request handler is never re-entered by its own acquire.
+ *
+ * Each connection has a record here saying whether it is idle (on the idle
+ * stack) or lent (to a lease); its link (down, connecting, up, closing) is
+ * db_conn's. Connections report link events, statements report outcomes, and
+ * only this file decides to lend, keep or reopen a connection.
  */
 #include "db/db_pool.h"
 
@@ -10,21 +15,25 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "core/log.h"
 #include "core/metrics.h"
 #include "db/db_conn.h"
-#include "db/db_pool_events.h"
+
+/* The pool's record of one connection. */
+typedef struct pooled_conn {
+        db_conn_t conn;
+        list_node_t idle_node; /* on pool->idle while idle */
+        db_lease_t *lease;     /* while lent */
+        bool was_up;           /* it has been connected before: the next up is a reconnect */
+} pooled_conn_t;
 
 struct db_pool {
         uv_loop_t *loop;
-        const config_t *config;
-        db_conn_t *conns;
-        unsigned size;
-        unsigned conns_up;      /* IDLE or BUSY */
+        db_pool_options_t options;
+        pooled_conn_t *conns;
+        unsigned conns_up;      /* idle or lent */
         bool down;              /* no conn is up and the last connect failed */
-        db_conn_t *idle;        /* stack of idle conns */
-        db_lease_t *waiters_head, *waiters_tail;
-        unsigned queue_limit;
+        list_node_t idle;       /* idle conns, most recently used first */
+        list_node_t waiters;    /* leases waiting for a conn, oldest first */
         uv_idle_t dispatcher;
         bool closing;
         unsigned closed_conns;
@@ -34,16 +43,18 @@ struct db_pool {
         atomic_uint idle_count, busy_count, waiting_count;
 };
 
-const config_t *db_pool_config(const db_pool_t *pool)
-{
-        return pool->config;
-}
+static const db_conn_events_t conn_events;
 
 static void dispatch_cb(uv_idle_t *handle);
 
-int db_pool_new(db_pool_t **ret_pool, uv_loop_t *loop, const config_t *config, unsigned size,
-                unsigned queue_limit)
+static pooled_conn_t *pooled(db_conn_t *conn)
 {
+        return list_entry(conn, pooled_conn_t, conn);
+}
+
+int db_pool_new(db_pool_t **ret_pool, uv_loop_t *loop, const db_pool_options_t *options)
+{
+        unsigned size = options->size;
         db_pool_t *pool = size > 0 ? calloc(1, sizeof(*pool)) : NULL;
 
         *ret_pool = NULL;
@@ -57,100 +68,105 @@ int db_pool_new(db_pool_t **ret_pool, uv_loop_t *loop, const config_t *config, u
                 return -ENOMEM;
         }
         pool->loop = loop;
-        pool->config = config;
-        pool->size = size;
-        pool->queue_limit = queue_limit;
+        pool->options = *options;
+        list_init(&pool->idle);
+        list_init(&pool->waiters);
         uv_idle_init(loop, &pool->dispatcher);
         pool->dispatcher.data = pool;
+        db_conn_options_t conn_options = {
+                .target = options->target,
+                .time_zone = options->time_zone,
+                .events = &conn_events,
+                .owner = pool,
+        };
         for (unsigned i = 0; i < size; i++)
-                db_conn_init(&pool->conns[i], pool, loop);
+                db_conn_init(&pool->conns[i].conn, loop, &conn_options);
         for (unsigned i = 0; i < size; i++)
-                db_conn_connect(&pool->conns[i]);
+                db_conn_connect(&pool->conns[i].conn);
         *ret_pool = pool;
         return 0;
 }
 
+static void report_state(db_pool_t *pool, bool up, unsigned err, const char *message)
+{
+        if (pool->options.state_cb != NULL)
+                pool->options.state_cb(up, err, message, pool->options.state_data);
+}
+
 /* ---- the idle stack and the wait queue ---- */
 
-static void push_idle(db_pool_t *pool, db_conn_t *conn)
+static bool has_idle(const db_pool_t *pool)
 {
-        conn->state = CONN_IDLE;
-        conn->next_idle = pool->idle;
-        pool->idle = conn;
+        return !list_is_empty(&pool->idle);
+}
+
+static void push_idle(db_pool_t *pool, pooled_conn_t *pc)
+{
+        list_push_head(&pool->idle, &pc->idle_node);
         atomic_fetch_add(&pool->idle_count, 1);
-        db_conn_watch_idle(conn);
-        if (pool->waiters_head != NULL)
+        db_conn_watch_idle(&pc->conn);
+        if (!list_is_empty(&pool->waiters))
                 uv_idle_start(&pool->dispatcher, dispatch_cb);
 }
 
-static db_conn_t *pop_idle(db_pool_t *pool)
+static void remove_idle(db_pool_t *pool, pooled_conn_t *pc)
 {
-        db_conn_t *conn = pool->idle;
-
-        if (conn == NULL)
-                return NULL;
-        pool->idle = conn->next_idle;
-        conn->next_idle = NULL;
+        list_remove(&pc->idle_node);
         atomic_fetch_sub(&pool->idle_count, 1);
-        return conn;
 }
 
-static void remove_idle(db_pool_t *pool, db_conn_t *conn)
+static pooled_conn_t *pop_idle(db_pool_t *pool)
 {
-        for (db_conn_t **p = &pool->idle; *p != NULL; p = &(*p)->next_idle) {
-                if (*p == conn) {
-                        *p = conn->next_idle;
-                        conn->next_idle = NULL;
-                        atomic_fetch_sub(&pool->idle_count, 1);
-                        return;
-                }
-        }
+        list_node_t *node = list_first(&pool->idle);
+
+        if (node == NULL)
+                return NULL;
+        pooled_conn_t *pc = list_entry(node, pooled_conn_t, idle_node);
+        remove_idle(pool, pc);
+        return pc;
+}
+
+static bool is_queued(const db_lease_t *lease)
+{
+        return list_is_linked(&lease->queue_node);
 }
 
 static void enqueue(db_pool_t *pool, db_lease_t *lease)
 {
-        lease->prev = pool->waiters_tail;
-        lease->next = NULL;
-        if (pool->waiters_tail)
-                pool->waiters_tail->next = lease;
-        else
-                pool->waiters_head = lease;
-        pool->waiters_tail = lease;
-        lease->queued = true;
+        list_push_tail(&pool->waiters, &lease->queue_node);
         atomic_fetch_add(&pool->waiting_count, 1);
 }
 
 static void dequeue(db_pool_t *pool, db_lease_t *lease)
 {
-        if (lease->prev)
-                lease->prev->next = lease->next;
-        else
-                pool->waiters_head = lease->next;
-        if (lease->next)
-                lease->next->prev = lease->prev;
-        else
-                pool->waiters_tail = lease->prev;
-        lease->prev = lease->next = NULL;
-        lease->queued = false;
+        list_remove(&lease->queue_node);
         atomic_fetch_sub(&pool->waiting_count, 1 + lease->riders);
         lease->riders = 0;
 }
 
+static db_lease_t *first_waiter(const db_pool_t *pool)
+{
+        list_node_t *node = list_first(&pool->waiters);
+
+        return node == NULL ? NULL : list_entry(node, db_lease_t, queue_node);
+}
+
 static void fail_waiters(db_pool_t *pool, int status)
 {
-        while (pool->waiters_head != NULL) {
-                db_lease_t *lease = pool->waiters_head;
+        db_lease_t *lease;
+
+        while ((lease = first_waiter(pool)) != NULL) {
                 dequeue(pool, lease);
                 lease->cb(lease, status, lease->data);
         }
 }
 
-static void grant(db_pool_t *pool, db_lease_t *lease, db_conn_t *conn)
+static void grant(db_pool_t *pool, db_lease_t *lease, pooled_conn_t *pc)
 {
-        conn->state = CONN_BUSY;
-        conn->lease = lease;
-        lease->conn = conn;
-        lease->clean = true;
+        pc->lease = lease;
+        lease->conn = &pc->conn;
+        lease->statement_open = false;
+        lease->broken = false;
         atomic_fetch_add(&pool->busy_count, 1);
         lease->cb(lease, 0, lease->data);
 }
@@ -158,9 +174,9 @@ static void grant(db_pool_t *pool, db_lease_t *lease, db_conn_t *conn)
 static void dispatch_cb(uv_idle_t *handle)
 {
         db_pool_t *pool = handle->data;
+        db_lease_t *lease;
 
-        while (pool->waiters_head != NULL && pool->idle != NULL) {
-                db_lease_t *lease = pool->waiters_head;
+        while (has_idle(pool) && (lease = first_waiter(pool)) != NULL) {
                 dequeue(pool, lease);
                 grant(pool, lease, pop_idle(pool));
         }
@@ -173,24 +189,25 @@ static void lease_release(void *arg)
 {
         db_lease_t *lease = arg;
         db_pool_t *pool = lease->pool;
-        db_conn_t *conn = lease->conn;
 
-        if (lease->queued)
+        if (is_queued(lease))
                 dequeue(pool, lease);
-        if (conn == NULL)
+        if (lease->conn == NULL)
                 return;
+        pooled_conn_t *pc = pooled(lease->conn);
         lease->conn = NULL;
-        conn->lease = NULL;
+        pc->lease = NULL;
         atomic_fetch_sub(&pool->busy_count, 1);
         if (pool->closing) {
-                db_conn_close(conn, false);
-        } else if (!lease->clean || lease->broken || conn->step != NULL) {
-                /* A statement may still run or have rows unread: never lend
-                 * such a connection again; reopen it instead. */
+                db_conn_close(&pc->conn);
+        } else if (lease->statement_open || lease->broken || db_conn_is_calling(&pc->conn)) {
+                /* A statement may still run or have rows unread, or the link
+                 * failed under it: never lend such a connection again; reopen
+                 * it instead (conn_closed connects it). */
                 pool->conns_up--;
-                db_conn_close(conn, true);
+                db_conn_close(&pc->conn);
         } else {
-                push_idle(pool, conn);
+                push_idle(pool, pc);
         }
 }
 
@@ -199,7 +216,7 @@ static void lease_release(void *arg)
 static bool queue_is_full(const db_pool_t *pool)
 {
         return atomic_load(&pool->waiting_count) >=
-               atomic_load(&pool->idle_count) + pool->queue_limit;
+               atomic_load(&pool->idle_count) + pool->options.queue_limit;
 }
 
 int db_pool_acquire(db_pool_t *pool, scope_t *scope, db_lease_cb cb, void *data,
@@ -207,7 +224,7 @@ int db_pool_acquire(db_pool_t *pool, scope_t *scope, db_lease_cb cb, void *data,
 {
         if (pool->closing)
                 return -ESHUTDOWN;
-        if (pool->idle == NULL && pool->down)
+        if (!has_idle(pool) && pool->down)
                 return -ENOTCONN;
         if (queue_is_full(pool))
                 return -EAGAIN;
@@ -221,7 +238,7 @@ int db_pool_acquire(db_pool_t *pool, scope_t *scope, db_lease_cb cb, void *data,
         lease->cb = cb;
         lease->data = data;
         enqueue(pool, lease);
-        if (pool->idle != NULL)
+        if (has_idle(pool))
                 uv_idle_start(&pool->dispatcher, dispatch_cb);
         if (ret_lease != NULL)
                 *ret_lease = lease;
@@ -232,7 +249,7 @@ int db_pool_add_rider(db_lease_t *lease)
 {
         db_pool_t *pool = lease->pool;
 
-        if (!lease->queued)
+        if (!is_queued(lease))
                 return -EALREADY;
         if (queue_is_full(pool))
                 return -EAGAIN;
@@ -243,7 +260,7 @@ int db_pool_add_rider(db_lease_t *lease)
 
 void db_pool_drop_rider(db_lease_t *lease)
 {
-        if (!lease->queued || lease->riders == 0)
+        if (!is_queued(lease) || lease->riders == 0)
                 return;
         lease->riders--;
         atomic_fetch_sub(&lease->pool->waiting_count, 1);
@@ -261,62 +278,101 @@ bool db_pool_is_up(const db_pool_t *pool)
 
 void db_pool_get_stats(const db_pool_t *pool, db_pool_stats_t *s)
 {
-        s->size = pool->size;
+        s->size = pool->options.size;
         s->idle = atomic_load(&pool->idle_count);
         s->busy = atomic_load(&pool->busy_count);
         s->waiting = atomic_load(&pool->waiting_count);
 }
 
-/* ---- what connections report ---- */
+/* ---- what statements report ---- */
 
-void db_pool_on_conn_up(db_pool_t *pool, db_conn_t *conn)
+void db_pool_statement_started(db_lease_t *lease)
 {
-        if (pool->down)
-                log_info("database reachable again");
-        pool->down = false;
-        pool->conns_up++;
-        if (conn->was_up)
-                metrics_count_reconnect();
-        conn->was_up = true;
-        if (pool->closing) {
-                db_conn_close(conn, false);
-                return;
-        }
-        push_idle(pool, conn);
+        lease->statement_open = true;
 }
 
-void db_pool_on_connect_failed(db_pool_t *pool, db_conn_t *conn, unsigned err, const char *message)
+void db_pool_statement_finished(db_lease_t *lease, bool conn_broken)
 {
+        lease->statement_open = false;
+        if (conn_broken)
+                lease->broken = true;
+}
+
+/* ---- what connections report ---- */
+
+static void conn_up(db_conn_t *conn, void *owner)
+{
+        db_pool_t *pool = owner;
+        pooled_conn_t *pc = pooled(conn);
+
+        if (pool->down)
+                report_state(pool, true, 0, NULL);
+        pool->down = false;
+        pool->conns_up++;
+        if (pc->was_up)
+                metrics_count_reconnect();
+        pc->was_up = true;
+        if (pool->closing) {
+                db_conn_close(conn);
+                return;
+        }
+        push_idle(pool, pc);
+}
+
+static void conn_connect_failed(db_conn_t *conn, unsigned err, const char *message, void *owner)
+{
+        db_pool_t *pool = owner;
+
         (void)conn;
         if (pool->conns_up > 0 || pool->down)
                 return;
         /* The first failure with nothing up: say so once, and stop making
          * requests wait for a database that is not there. */
         pool->down = true;
-        log_error("database unreachable: %s (errno %u)", message, err);
+        report_state(pool, false, err, message);
         fail_waiters(pool, -ENOTCONN);
 }
 
-void db_pool_on_idle_conn_lost(db_pool_t *pool, db_conn_t *conn)
+static void conn_lost(db_conn_t *conn, void *owner)
 {
-        remove_idle(pool, conn);
+        db_pool_t *pool = owner;
+        pooled_conn_t *pc = pooled(conn);
+
+        /* A lent conn is left to its borrower: the next statement fails on
+         * it, and the lease's release reopens it. */
+        if (!list_is_linked(&pc->idle_node))
+                return;
+        remove_idle(pool, pc);
         pool->conns_up--;
+        db_conn_close(conn);
 }
 
 static void close_handles(db_pool_t *pool)
 {
-        for (unsigned i = 0; i < pool->size; i++)
-                db_conn_done(&pool->conns[i]);
+        for (unsigned i = 0; i < pool->options.size; i++)
+                db_conn_done(&pool->conns[i].conn);
         uv_close((uv_handle_t *)&pool->dispatcher, NULL);
         pool->closed_cb(pool->closed_arg);
 }
 
-void db_pool_on_conn_closed(db_pool_t *pool, db_conn_t *conn)
+static void conn_closed(db_conn_t *conn, void *owner)
 {
-        (void)conn;
-        if (pool->closing && ++pool->closed_conns == pool->size)
+        db_pool_t *pool = owner;
+
+        if (!pool->closing) {
+                db_conn_connect(conn); /* every close but the last one reopens */
+                return;
+        }
+        if (++pool->closed_conns == pool->options.size)
                 close_handles(pool);
 }
+
+static const db_conn_events_t conn_events = {
+        .up_cb = conn_up,
+        .connect_failed_cb = conn_connect_failed,
+        .lost_cb = conn_lost,
+        .closed_cb = conn_closed,
+};
 
 /* ---- shutdown ---- */
 
@@ -328,20 +384,18 @@ void db_pool_close(db_pool_t *pool, void (*closed_cb)(void *arg), void *arg)
         fail_waiters(pool, -ESHUTDOWN);
         while (pop_idle(pool) != NULL)
                 ;
-        for (unsigned i = 0; i < pool->size; i++) {
-                db_conn_t *conn = &pool->conns[i];
-                if (conn->lease != NULL) {
+        for (unsigned i = 0; i < pool->options.size; i++) {
+                pooled_conn_t *pc = &pool->conns[i];
+                if (pc->lease != NULL) {
                         /* Every request has finished by now: a lease still out
                          * is a leak. Take the connection back regardless. */
                         pool->leaked_leases++;
-                        conn->lease->conn = NULL;
-                        conn->lease = NULL;
+                        pc->lease->conn = NULL;
+                        pc->lease = NULL;
                         atomic_fetch_sub(&pool->busy_count, 1);
                 }
-                if (conn->state == CONN_CLOSING)
-                        conn->reconnect_after_close = false;
-                else
-                        db_conn_close(conn, false);
+                /* A conn already closing finishes its close and reports it. */
+                db_conn_close(&pc->conn);
         }
 }
 

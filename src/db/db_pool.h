@@ -1,7 +1,10 @@
 /*
  * One worker's slice of the connection pool: idle connections, a bounded
- * queue of requests waiting for one, and reconnection of broken ones. A pool
- * belongs to one loop and is used from that loop's thread only.
+ * queue of requests waiting for one, and reconnection of broken ones. The
+ * pool alone decides whether a connection is idle, lent, or to be reopened;
+ * connections report their link's events to it, and statements (db_query.c)
+ * their outcome. A pool belongs to one loop and is used from that loop's
+ * thread only.
  */
 #ifndef QUERYD_DB_POOL_H
 #define QUERYD_DB_POOL_H
@@ -10,6 +13,7 @@
 #include <uv.h>
 
 #include "core/config.h"
+#include "core/list.h"
 #include "core/scope.h"
 
 typedef struct db_pool db_pool_t;
@@ -23,14 +27,14 @@ typedef void (*db_lease_cb)(db_lease_t *lease, int status, void *data);
 struct db_lease {
         db_pool_t *pool;
         db_conn_t *conn;   /* set once granted */
-        bool clean;        /* the conn has no statement running or unread results */
-        bool broken;       /* the conn failed at the client level: reopen it */
         db_lease_cb cb;
         void *data;
-        db_lease_t *prev, *next; /* place in the wait queue */
-        bool queued;
         unsigned riders;         /* other requests waiting on this lease (db_pool_add_rider) */
         scope_defer_t *release;  /* the scope's hold on the lease */
+        /* the pool's own */
+        list_node_t queue_node;  /* on the wait queue until granted */
+        bool statement_open;     /* a statement started and has not finished */
+        bool broken;             /* a statement failed at the client level */
 };
 
 typedef struct db_pool_stats {
@@ -41,16 +45,33 @@ typedef struct db_pool_stats {
 } db_pool_stats_t;
 
 /**
- * Creates a pool of size connections and starts connecting them. queue_limit
- * bounds the requests that may wait. Returns 0, -EINVAL for size 0, or -ENOMEM.
+ * The database became reachable again after being unreachable (up true, err
+ * 0, message NULL), or nothing is up and a connect failed with the client's
+ * err and message (up false). Once per change; the layer above logs it.
  */
-int db_pool_new(db_pool_t **ret_pool, uv_loop_t *loop, const config_t *config, unsigned size,
-                unsigned queue_limit);
+typedef void (*db_pool_state_cb)(bool up, unsigned err, const char *message, void *data);
+
+typedef struct db_pool_options {
+        const db_target_t *target; /* where and as whom to connect; outlives the pool */
+        const char *time_zone;     /* the sessions' time zone, "+HH:MM"; outlives the pool */
+        unsigned size;             /* connections */
+        unsigned queue_limit;      /* requests that may wait beyond the idle connections */
+        db_pool_state_cb state_cb; /* or NULL */
+        void *state_data;
+} db_pool_options_t;
+
+/**
+ * Creates a pool of options->size connections and starts connecting them
+ * (state_cb may run before this returns). The options are copied. Returns 0,
+ * -EINVAL for size 0, or -ENOMEM.
+ */
+int db_pool_new(db_pool_t **ret_pool, uv_loop_t *loop, const db_pool_options_t *options);
 
 /**
  * Asks for a connection for the request that owns scope. The lease is
  * released when the scope closes: the connection goes back to the pool, or is
- * reopened if it is not clean. cb runs exactly once, on a later loop turn,
+ * reopened if a statement on it did not finish or failed at the client level.
+ * cb runs exactly once, on a later loop turn,
  * unless this returns an error: -EAGAIN when the wait queue is full,
  * -ENOTCONN when the database is down, -ENOMEM, -ESHUTDOWN while closing,
  * -ECANCELED when the scope is already closed.
@@ -80,13 +101,28 @@ bool db_pool_is_up(const db_pool_t *pool);
 void db_pool_get_stats(const db_pool_t *pool, db_pool_stats_t *ret_stats);
 
 /**
- * Fails every waiter, closes every connection (a lent one is closed when its
- * lease is released) and calls closed_cb once all are closed; the handles are
- * gone after the following loop turn. Then db_pool_free().
+ * Fails every waiter, closes every connection (one still lent is taken back
+ * and counted as leaked: every request should have finished) and calls
+ * closed_cb once all are closed, possibly before this returns; the handles
+ * are gone after the following loop turn. Then db_pool_free().
  */
 void db_pool_close(db_pool_t *pool, void (*closed_cb)(void *arg), void *arg);
 
 /** Frees a closed pool; the count of leases never returned, 0 if none leaked. */
 unsigned db_pool_free(db_pool_t *pool);
+
+/* What a statement on a lease reports (db_query.c; request code has no use
+ * for these). They decide what the lease's release does with the connection. */
+
+/** A statement starts on the lease's connection: until it finishes, the
+ * connection has a statement running or results unread. */
+void db_pool_statement_started(db_lease_t *lease);
+
+/**
+ * The statement finished: successfully or with a server-level error (the
+ * connection may be lent again), or with conn_broken for a client-level
+ * error (the connection is unusable: its release reopens it).
+ */
+void db_pool_statement_finished(db_lease_t *lease, bool conn_broken);
 
 #endif

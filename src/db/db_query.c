@@ -24,8 +24,7 @@ static bool is_client_error(unsigned code)
 
 static void finish(db_query_t *q, int status)
 {
-        q->lease->clean = status == 0 || !is_client_error(q->error.code);
-        q->lease->broken = !q->lease->clean;
+        db_pool_statement_finished(q->lease, status != 0 && is_client_error(q->error.code));
         q->done_cb(q, status, q->data);
 }
 
@@ -150,7 +149,7 @@ static void execute(db_query_t *q, db_conn_t *conn)
                 fail_with_stmt_error(q);
                 return;
         }
-        q->lease->clean = false;
+        db_pool_statement_started(q->lease);
         db_conn_drive(conn, execute_step, execute_done, q);
 }
 
@@ -231,6 +230,6 @@ void db_query_run(db_query_t *q, db_lease_t *lease, scope_t *scope)
                 fail_out_of_memory(q);
                 return;
         }
-        lease->clean = false;
+        db_pool_statement_started(lease);
         db_conn_drive(conn, prepare_step, prepare_done, q);
 }

@@ -9,6 +9,16 @@
 #include "core/log.h"
 #include "server/dispatch.h"
 
+/* The pool reports; this layer logs. */
+static void pool_state_cb(bool up, unsigned err, const char *message, void *data)
+{
+        (void)data;
+        if (up)
+                log_info("database reachable again");
+        else
+                log_error("database unreachable: %s (errno %u)", message, err);
+}
+
 static void pool_closed_cb(void *arg)
 {
         worker_t *w = arg;
@@ -99,6 +109,20 @@ static int start_http(worker_t *w)
         return http_server_new(&w->http, &w->loop, &options, dispatch_request, w);
 }
 
+static int start_pool(worker_t *w, unsigned size, unsigned queue_limit)
+{
+        db_pool_options_t options = {
+                .target = &w->config->db,
+                .time_zone = w->config->time_zone,
+                .size = size,
+                .queue_limit = queue_limit,
+                .state_cb = pool_state_cb,
+                .state_data = w,
+        };
+
+        return db_pool_new(&w->pool, &w->loop, &options);
+}
+
 static void share_with_requests(worker_t *w)
 {
         w->shared = (env_shared_t){
@@ -131,7 +155,7 @@ int worker_init(worker_t *w, unsigned index, const config_t *config, api_t *api,
         w->api_signal.data = w;
         r = start_http(w);
         if (r == 0)
-                r = db_pool_new(&w->pool, &w->loop, config, pool_size, queue_limit);
+                r = start_pool(w, pool_size, queue_limit);
         if (r == 0) {
                 share_with_requests(w);
                 return 0;

@@ -2,7 +2,8 @@
  * Unit tests for the connection pool with a real libuv loop and no database:
  * the URL points at a TCP port on 127.0.0.1 that nothing listens on, so every
  * connect attempt is refused. Covers failing fast while the database is down,
- * waiters failed with -ENOTCONN or -ESHUTDOWN exactly once, the queue limit
+ * waiters failed with -ENOTCONN or -ESHUTDOWN exactly once, the database
+ * reported unreachable once through the state callback, the queue limit
  * (requests riding on a queued lease included), and a shutdown that leaves no handle, scope or lease behind.
  */
 #include <arpa/inet.h>
@@ -38,6 +39,8 @@ typedef struct fixture {
         config_t config;
         db_pool_t *pool;
         int closed_calls;
+        int down_reports;    /* state_cb calls saying the database is unreachable */
+        int up_reports;
         waiter_t waiters[MAX_WAITERS];
 } fixture_t;
 
@@ -82,6 +85,18 @@ static void lease_cb(db_lease_t *lease, int status, void *data)
         }
 }
 
+static void state_cb(bool up, unsigned err, const char *message, void *data)
+{
+        fixture_t *f = data;
+
+        (void)err;
+        (void)message;
+        if (up)
+                f->up_reports++;
+        else
+                f->down_reports++;
+}
+
 static void closed_cb(void *arg)
 {
         fixture_t *f = arg;
@@ -105,7 +120,15 @@ static bool fixture_init(fixture_t *f, unsigned queue_limit)
         ASSERT_EQ_INT(uv_loop_init(&f->loop), 0);
         ASSERT_EQ_INT(uv_timer_init(&f->loop, &f->tick), 0);
         uv_timer_start(&f->tick, tick_cb, 10, 10);
-        int r = db_pool_new(&f->pool, &f->loop, &f->config, POOL_SIZE, queue_limit);
+        db_pool_options_t options = {
+                .target = &f->config.db,
+                .time_zone = f->config.time_zone,
+                .size = POOL_SIZE,
+                .queue_limit = queue_limit,
+                .state_cb = state_cb,
+                .state_data = f,
+        };
+        int r = db_pool_new(&f->pool, &f->loop, &options);
         ASSERT_EQ_INT(r, 0);
         ASSERT_NOT_NULL(f->pool);
         return r == 0 && f->pool != NULL;
@@ -217,6 +240,7 @@ static void test_new_pool_is_up_until_tried(void)
                 return;
         /* Nothing has been tried on the loop yet. */
         ASSERT_TRUE(db_pool_is_up(f.pool));
+        ASSERT_EQ_INT(f.down_reports, 0);
         ASSERT_STATS(&f, 0, 0, 0);
         fixture_done(&f);
 }
@@ -240,9 +264,12 @@ static void test_waiter_queued_before_failure_gets_enotconn_once(void)
         ASSERT_FALSE(w->had_conn);
         ASSERT_STATS(&f, 0, 0, 0);
 
-        /* Reconnect attempts go on failing; the waiter hears nothing more. */
+        /* Reconnect attempts go on failing; the waiter hears nothing more,
+         * and the pool reported the database unreachable once. */
         run_for(&f, 400);
         ASSERT_EQ_INT(w->calls, 1);
+        ASSERT_EQ_INT(f.down_reports, 1);
+        ASSERT_EQ_INT(f.up_reports, 0);
         ASSERT_FALSE(db_pool_is_up(f.pool));
         ASSERT_STATS(&f, 0, 0, 0);
 
