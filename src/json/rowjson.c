@@ -14,17 +14,14 @@
 #include <string.h>
 
 #include "json/json_text.h"
-
-enum { BINARY_CHARSET = 63 };
+#include "json/json_types.h"
 
 /* Keys up to this long are copied as one fixed-size block (their storage is padded to it). */
 enum { KEY_BLOCK_BYTES = 32 };
 
-static const long long MAX_EXACT_DOUBLE_INT = 9007199254740992LL; /* 2^53 */
-
 
 struct rowjson_column {
-        rowjson_kind_t kind;
+        json_kind_t kind;
         enum enum_field_types type; /* as sent: it decides the value's wire form */
         api_output_t output;
         char *key; /* "name": ready to copy */
@@ -52,46 +49,6 @@ static bool is_json_column(const MYSQL_FIELD *f)
                 return true;
         return mariadb_field_attr(&format, f, MARIADB_FIELD_ATTR_FORMAT_NAME) == 0 &&
                format.length == 4 && memcmp(format.str, "json", 4) == 0;
-}
-
-rowjson_kind_t rowjson_kind_of(enum enum_field_types type, unsigned charsetnr, bool is_json)
-{
-        switch (type) {
-        case MYSQL_TYPE_TINY:
-        case MYSQL_TYPE_SHORT:
-        case MYSQL_TYPE_INT24:
-        case MYSQL_TYPE_LONG:
-        case MYSQL_TYPE_LONGLONG:
-        case MYSQL_TYPE_YEAR:
-                return KIND_INT;
-        case MYSQL_TYPE_BIT:
-                return KIND_BIT;
-        case MYSQL_TYPE_FLOAT:
-                return KIND_FLOAT;
-        case MYSQL_TYPE_DOUBLE:
-                return KIND_DOUBLE;
-        case MYSQL_TYPE_DECIMAL:
-        case MYSQL_TYPE_NEWDECIMAL:
-                return KIND_DECIMAL;
-        case MYSQL_TYPE_DATE:
-        case MYSQL_TYPE_NEWDATE:
-                return KIND_DATE;
-        case MYSQL_TYPE_DATETIME:
-        case MYSQL_TYPE_DATETIME2:
-                return KIND_DATETIME;
-        case MYSQL_TYPE_TIMESTAMP:
-        case MYSQL_TYPE_TIMESTAMP2:
-                return KIND_TIMESTAMP;
-        case MYSQL_TYPE_TIME:
-        case MYSQL_TYPE_TIME2:
-                return KIND_TIME;
-        case MYSQL_TYPE_GEOMETRY:
-                return KIND_BINARY;
-        default:
-                if (is_json || type == MYSQL_TYPE_JSON)
-                        return KIND_JSON;
-                return charsetnr == BINARY_CHARSET ? KIND_BINARY : KIND_TEXT;
-        }
 }
 
 /* Little-endian fields of the binary protocol. */
@@ -310,7 +267,7 @@ int rowjson_bind(rowjson_t *rj, scope_t *scope, MYSQL_STMT *stmt, const rowjson_
         MYSQL_FIELD *fields = mysql_fetch_fields(meta);
         for (unsigned i = 0; r == 0 && i < rj->count; i++) {
                 rowjson_column_t *c = &rj->columns[i];
-                c->kind = rowjson_kind_of(fields[i].type, fields[i].charsetnr,
+                c->kind = json_types_kind(fields[i].type, fields[i].charsetnr,
                                           is_json_column(&fields[i]));
                 c->type = fields[i].type;
                 c->decimals = fields[i].decimals;
@@ -339,9 +296,9 @@ static void append_int(strbuf_t *out, const rowjson_column_t *c, api_output_t ou
                 return;
         }
         if (c->is_unsigned)
-                quoted = (unsigned long long)v > (unsigned long long)MAX_EXACT_DOUBLE_INT;
+                quoted = (unsigned long long)v > (unsigned long long)JSON_TYPES_MAX_EXACT_INT;
         else
-                quoted = v < -MAX_EXACT_DOUBLE_INT || v > MAX_EXACT_DOUBLE_INT;
+                quoted = v < -JSON_TYPES_MAX_EXACT_INT || v > JSON_TYPES_MAX_EXACT_INT;
         if (output != API_OUTPUT_DEFAULT)
                 quoted = output == API_OUTPUT_STRING;
         if (quoted)
@@ -354,19 +311,11 @@ static void append_int(strbuf_t *out, const rowjson_column_t *c, api_output_t ou
                 strbuf_append_char(out, '"');
 }
 
-/* Fraction digits the column declares; computed values may claim 31 or 39. */
-static unsigned fraction_digits(const rowjson_column_t *c)
-{
-        if (c->decimals <= 6)
-                return c->decimals;
-        return c->value.t.second_part ? 6 : 0;
-}
-
 /* Writes ".f" with the column's fraction digits at p, or nothing; returns the end. */
 static char *put_fraction(char *p, const rowjson_column_t *c)
 {
-        unsigned digits = fraction_digits(c);
         unsigned long fraction = c->value.t.second_part;
+        unsigned digits = json_types_fraction_digits(c->decimals, fraction);
 
         if (digits == 0)
                 return p;
@@ -397,7 +346,7 @@ static void append_temporal(strbuf_t *out, const rowjson_column_t *c, const char
         char *p = text;
 
         *p++ = '"';
-        if (c->kind == KIND_TIME) {
+        if (c->kind == JSON_KIND_TIME) {
                 /* Hours may exceed 24 and the value may be negative: keep it as given. */
                 unsigned hours = t->day * 24 + t->hour;
                 if (t->neg)
@@ -411,12 +360,12 @@ static void append_temporal(strbuf_t *out, const rowjson_column_t *c, const char
                 p = json_text_put_digits(p, t->month, 2);
                 *p++ = '-';
                 p = json_text_put_digits(p, t->day, 2);
-                if (c->kind != KIND_DATE) {
+                if (c->kind != JSON_KIND_DATE) {
                         *p++ = zone ? 'T' : ' ';
                         p = json_text_put_digits(p, t->hour, 2);
                         p = put_clock_tail(p, t);
                         p = put_fraction(p, c);
-                        if (c->kind == KIND_TIMESTAMP && zone != NULL) {
+                        if (c->kind == JSON_KIND_TIMESTAMP && zone != NULL) {
                                 strbuf_append(out, text, (size_t)(p - text));
                                 strbuf_append_str(out, zone);
                                 strbuf_append_char(out, '"');
@@ -481,21 +430,21 @@ static void append_bytes(strbuf_t *out, const rowjson_column_t *c, api_output_t 
 {
         const char *bytes = c->text;
 
-        if (csv && (c->kind == KIND_TEXT || c->kind == KIND_JSON)) {
+        if (csv && (c->kind == JSON_KIND_TEXT || c->kind == JSON_KIND_JSON)) {
                 append_csv_field(out, bytes, c->length);
                 return;
         }
         switch (c->kind) {
-        case KIND_BIT:
+        case JSON_KIND_BIT:
                 append_bits(out, c, output);
                 break;
-        case KIND_DECIMAL:
+        case JSON_KIND_DECIMAL:
                 append_decimal(out, bytes, c->length, output);
                 break;
-        case KIND_BINARY:
+        case JSON_KIND_BINARY:
                 json_text_base64(out, (const unsigned char *)bytes, c->length);
                 break;
-        case KIND_JSON:
+        case JSON_KIND_JSON:
                 if (json_text_is_valid(bytes, c->length))
                         strbuf_append(out, bytes, c->length);
                 else
@@ -513,7 +462,7 @@ static void append_real(strbuf_t *out, const rowjson_column_t *c, api_output_t o
 
         if (quoted)
                 strbuf_append_char(out, '"');
-        if (c->kind == KIND_FLOAT)
+        if (c->kind == JSON_KIND_FLOAT)
                 json_text_float(out, c->value.f);
         else
                 json_text_double(out, c->value.d);
@@ -537,17 +486,17 @@ static void append_value(strbuf_t *out, const rowjson_t *rj, unsigned i, api_out
                 return;
         }
         switch (c->kind) {
-        case KIND_INT:
+        case JSON_KIND_INT:
                 append_int(out, c, output);
                 break;
-        case KIND_FLOAT:
-        case KIND_DOUBLE:
+        case JSON_KIND_FLOAT:
+        case JSON_KIND_DOUBLE:
                 append_real(out, c, output);
                 break;
-        case KIND_DATE:
-        case KIND_DATETIME:
-        case KIND_TIMESTAMP:
-        case KIND_TIME:
+        case JSON_KIND_DATE:
+        case JSON_KIND_DATETIME:
+        case JSON_KIND_TIMESTAMP:
+        case JSON_KIND_TIME:
                 append_temporal(out, c, zone);
                 break;
         default:
@@ -603,9 +552,10 @@ void rowjson_append_plain(const rowjson_t *rj, unsigned column, strbuf_t *out)
 {
         const rowjson_column_t *c = &rj->columns[column];
 
-        if (c->kind == KIND_TEXT || c->kind == KIND_DECIMAL || c->kind == KIND_BINARY ||
-            c->kind == KIND_JSON || c->is_null || c->kind == KIND_DATE || c->kind == KIND_DATETIME ||
-            c->kind == KIND_TIMESTAMP || c->kind == KIND_TIME) {
+        if (c->kind == JSON_KIND_TEXT || c->kind == JSON_KIND_DECIMAL ||
+            c->kind == JSON_KIND_BINARY || c->kind == JSON_KIND_JSON || c->is_null ||
+            c->kind == JSON_KIND_DATE || c->kind == JSON_KIND_DATETIME ||
+            c->kind == JSON_KIND_TIMESTAMP || c->kind == JSON_KIND_TIME) {
                 append_value(out, rj, column, API_OUTPUT_DEFAULT, NULL, false);
                 return;
         }
@@ -635,7 +585,7 @@ void rowjson_append_listed(const rowjson_t *rj, row_format_t format, unsigned lo
 
 bool rowjson_integer(const rowjson_t *rj, unsigned column, long long *ret_value)
 {
-        if (column >= rj->count || rj->columns[column].kind != KIND_INT ||
+        if (column >= rj->count || rj->columns[column].kind != JSON_KIND_INT ||
             rj->columns[column].is_null)
                 return false;
         *ret_value = rj->columns[column].value.i;

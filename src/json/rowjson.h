@@ -15,25 +15,6 @@
 
 typedef struct rowjson_column rowjson_column_t;
 
-/** How a column's values are written, whatever the route's output override. */
-typedef enum rowjson_kind {
-        KIND_INT,       /* number, or string beyond +-2^53 */
-        KIND_BIT,       /* big-endian bytes shown as a number */
-        KIND_FLOAT,
-        KIND_DOUBLE,
-        KIND_DECIMAL,   /* exact digits as a string */
-        KIND_DATE,
-        KIND_DATETIME,
-        KIND_TIMESTAMP, /* datetime plus the session's zone offset */
-        KIND_TIME,
-        KIND_TEXT,
-        KIND_BINARY,    /* base64 */
-        KIND_JSON,      /* embedded as a value when valid */
-} rowjson_kind_t;
-
-/** The kind of a column from its metadata (is_json: its format attribute says json). */
-rowjson_kind_t rowjson_kind_of(enum enum_field_types type, unsigned charsetnr, bool is_json);
-
 /** How a result is written; the caller's memory, read while the result is. */
 typedef struct rowjson_options {
         const char *time_zone;        /* offset appended to TIMESTAMP values */
