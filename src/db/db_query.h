@@ -20,8 +20,9 @@ typedef struct db_query db_query_t;
 enum { DB_QUERY_GRACE_MS = 1000 };
 
 /**
- * Called after each fetched row; q->row holds its values, q->rows writes them. Returns true to
- * go on, false to pause the fetch until db_query_resume().
+ * Called after each fetched row; q->row holds its values and q->rows writes
+ * them. Returns true to go on, false to pause the fetch until
+ * db_query_resume().
  */
 typedef bool (*db_query_row_cb)(db_query_t *q, void *data);
 

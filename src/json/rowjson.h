@@ -29,7 +29,7 @@ typedef struct rowjson {
         unsigned count;
         unsigned visible;
         rowjson_column_t *columns;     /* how each column is written */
-        const db_row_column_t *fields; /* what each holds: the row's, in the fetched row */
+        const db_row_column_t *fields; /* the row's: metadata, values of the row fetched last */
         const char *time_zone;
 } rowjson_t;
 
