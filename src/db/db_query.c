@@ -54,6 +54,15 @@ static void fail_with_stmt_error(db_query_t *q)
         finish(q, -EIO);
 }
 
+/* A row the binary protocol cannot hold (db_row.h): the link is not to be trusted. */
+static void fail_malformed_row(db_query_t *q)
+{
+        q->error.code = 2027; /* CR_MALFORMED_PACKET */
+        snprintf(q->error.sqlstate, sizeof(q->error.sqlstate), "HY000");
+        snprintf(q->error.message, sizeof(q->error.message), "malformed row from the server");
+        finish(q, -EIO);
+}
+
 static void fail_out_of_memory(db_query_t *q)
 {
         q->error.code = 2008; /* CR_OUT_OF_MEMORY */
@@ -92,6 +101,8 @@ static int fetch_step(db_conn_t *conn, int ready)
                         return status;
                 if (q->ret != 0 && q->ret != MYSQL_DATA_TRUNCATED)
                         return 0; /* MYSQL_NO_DATA or an error */
+                if (q->row.malformed)
+                        return 0; /* fetch_done fails the query */
                 ready = 0;
                 if (!conn->aborting && !q->row_cb(q, q->data)) {
                         q->paused = true;
@@ -106,6 +117,10 @@ static void fetch_done(db_conn_t *conn)
 
         if (q->paused) {
                 db_conn_pause(conn);
+                return;
+        }
+        if (q->row.malformed) {
+                fail_malformed_row(q);
                 return;
         }
         if (q->ret != MYSQL_NO_DATA) {
@@ -134,7 +149,9 @@ static void execute_done(db_conn_t *conn)
                 fail_with_stmt_error(q);
                 return;
         }
-        int r = rowjson_bind(&q->rows, q->scope, q->stmt, &q->row_options);
+        int r = db_row_bind(&q->row, q->scope, q->stmt);
+        if (r == 0)
+                r = rowjson_prepare(&q->rows, q->scope, &q->row, &q->row_options);
         if (r < 0) {
                 /* The result is unread: finish() marks the conn for reopening. */
                 fail_out_of_memory(q);

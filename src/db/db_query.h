@@ -10,6 +10,7 @@
 
 #include "core/scope.h"
 #include "db/db_pool.h"
+#include "db/db_row.h"
 #include "json/rowjson.h"
 
 typedef struct db_query db_query_t;
@@ -19,8 +20,9 @@ typedef struct db_query db_query_t;
 enum { DB_QUERY_GRACE_MS = 1000 };
 
 /**
- * Called after each fetched row; q->rows holds its values. Returns true to
- * go on, false to pause the fetch until db_query_resume().
+ * Called after each fetched row; q->row holds its values and q->rows writes
+ * them. Returns true to go on, false to pause the fetch until
+ * db_query_resume().
  */
 typedef bool (*db_query_row_cb)(db_query_t *q, void *data);
 
@@ -43,7 +45,8 @@ struct db_query {
         db_query_done_cb done_cb;
         void *data;
         /* results */
-        rowjson_t rows;
+        db_row_t row;      /* the result's columns and the values of the row fetched last */
+        rowjson_t rows;    /* how they are written */
         db_error_t error;
         /* internal */
         db_lease_t *lease;

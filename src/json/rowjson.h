@@ -1,6 +1,7 @@
 /*
- * Result rows -> JSON objects, generically from the result's column metadata,
- * following the one documented type mapping (README, "JSON types").
+ * Result rows -> JSON objects, NDJSON lines or CSV lines, generically from
+ * the result's column metadata, following the one documented type mapping
+ * (json_types.h). The rows themselves are decoded by db_row.h.
  */
 #ifndef QUERYD_ROWJSON_H
 #define QUERYD_ROWJSON_H
@@ -11,28 +12,10 @@
 #include "api/api.h"
 #include "core/scope.h"
 #include "core/strbuf.h"
+#include "db/db_row.h"
 #include "json/row_format.h"
 
 typedef struct rowjson_column rowjson_column_t;
-
-/** How a column's values are written, whatever the route's output override. */
-typedef enum rowjson_kind {
-        KIND_INT,       /* number, or string beyond +-2^53 */
-        KIND_BIT,       /* big-endian bytes shown as a number */
-        KIND_FLOAT,
-        KIND_DOUBLE,
-        KIND_DECIMAL,   /* exact digits as a string */
-        KIND_DATE,
-        KIND_DATETIME,
-        KIND_TIMESTAMP, /* datetime plus the session's zone offset */
-        KIND_TIME,
-        KIND_TEXT,
-        KIND_BINARY,    /* base64 */
-        KIND_JSON,      /* embedded as a value when valid */
-} rowjson_kind_t;
-
-/** The kind of a column from its metadata (is_json: its format attribute says json). */
-rowjson_kind_t rowjson_kind_of(enum enum_field_types type, unsigned charsetnr, bool is_json);
 
 /** How a result is written; the caller's memory, read while the result is. */
 typedef struct rowjson_options {
@@ -45,18 +28,19 @@ typedef struct rowjson_options {
 typedef struct rowjson {
         unsigned count;
         unsigned visible;
-        rowjson_column_t *columns;
+        rowjson_column_t *columns;     /* how each column is written */
+        const db_row_column_t *fields; /* the row's: metadata, values of the row fetched last */
         const char *time_zone;
 } rowjson_t;
 
 /**
- * Sets the statement up so that each fetched row is read into rj (its
- * columns allocated in scope). Call after execute and before the first
- * fetch; rj must stay where it is while rows are fetched. A row's strings
- * are read where the client library received them: they are valid until
- * the next fetch. Returns 0, -ENOMEM, or -EIO when the library refuses.
+ * Prepares rj to write the rows of row (bound, db_row_bind) as options say,
+ * its columns allocated in scope. row's columns must stay where they are
+ * while rj writes; each append writes the row fetched last. Returns 0 or
+ * -ENOMEM.
  */
-int rowjson_bind(rowjson_t *rj, scope_t *scope, MYSQL_STMT *stmt, const rowjson_options_t *options);
+int rowjson_prepare(rowjson_t *rj, scope_t *scope, const db_row_t *row,
+                    const rowjson_options_t *options);
 
 /**
  * Appends the row fetched last as a JSON object of its visible columns.
@@ -66,7 +50,7 @@ void rowjson_append_row(const rowjson_t *rj, strbuf_t *out);
 
 /**
  * Appends the visible columns' names as a CSV header line (RFC 4180, CRLF).
- * The result must have been bound.
+ * The result must have been prepared.
  */
 void rowjson_append_csv_header(const rowjson_t *rj, strbuf_t *out);
 

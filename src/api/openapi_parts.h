@@ -1,0 +1,133 @@
+/*
+ * The parts the OpenAPI document is built from, a file each:
+ *   openapi_paths.c      the error answers, path items and their operations
+ *   openapi_fixed.c      the schemas and paths every document has
+ *   openapi_columns.c    column, row and request-value schemas
+ *   openapi_resources.c  a resource's two paths and schemas
+ *   openapi_queries.c    a named query's path and schemas
+ *   openapi_gen.c        component names and the document
+ * Every function that returns json_t follows openapi_json.h: NULL when out
+ * of memory, values given to it taken.
+ */
+#ifndef QUERYD_OPENAPI_PARTS_H
+#define QUERYD_OPENAPI_PARTS_H
+
+#include <stdbool.h>
+#include <stddef.h>
+
+#include "api/api.h"
+#include "api/openapi_json.h"
+
+/* ------------------------------------------------------------------ openapi_paths.c */
+
+/** The error answers the document describes, in the order it lists them. */
+typedef enum oa_error_id {
+        OA_INVALID_PARAMETER,
+        OA_NOT_FOUND,
+        OA_METHOD_NOT_ALLOWED,
+        OA_NOT_ACCEPTABLE,
+        OA_INTERNAL_ERROR,
+        OA_SERVICE_UNAVAILABLE,
+        OA_TIMEOUT,
+        OA_NOT_READY,
+        OA_ERROR_COUNT,
+} oa_error_id_t;
+
+/** The errors an operation may answer, as a set of 1u << oa_error_id_t. */
+enum {
+        OA_COLLECTION_ERRORS = 1u << OA_INVALID_PARAMETER | 1u << OA_NOT_ACCEPTABLE |
+                               1u << OA_INTERNAL_ERROR | 1u << OA_SERVICE_UNAVAILABLE |
+                               1u << OA_TIMEOUT,
+        OA_ITEM_ERRORS = OA_COLLECTION_ERRORS | 1u << OA_NOT_FOUND,
+        OA_READY_ERRORS = 1u << OA_NOT_READY,
+};
+
+/** One error answer: its status, its response component and its problem schema. */
+typedef struct oa_error {
+        unsigned status;
+        const char *component;  /* #/components/responses/<component> */
+        const char *schema;     /* #/components/schemas/<schema> */
+        const char *description;
+        bool retry_after;       /* its answers carry Retry-After */
+        bool allow;             /* and Allow */
+        const char *base;       /* the problem schema it narrows */
+        const char *slugs[3];   /* its problem types: one a const, more an enum, none the base's */
+        bool fixed_status;      /* its schema says the status */
+        bool names_parameter;   /* its problems name the parameter at fault */
+        bool carries_pool;      /* its problems hold the pool counts */
+} oa_error_t;
+
+/** The error answers, by oa_error_id_t: the one list of statuses the document gives. */
+extern const oa_error_t oa_errors[OA_ERROR_COUNT];
+
+/** What one path answers to GET (and, the same without a body, to HEAD). */
+typedef struct oa_path_spec {
+        const char *path;
+        const char *get_id, *head_id; /* operationIds */
+        const char *summary;
+        json_t *description;          /* taken */
+        json_t *parameters;           /* taken; an empty array: none */
+        json_t *ok;                   /* taken: the 200 response */
+        unsigned errors;              /* OA_*_ERRORS */
+} oa_path_spec_t;
+
+/** Adds the path item spec describes to paths; takes spec's json members. 0 or -ENOMEM. */
+int oa_add_path(json_t *paths, oa_path_spec_t *spec);
+
+/** {"X-Request-Id": its header component}, the header every answer has. */
+json_t *oa_x_request_id(void);
+
+/** A 200 response of one media type. */
+json_t *oa_ok_response(json_t *description, const char *media_type, json_t *schema);
+
+/** A 200 response of rows: JSON (schema), NDJSON (row, per line) or CSV. */
+json_t *oa_rows_response(const char *description, json_t *schema, const char *row);
+
+/** #/components/headers. */
+json_t *oa_headers_components(void);
+
+/** #/components/responses. */
+json_t *oa_responses_components(void);
+
+/* ------------------------------------------------------------------ openapi_fixed.c */
+
+/** How many schemas every document has, and their names (i below that count). */
+size_t oa_fixed_schema_count(void);
+const char *oa_fixed_schema_name(size_t i);
+
+/** Adds those schemas to schemas, after the entries' own. 0 or -ENOMEM. */
+int oa_add_fixed_schemas(json_t *schemas);
+
+/** Adds the built-in paths (/healthz, /readyz, /metrics, /openapi.json). 0 or -ENOMEM. */
+int oa_add_builtin_paths(json_t *paths);
+
+/* ------------------------------------------------------------------ openapi_columns.c */
+
+/** The SQL type as the metadata tells it: "BIGINT UNSIGNED", "DECIMAL(12,2)", "TIMESTAMP(3)". */
+void oa_sql_type(const api_column_t *c, char *out, size_t size);
+
+/** An object with exactly these columns, all present, each as the row writer writes it. */
+json_t *oa_row_schema(json_t *description, const api_column_t *columns, size_t count);
+
+/** What a request value of rule must be, as a phrase: "an integer from 1 to 500". */
+void oa_rule_phrase(const api_rule_t *rule, char *out, size_t size);
+
+/** The JSON schema of a request value of rule (a path or query parameter). */
+json_t *oa_rule_schema(const api_rule_t *rule);
+
+/** A default given as text, as the JSON value of its rule's type. */
+json_t *oa_default_value(const api_rule_t *rule, const char *text);
+
+/** A parameter object. */
+json_t *oa_parameter(const char *name, const char *in, bool required, json_t *description,
+                     json_t *schema);
+
+/* ------------------------------------------------------------------ the entries */
+
+/** A resource's collection and item paths, its row schema (name) and page schema. */
+int oa_add_resource(json_t *paths, json_t *schemas, const api_resource_t *res, const char *name);
+
+/** A named query's path, its row schema (name) and result schema. */
+int oa_add_query(json_t *paths, json_t *schemas, const api_query_t *q, const char *name);
+
+#endif

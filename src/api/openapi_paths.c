@@ -1,0 +1,248 @@
+/*
+ * Path items of the OpenAPI document: the operations each path has, the
+ * error answers they may give (one table, oa_errors), and the header and
+ * response components those answers refer to.
+ */
+#include "api/openapi_parts.h"
+
+#include <stdio.h>
+#include <string.h>
+
+#include "http/router.h"
+
+const oa_error_t oa_errors[OA_ERROR_COUNT] = {
+        [OA_INVALID_PARAMETER] = {
+                400, "InvalidParameter", "InvalidParameterProblem",
+                "A query or path parameter is malformed, out of range, unknown or repeated; "
+                "`parameter` names it.",
+                .base = "Problem", .slugs = { "invalid-parameter" }, .fixed_status = true,
+                .names_parameter = true,
+        },
+        [OA_NOT_FOUND] = {
+                404, "NotFound", "NotFoundProblem", "No row with this key, or no such path.",
+                .base = "Problem", .slugs = { "not-found" }, .fixed_status = true,
+        },
+        [OA_METHOD_NOT_ALLOWED] = {
+                405, "MethodNotAllowed", "MethodNotAllowedProblem",
+                "The path exists but supports only `GET` and `HEAD`.",
+                .allow = true, .base = "Problem", .slugs = { "method-not-allowed" },
+                .fixed_status = true,
+        },
+        [OA_NOT_ACCEPTABLE] = {
+                406, "NotAcceptable", "NotAcceptableProblem",
+                "The Accept header allows none of `application/json`, `application/x-ndjson` and "
+                "`text/csv`.",
+                .base = "Problem", .slugs = { "not-acceptable" }, .fixed_status = true,
+        },
+        [OA_INTERNAL_ERROR] = {
+                500, "InternalError", "InternalProblem",
+                "The database reported an error, the server failed, or a named query found more "
+                "rows than it may return (`too-many-rows`).",
+                .base = "Problem", .slugs = { "database-error", "internal", "too-many-rows" },
+        },
+        [OA_SERVICE_UNAVAILABLE] = {
+                503, "ServiceUnavailable", "UnavailableProblem",
+                "The database cannot be reached (`database-unavailable`), or no database "
+                "connection became free in time or the wait queue is full (`overloaded`).",
+                .retry_after = true, .base = "Problem",
+                .slugs = { "database-unavailable", "overloaded" }, .fixed_status = true,
+        },
+        [OA_TIMEOUT] = {
+                504, "Timeout", "TimeoutProblem",
+                "The query did not finish within its timeout. When the database interrupted it, "
+                "`errno` is 1969 and `sqlstate` 70100.",
+                .base = "Problem", .slugs = { "timeout" }, .fixed_status = true,
+        },
+        [OA_NOT_READY] = {
+                503, "NotReady", "NotReadyProblem", "The database did not answer in time.",
+                .retry_after = true, .base = "UnavailableProblem", .carries_pool = true,
+        },
+};
+
+/* The operations a path item may have. */
+enum { METHOD_GET = 1 << 0, METHOD_HEAD = 1 << 1 };
+
+/*
+ * The methods spec's path answers. Every route answers GET and HEAD
+ * (router_allowed_methods, the Allow header below): once routes list their
+ * own methods, this is the one place that reads them.
+ */
+static unsigned path_methods(const oa_path_spec_t *spec)
+{
+        (void)spec;
+        return METHOD_GET | METHOD_HEAD;
+}
+
+json_t *oa_x_request_id(void)
+{
+        return oa_object_of("X-Request-Id", oa_ref("headers", "X-Request-Id"), NULL);
+}
+
+json_t *oa_headers_components(void)
+{
+        return oa_object_of(
+                "X-Request-Id",
+                oa_object_of(
+                        "description",
+                        oa_str("Identifies the request in the access log; also `request_id` "
+                               "in problem bodies. An incoming `X-Request-Id` of 1 to 64 "
+                               "characters from `A-Z a-z 0-9 . _ -` is kept; otherwise "
+                               "queryd makes one."),
+                        "required", json_true(), "schema",
+                        oa_object_of("type", oa_str("string"), "minLength", json_integer(1), NULL),
+                        NULL),
+                "Retry-After",
+                oa_object_of(
+                        "description", oa_str("Seconds after which a retry may succeed."),
+                        "required", json_true(), "schema",
+                        oa_object_of("type", oa_str("integer"), "minimum", json_integer(0), NULL),
+                        NULL),
+                "Allow",
+                oa_object_of("description", oa_str("The methods the path supports."), "required",
+                             json_true(), "schema",
+                             oa_object_of("type", oa_str("string"), "const",
+                                          oa_str(router_allowed_methods), NULL),
+                             NULL),
+                NULL);
+}
+
+/* X-Request-Id, and Retry-After or Allow when asked. */
+static json_t *headers_of(bool retry_after, bool allow)
+{
+        json_t *headers = oa_x_request_id();
+
+        if (retry_after)
+                headers = oa_with(headers, "Retry-After", oa_ref("headers", "Retry-After"));
+        if (allow)
+                headers = oa_with(headers, "Allow", oa_ref("headers", "Allow"));
+        return headers;
+}
+
+static json_t *problem_response(const oa_error_t *e)
+{
+        return oa_object_of("description", oa_str(e->description), "headers",
+                            headers_of(e->retry_after, e->allow), "content",
+                            oa_object_of("application/problem+json",
+                                         oa_object_of("schema", oa_ref("schemas", e->schema), NULL),
+                                         NULL),
+                            NULL);
+}
+
+static json_t *head_only_response(bool retry_after)
+{
+        return oa_object_of("description",
+                            oa_str("The status and headers `GET` would give, without a body."),
+                            "headers", headers_of(retry_after, false), NULL);
+}
+
+json_t *oa_responses_components(void)
+{
+        json_t *responses = oa_object_of("HeadOnly", head_only_response(false),
+                                         "HeadOnlyUnavailable", head_only_response(true), NULL);
+
+        for (size_t i = 0; i < OA_ERROR_COUNT; i++)
+                responses =
+                        oa_with(responses, oa_errors[i].component, problem_response(&oa_errors[i]));
+        return responses;
+}
+
+json_t *oa_ok_response(json_t *description, const char *media_type, json_t *schema)
+{
+        return oa_object_of("description", description, "headers", oa_x_request_id(), "content",
+                            oa_object_of(media_type, oa_object_of("schema", schema, NULL), NULL),
+                            NULL);
+}
+
+/*
+ * Rows come in the format Accept asks for: JSON (schema), NDJSON (one
+ * object of the row schema per line) or CSV (text with a header row).
+ */
+json_t *oa_rows_response(const char *description, json_t *schema, const char *row)
+{
+        return oa_object_of(
+                "description",
+                oa_strf("%s As `application/json` by default; `Accept: application/x-ndjson` "
+                        "gives one row object per line, `Accept: text/csv` RFC 4180 CSV with a "
+                        "header row. Large results are streamed (chunked); an error after the "
+                        "answer started closes the connection before the body ends.",
+                        description),
+                "headers", oa_x_request_id(), "content",
+                oa_object_of(
+                        "application/json", oa_object_of("schema", schema, NULL),
+                        "application/x-ndjson",
+                        oa_object_of("schema", oa_ref("schemas", row), NULL), "text/csv",
+                        oa_object_of("schema", oa_object_of("type", oa_str("string"), NULL), NULL),
+                        NULL),
+                NULL);
+}
+
+/* responses with the error answers in errors added, each from component(e). */
+static json_t *with_errors(json_t *responses, unsigned errors,
+                           const char *(*component)(const oa_error_t *e))
+{
+        for (size_t i = 0; i < OA_ERROR_COUNT; i++) {
+                char status[16];
+                if (!(errors & 1u << i))
+                        continue;
+                snprintf(status, sizeof(status), "%u", oa_errors[i].status);
+                responses =
+                        oa_with(responses, status, oa_ref("responses", component(&oa_errors[i])));
+        }
+        return responses;
+}
+
+static const char *error_component(const oa_error_t *e)
+{
+        return e->component;
+}
+
+/* HEAD answers an error with its status and headers only. */
+static const char *head_error_component(const oa_error_t *e)
+{
+        return e->retry_after ? "HeadOnlyUnavailable" : "HeadOnly";
+}
+
+static json_t *get_operation(oa_path_spec_t *spec)
+{
+        json_t *responses = oa_object_of("200", spec->ok, NULL);
+
+        spec->ok = NULL;
+        responses = with_errors(responses, spec->errors, error_component);
+        json_t *op = oa_object_of("operationId", oa_str(spec->get_id), "summary",
+                                  oa_str(spec->summary), NULL);
+        op = oa_with(op, "description", spec->description);
+        spec->description = NULL;
+        return oa_with(op, "responses", responses);
+}
+
+static json_t *head_operation(const oa_path_spec_t *spec)
+{
+        json_t *responses = oa_object_of("200", oa_ref("responses", "HeadOnly"), NULL);
+
+        responses = with_errors(responses, spec->errors, head_error_component);
+        return oa_object_of(
+                "operationId", oa_str(spec->head_id), "summary", oa_str("The same without a body."),
+                "description",
+                oa_strf("Same status and headers as `GET %s`, without a body.", spec->path),
+                "responses", responses, NULL);
+}
+
+int oa_add_path(json_t *paths, oa_path_spec_t *spec)
+{
+        json_t *item =
+                oa_object_of("x-other-methods", oa_ref("responses", "MethodNotAllowed"), NULL);
+        unsigned methods = path_methods(spec);
+
+        if (spec->parameters != NULL && json_array_size(spec->parameters) == 0)
+                json_decref(spec->parameters);
+        else
+                item = oa_with(item, "parameters", spec->parameters);
+        spec->parameters = NULL;
+        if (methods & METHOD_GET)
+                item = oa_with(item, "get", get_operation(spec));
+        if (methods & METHOD_HEAD)
+                item = oa_with(item, "head", head_operation(spec));
+        json_decref(spec->ok);
+        json_decref(spec->description);
+        return oa_put(paths, spec->path, item);
+}
