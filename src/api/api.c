@@ -4,6 +4,7 @@
 #include "api/api.h"
 
 #include <stdlib.h>
+#include <string.h>
 
 static void rule_done(api_rule_t *rule)
 {
@@ -73,6 +74,14 @@ void api_free(api_t *api)
         free(api->routes);
         free(api->openapi_json);
         free(api);
+}
+
+const route_t *api_route(const api_t *api, const char *template)
+{
+        for (size_t i = 0; i < api->route_count; i++)
+                if (strcmp(api->routes[i].template, template) == 0)
+                        return &api->routes[i];
+        return NULL;
 }
 
 void api_ref(api_t *api)

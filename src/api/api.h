@@ -181,11 +181,21 @@ typedef struct api_handlers {
 } api_handlers_t;
 
 /**
- * Builds the statements, the route table (builtins first, then the entries)
- * and the OpenAPI document. Returns 0, or -EINVAL when two entries claim the
+ * Builds the route table alone: the builtins first, then a route for each
+ * entry (api_finish's first step; the OpenAPI document reads it).
+ * Returns 0 or -ENOMEM.
+ */
+int api_build_routes(api_t *api, const api_handlers_t *handlers);
+
+/**
+ * Builds the route table (api_build_routes), the statements and the
+ * OpenAPI document. Returns 0, or -EINVAL when two entries claim the
  * same path (message in err), or -ENOMEM.
  */
 int api_finish(api_t *api, const api_handlers_t *handlers, char *err, size_t err_size);
+
+/** The route of the api whose template is template, or NULL. */
+const route_t *api_route(const api_t *api, const char *template);
 
 void api_ref(api_t *api);
 

@@ -157,7 +157,7 @@ static int check_clashes(const api_t *api, char *err, size_t n)
         return 0;
 }
 
-static int build_routes(api_t *api, const api_handlers_t *h)
+int api_build_routes(api_t *api, const api_handlers_t *h)
 {
         size_t total = h->builtin_count + 2 * api->resource_count + api->query_count;
         int r = 0;
@@ -180,7 +180,7 @@ static int build_routes(api_t *api, const api_handlers_t *h)
 
 int api_finish(api_t *api, const api_handlers_t *handlers, char *err, size_t err_size)
 {
-        int r = build_routes(api, handlers);
+        int r = api_build_routes(api, handlers);
 
         if (r == 0)
                 r = check_clashes(api, err, err_size);

@@ -162,7 +162,7 @@ static json_t *document_properties(void)
                 oa_object_of("type", oa_str("object"), NULL), NULL);
 }
 
-int oa_add_builtin_paths(json_t *paths)
+int oa_add_builtin_paths(json_t *paths, const api_t *api)
 {
         oa_path_spec_t specs[] = {
                 { "/healthz", "getHealth", "headHealth", "Liveness probe.",
@@ -202,7 +202,7 @@ int oa_add_builtin_paths(json_t *paths)
         int r = 0;
 
         for (size_t i = 0; i < sizeof(specs) / sizeof(specs[0]); i++)
-                if (oa_add_path(paths, &specs[i]) < 0) /* keeps going: each takes its spec */
+                if (oa_add_path(paths, api, &specs[i]) < 0) /* keeps going: each takes its spec */
                         r = -ENOMEM;
         return r;
 }

@@ -133,26 +133,44 @@ static int add_entries(const api_t *api, json_t *paths, json_t *schemas)
                 r = name_add(&names, oa_fixed_schema_name(i));
         for (size_t i = 0; r == 0 && i < api->resource_count; i++) {
                 char *name = unique_name(&names, api->resources[i].path);
-                r = name ? oa_add_resource(paths, schemas, &api->resources[i], name) : -ENOMEM;
+                r = name ? oa_add_resource(paths, schemas, api, &api->resources[i], name) : -ENOMEM;
                 free(name);
         }
         for (size_t i = 0; r == 0 && i < api->query_count; i++) {
                 char *name = unique_name(&names, api->queries[i].path);
-                r = name ? oa_add_query(paths, schemas, &api->queries[i], name) : -ENOMEM;
+                r = name ? oa_add_query(paths, schemas, api, &api->queries[i], name) : -ENOMEM;
                 free(name);
         }
         name_set_done(&names);
         return r;
 }
 
+/* The Allow header every route sends into buf, or NULL when routes differ. */
+static const char *common_allow(const api_t *api, char *buf, size_t size)
+{
+        char allow[64];
+
+        buf[0] = '\0';
+        for (size_t i = 0; i < api->route_count; i++) {
+                router_allow(&api->routes[i], allow, sizeof(allow));
+                if (i == 0)
+                        snprintf(buf, size, "%s", allow);
+                else if (strcmp(buf, allow) != 0)
+                        return NULL;
+        }
+        return buf[0] != '\0' ? buf : NULL;
+}
+
 char *openapi_gen_document(const api_t *api, size_t *ret_len)
 {
         json_t *paths = json_object(), *schemas = json_object();
+        char allow_buf[64];
+        const char *allow = common_allow(api, allow_buf, sizeof(allow_buf));
         char *text = NULL;
         int r = paths && schemas ? add_entries(api, paths, schemas) : -ENOMEM;
 
         if (r == 0)
-                r = oa_add_builtin_paths(paths);
+                r = oa_add_builtin_paths(paths, api);
         if (r == 0)
                 r = oa_add_fixed_schemas(schemas);
         if (r < 0) {
@@ -167,8 +185,8 @@ char *openapi_gen_document(const api_t *api, size_t *ret_len)
                                      oa_str("The server that serves this document."), NULL)),
                 "security", json_array(), "x-unknown-paths", oa_ref("responses", "NotFound"),
                 "paths", paths, "components",
-                oa_object_of("headers", oa_headers_components(), "responses",
-                             oa_responses_components(), "schemas", schemas, NULL),
+                oa_object_of("headers", oa_headers_components(allow), "responses",
+                             oa_responses_components(allow), "schemas", schemas, NULL),
                 NULL);
         if (doc != NULL)
                 text = json_dumps(doc, JSON_INDENT(2));

@@ -71,8 +71,12 @@ typedef struct oa_path_spec {
         unsigned errors;              /* OA_*_ERRORS */
 } oa_path_spec_t;
 
-/** Adds the path item spec describes to paths; takes spec's json members. 0 or -ENOMEM. */
-int oa_add_path(json_t *paths, oa_path_spec_t *spec);
+/**
+ * Adds the path item spec describes to paths, with an operation for each
+ * method api's route of the path answers; takes spec's json members. 0 or
+ * -ENOMEM.
+ */
+int oa_add_path(json_t *paths, const api_t *api, oa_path_spec_t *spec);
 
 /** {"X-Request-Id": its header component}, the header every answer has. */
 json_t *oa_x_request_id(void);
@@ -83,11 +87,14 @@ json_t *oa_ok_response(json_t *description, const char *media_type, json_t *sche
 /** A 200 response of rows: JSON (schema), NDJSON (row, per line) or CSV. */
 json_t *oa_rows_response(const char *description, json_t *schema, const char *row);
 
-/** #/components/headers. */
-json_t *oa_headers_components(void);
+/**
+ * #/components/headers. allow: the Allow header every route of the api
+ * sends, or NULL when they differ.
+ */
+json_t *oa_headers_components(const char *allow);
 
-/** #/components/responses. */
-json_t *oa_responses_components(void);
+/** #/components/responses; allow as for oa_headers_components(). */
+json_t *oa_responses_components(const char *allow);
 
 /* ------------------------------------------------------------------ openapi_fixed.c */
 
@@ -99,7 +106,7 @@ const char *oa_fixed_schema_name(size_t i);
 int oa_add_fixed_schemas(json_t *schemas);
 
 /** Adds the built-in paths (/healthz, /readyz, /metrics, /openapi.json). 0 or -ENOMEM. */
-int oa_add_builtin_paths(json_t *paths);
+int oa_add_builtin_paths(json_t *paths, const api_t *api);
 
 /* ------------------------------------------------------------------ openapi_columns.c */
 
@@ -125,9 +132,11 @@ json_t *oa_parameter(const char *name, const char *in, bool required, json_t *de
 /* ------------------------------------------------------------------ the entries */
 
 /** A resource's collection and item paths, its row schema (name) and page schema. */
-int oa_add_resource(json_t *paths, json_t *schemas, const api_resource_t *res, const char *name);
+int oa_add_resource(json_t *paths, json_t *schemas, const api_t *api, const api_resource_t *res,
+                    const char *name);
 
 /** A named query's path, its row schema (name) and result schema. */
-int oa_add_query(json_t *paths, json_t *schemas, const api_query_t *q, const char *name);
+int oa_add_query(json_t *paths, json_t *schemas, const api_t *api, const api_query_t *q,
+                 const char *name);
 
 #endif

@@ -24,7 +24,7 @@ const oa_error_t oa_errors[OA_ERROR_COUNT] = {
         },
         [OA_METHOD_NOT_ALLOWED] = {
                 405, "MethodNotAllowed", "MethodNotAllowedProblem",
-                "The path exists but supports only `GET` and `HEAD`.",
+                "The path exists but does not answer this method: `Allow` names those it does.",
                 .allow = true, .base = "Problem", .slugs = { "method-not-allowed" },
                 .fixed_status = true,
         },
@@ -62,15 +62,36 @@ const oa_error_t oa_errors[OA_ERROR_COUNT] = {
 /* The operations a path item may have. */
 enum { METHOD_GET = 1 << 0, METHOD_HEAD = 1 << 1 };
 
-/*
- * The methods spec's path answers. Every route answers GET and HEAD
- * (router_allowed_methods, the Allow header below): once routes list their
- * own methods, this is the one place that reads them.
- */
-static unsigned path_methods(const oa_path_spec_t *spec)
+/* The operations of spec's path: those of its route, which HEAD follows GET in. */
+static unsigned path_methods(const api_t *api, const oa_path_spec_t *spec)
 {
-        (void)spec;
+        const route_t *route = api_route(api, spec->path);
+
+        if (route == NULL || router_method(route, "GET") == NULL)
+                return 0;
         return METHOD_GET | METHOD_HEAD;
+}
+
+/*
+ * "GET, HEAD" as the 405 answer's description says it: "`GET` and `HEAD`".
+ * Without one Allow for every path, the description stays general.
+ */
+static json_t *method_not_allowed_description(const char *allow)
+{
+        char phrase[160];
+        size_t n = 0;
+
+        if (allow == NULL)
+                return oa_str(oa_errors[OA_METHOD_NOT_ALLOWED].description);
+        for (const char *p = allow; *p != '\0' && n < sizeof(phrase) - 16;) {
+                size_t len = strcspn(p, ",");
+                const char *rest = p + len + (p[len] == ',' ? 2 : 0);
+                const char *sep = n == 0 ? "" : *rest == '\0' ? " and " : ", ";
+                n += (size_t)snprintf(phrase + n, sizeof(phrase) - n, "%s`%.*s`", sep, (int)len,
+                                      p);
+                p = rest;
+        }
+        return oa_strf("The path exists but supports only %s.", phrase);
 }
 
 json_t *oa_x_request_id(void)
@@ -78,7 +99,15 @@ json_t *oa_x_request_id(void)
         return oa_object_of("X-Request-Id", oa_ref("headers", "X-Request-Id"), NULL);
 }
 
-json_t *oa_headers_components(void)
+/* The Allow header: the one value every path sends, when there is one. */
+static json_t *allow_schema(const char *allow)
+{
+        json_t *schema = oa_object_of("type", oa_str("string"), NULL);
+
+        return allow ? oa_with(schema, "const", oa_str(allow)) : schema;
+}
+
+json_t *oa_headers_components(const char *allow)
 {
         return oa_object_of(
                 "X-Request-Id",
@@ -100,8 +129,7 @@ json_t *oa_headers_components(void)
                 "Allow",
                 oa_object_of("description", oa_str("The methods the path supports."), "required",
                              json_true(), "schema",
-                             oa_object_of("type", oa_str("string"), "const",
-                                          oa_str(router_allowed_methods), NULL),
+                             allow_schema(allow),
                              NULL),
                 NULL);
 }
@@ -118,9 +146,13 @@ static json_t *headers_of(bool retry_after, bool allow)
         return headers;
 }
 
-static json_t *problem_response(const oa_error_t *e)
+static json_t *problem_response(const oa_error_t *e, const char *allow)
 {
-        return oa_object_of("description", oa_str(e->description), "headers",
+        json_t *description = e == &oa_errors[OA_METHOD_NOT_ALLOWED]
+                                      ? method_not_allowed_description(allow)
+                                      : oa_str(e->description);
+
+        return oa_object_of("description", description, "headers",
                             headers_of(e->retry_after, e->allow), "content",
                             oa_object_of("application/problem+json",
                                          oa_object_of("schema", oa_ref("schemas", e->schema), NULL),
@@ -135,14 +167,14 @@ static json_t *head_only_response(bool retry_after)
                             "headers", headers_of(retry_after, false), NULL);
 }
 
-json_t *oa_responses_components(void)
+json_t *oa_responses_components(const char *allow)
 {
         json_t *responses = oa_object_of("HeadOnly", head_only_response(false),
                                          "HeadOnlyUnavailable", head_only_response(true), NULL);
 
         for (size_t i = 0; i < OA_ERROR_COUNT; i++)
                 responses =
-                        oa_with(responses, oa_errors[i].component, problem_response(&oa_errors[i]));
+                        oa_with(responses, oa_errors[i].component, problem_response(&oa_errors[i], allow));
         return responses;
 }
 
@@ -227,11 +259,11 @@ static json_t *head_operation(const oa_path_spec_t *spec)
                 "responses", responses, NULL);
 }
 
-int oa_add_path(json_t *paths, oa_path_spec_t *spec)
+int oa_add_path(json_t *paths, const api_t *api, oa_path_spec_t *spec)
 {
         json_t *item =
                 oa_object_of("x-other-methods", oa_ref("responses", "MethodNotAllowed"), NULL);
-        unsigned methods = path_methods(spec);
+        unsigned methods = path_methods(api, spec);
 
         if (spec->parameters != NULL && json_array_size(spec->parameters) == 0)
                 json_decref(spec->parameters);

@@ -78,7 +78,8 @@ static json_t *result_schema(const api_query_t *q, const char *row)
                 NULL);
 }
 
-int oa_add_query(json_t *paths, json_t *schemas, const api_query_t *q, const char *name)
+int oa_add_query(json_t *paths, json_t *schemas, const api_t *api, const api_query_t *q,
+                 const char *name)
 {
         char result[160], get_id[160], head_id[160];
 
@@ -102,6 +103,6 @@ int oa_add_query(json_t *paths, json_t *schemas, const api_query_t *q, const cha
         int r = oa_put(schemas, name, query_row_schema(q));
 
         r |= oa_put(schemas, result, result_schema(q, name));
-        r |= oa_add_path(paths, &spec);
+        r |= oa_add_path(paths, api, &spec);
         return r < 0 ? -ENOMEM : 0;
 }

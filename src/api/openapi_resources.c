@@ -244,7 +244,8 @@ static json_t *key_parameters(const api_resource_t *res)
         return oa_push(params, select_parameter(res));
 }
 
-int oa_add_resource(json_t *paths, json_t *schemas, const api_resource_t *res, const char *name)
+int oa_add_resource(json_t *paths, json_t *schemas, const api_t *api, const api_resource_t *res,
+                    const char *name)
 {
         char page[160], list_id[160], head_list_id[160], get_id[160], head_get_id[160];
 
@@ -295,7 +296,7 @@ int oa_add_resource(json_t *paths, json_t *schemas, const api_resource_t *res, c
                               res->columns, res->column_count));
 
         r |= oa_put(schemas, page, page_schema(res, name));
-        r |= oa_add_path(paths, &collection);
-        r |= oa_add_path(paths, &item);
+        r |= oa_add_path(paths, api, &collection);
+        r |= oa_add_path(paths, api, &item);
         return r < 0 ? -ENOMEM : 0;
 }

@@ -184,6 +184,38 @@ static void typed_query(api_query_t *q, const char *path)
         q->types[0].output = API_OUTPUT_BOOLEAN;
 }
 
+/*
+ * The document reads each path's methods from the api's route table, as
+ * api_finish builds it first: the built-in routes and every entry answer GET.
+ */
+static void never_called(env_t *env, http_request_t *req, const route_match_t *match)
+{
+        (void)env;
+        (void)req;
+        (void)match;
+}
+
+static const route_t builtins[] = {
+        { .template = "/healthz", .methods = { { "GET", never_called } } },
+        { .template = "/readyz", .methods = { { "GET", never_called } } },
+        { .template = "/metrics", .methods = { { "GET", never_called } } },
+        { .template = "/openapi.json", .methods = { { "GET", never_called } } },
+};
+
+static const api_handlers_t handlers = {
+        .builtins = builtins,
+        .builtin_count = sizeof(builtins) / sizeof(builtins[0]),
+        .collection = { { "GET", never_called } },
+        .item = { { "GET", never_called } },
+        .query = { { "GET", never_called } },
+};
+
+static api_t *with_routes(api_t *api)
+{
+        ASSERT_EQ_INT(api_build_routes(api, &handlers), 0);
+        return api;
+}
+
 static api_t *demo_api(void)
 {
         api_t *api = calloc(1, sizeof(*api));
@@ -194,7 +226,7 @@ static api_t *demo_api(void)
         api->queries = calloc(1, sizeof(*api->queries));
         api->query_count = 1;
         peers_query(&api->queries[0]);
-        return api;
+        return with_routes(api);
 }
 
 static api_t *kinds_api(void)
@@ -213,7 +245,7 @@ static api_t *kinds_api(void)
         api->query_count = 2;
         typed_query(&api->queries[0], "/v1-kinds");  /* the same name as /v1/kinds */
         typed_query(&api->queries[1], "/v1/kinds/page"); /* V1KindsPage is taken */
-        return api;
+        return with_routes(api);
 }
 
 /* ------------------------------------------------------------------ reading the document */
@@ -801,6 +833,45 @@ static void test_out_of_memory(void)
         api_free(api);
 }
 
+/* The operations come from the route table: a route that does not answer
+ * GET gets no get or head operation, and an Allow header that differs from
+ * path to path is described without a fixed value. */
+static void test_operations_follow_the_routes(void)
+{
+        api_t *api = demo_api();
+
+        for (size_t i = 0; i < api->route_count; i++) {
+                if (strcmp(api->routes[i].template, "/users/{id}") == 0) {
+                        memset(api->routes[i].methods, 0, sizeof(api->routes[i].methods));
+                        api->routes[i].methods[0] = (route_method_t){ .name = "DELETE", .handler = never_called };
+                }
+        }
+        json_t *doc = generate(api);
+        json_t *item = at(doc, "paths", "/users/{id}", NULL);
+        ASSERT_NOT_NULL(item);
+        ASSERT_NULL(at(item, "get", NULL));
+        ASSERT_NULL(at(item, "head", NULL));
+        ASSERT_NOT_NULL(at(doc, "paths", "/users", "get", NULL));
+        ASSERT_NULL(at(doc, "components", "headers", "Allow", "schema", "const", NULL));
+        ASSERT_EQ_STR(string_at(at(doc, "components", "headers", "Allow", "schema", "type", NULL)),
+                      "string");
+        ASSERT_CONTAINS(string_at(at(doc, "components", "responses", "MethodNotAllowed",
+                                     "description", NULL)),
+                        "`Allow` names those it does");
+        json_decref(doc);
+        api_free(api);
+
+        api = demo_api();
+        doc = generate(api);
+        ASSERT_EQ_STR(string_at(at(doc, "components", "headers", "Allow", "schema", "const", NULL)),
+                      "GET, HEAD");
+        ASSERT_EQ_STR(string_at(at(doc, "components", "responses", "MethodNotAllowed",
+                                   "description", NULL)),
+                      "The path exists but supports only `GET` and `HEAD`.");
+        json_decref(doc);
+        api_free(api);
+}
+
 int main(void)
 {
         RUN_TEST(test_paths_and_operations);
@@ -814,5 +885,6 @@ int main(void)
         RUN_TEST(test_refs_resolve_and_stable);
         RUN_TEST(test_empty_api);
         RUN_TEST(test_out_of_memory);
+        RUN_TEST(test_operations_follow_the_routes);
         return test_report();
 }
