@@ -13,6 +13,13 @@ QUERYD_CONFIG=docker/queryd.json unless the test gives its own file
 (TestRun.queryd(config=...), DemoServiceTestCase.queryd_config).  QUERYD_BIN and
 QUERYD_ITEST_STATE are honoured when the options are absent, and
 QUERYD_ITEST_KEEP=1 keeps the MariaDB data directories for inspection.
+
+Every test must pass alone and in any order: it sets up what it needs and
+leaves the shared MariaDB and queryd as it found them.  To check that,
+QUERYD_TEST_ORDER=reverse runs the test classes and the tests of each class
+in reverse order, and QUERYD_TEST_ORDER=shuffle:SEED (or just shuffle, which
+picks and prints a seed) in an order drawn from SEED.  -k PATTERN runs only
+the tests whose names match, Class.test_name exactly that one.
 """
 
 import atexit
@@ -20,6 +27,7 @@ import ctypes
 import http.client
 import json
 import os
+import random
 import shutil
 import signal
 import socket
@@ -149,7 +157,44 @@ def main():
     if deadline:
         _start_watchdog(float(deadline))
     signal.signal(signal.SIGTERM, _on_sigterm)
-    unittest.main(argv=argv, verbosity=2)
+    loader = OrderedTestLoader(os.environ.get("QUERYD_TEST_ORDER", ""))
+    unittest.main(argv=argv, verbosity=2, testLoader=loader)
+
+
+class OrderedTestLoader(unittest.TestLoader):
+    """unittest's loader with the order of QUERYD_TEST_ORDER (see the top).
+
+    The tests of one class stay together, so each class still sets up its
+    MariaDB and queryd once.
+    """
+
+    def __init__(self, order):
+        super().__init__()
+        kind, _, seed = order.partition(":")
+        if kind not in ("", "sorted", "reverse", "shuffle"):
+            sys.exit(f"QUERYD_TEST_ORDER must be sorted, reverse or shuffle[:SEED], "
+                     f"not {order!r}")
+        if kind == "shuffle" and not seed:
+            seed = str(random.randrange(1 << 32))
+        self.kind, self.seed = kind, seed
+        if kind in ("reverse", "shuffle"):
+            sys.stderr.write(f"test order: {kind}{':' + seed if seed else ''}\n")
+
+    def arrange(self, items, key):
+        """items (already sorted by name) in the chosen order; key names the list."""
+        items = list(items)
+        if self.kind == "reverse":
+            items.reverse()
+        elif self.kind == "shuffle":
+            random.Random(f"{self.seed}:{key}").shuffle(items)
+        return items
+
+    def getTestCaseNames(self, testCaseClass):
+        return self.arrange(super().getTestCaseNames(testCaseClass), testCaseClass.__name__)
+
+    def loadTestsFromModule(self, module, *args, **kw):
+        suite = super().loadTestsFromModule(module, *args, **kw)
+        return self.suiteClass(self.arrange(suite, module.__name__))
 
 
 def _on_sigterm(signum, frame):
@@ -415,23 +460,68 @@ def fire_concurrently(port, jobs, timeout=120.0):
     return list(zip(jobs, results))
 
 
+class TableLock:
+    """A WRITE lock on `users` held by another session; see lock_users_table."""
+
+    _count = 0
+
+    def __init__(self, db, database, seconds):
+        TableLock._count += 1
+        self.db = db
+        # Names this lock's statement in the process list, for release().
+        self.token = f"queryd-test-lock-{os.getpid()}-{TableLock._count}"
+        self.error = None
+        self.thread = threading.Thread(target=self._hold, args=(database, seconds),
+                                       daemon=True)
+
+    def _hold(self, database, seconds):
+        try:
+            self.db.execute(f"LOCK TABLES users WRITE; DO SLEEP({seconds}), '{self.token}'; "
+                            "UNLOCK TABLES;", database, timeout=seconds + 60)
+        except Exception as exc:  # noqa: BLE001 - the database went away: no lock either
+            self.error = exc
+
+    def is_alive(self):
+        """Whether the lock is (still) held."""
+        return self.thread.is_alive()
+
+    def join(self, timeout=None):
+        """Wait for the lock to end by itself."""
+        self.thread.join(timeout)
+
+    def release(self, timeout=60):
+        """End the lock now and wait until it is gone.
+
+        A test holds a lock for longer than its steps can take, however
+        slow the machine, and releases it as soon as they are done.
+        """
+        try:
+            if self.thread.is_alive():
+                ids = self.db.execute("SELECT ID FROM information_schema.PROCESSLIST WHERE "
+                                      f"INFO LIKE 'DO SLEEP(%{self.token}%'",
+                                      column_names=False).split()
+                for thread_id in ids:
+                    self.db.execute(f"KILL QUERY {thread_id}")
+        except Exception:  # noqa: BLE001 - it ended meanwhile, or the database is down
+            pass
+        self.thread.join(timeout)
+
+
 def lock_users_table(db, database, seconds):
     """Hold a WRITE lock on `users` for about `seconds` from another session.
 
     Reads of the table block meanwhile, which makes every pooled connection
-    that queries it stay busy.  Returns the thread holding the lock (join it
-    to wait for the release) once the lock is really held.
+    that queries it stay busy.  Returns the TableLock once the lock is really
+    held: join() waits for it to end by itself, release() ends it at once.
     """
-    thread = threading.Thread(target=lambda: db.execute(
-        f"LOCK TABLES users WRITE; DO SLEEP({seconds}); UNLOCK TABLES;", database,
-        timeout=seconds + 60), daemon=True)
-    thread.start()
+    lock = TableLock(db, database, seconds)
+    lock.thread.start()
     held = wait_until(lambda: db.query_value(
         "SELECT COUNT(*) FROM information_schema.PROCESSLIST "
-        "WHERE INFO LIKE 'DO SLEEP%'") == "1", 15)
+        f"WHERE INFO LIKE 'DO SLEEP(%{lock.token}%'") == "1", 15)
     if not held:
         raise AssertionError("the table lock was not taken within 15 s")
-    return thread
+    return lock
 
 
 def assert_problem(tc, resp, status, slug, mentions=None):
@@ -755,7 +845,7 @@ class Queryd:
         except (ValueError, AttributeError):
             return None
 
-    def wait_pool_idle(self, size, timeout=5.0):
+    def wait_pool_idle(self, size, timeout=15.0):
         """Wait for /readyz 200 with idle == size, busy == waiting == 0.
 
         Returns the last /readyz Response.
@@ -928,8 +1018,9 @@ class DemoServiceTestCase(unittest.TestCase):
     Subclasses may set queryd_env (extra QUERYD_* settings), pool_size,
     setup_sql (run in the demo database after the demo data is loaded: the
     tables a test needs) and queryd_config (a dict or a path; default
-    docker/queryd.json).  tearDownClass stops queryd with SIGTERM and fails
-    the class if it did not exit 0 with a clean log.
+    docker/queryd.json).  tearDown fails a test after which queryd is not
+    running or its log is not clean (check_log); tearDownClass stops queryd
+    with SIGTERM and fails the class if it did not exit 0 with a clean log.
     """
 
     pool_size = 4
@@ -974,6 +1065,9 @@ class DemoServiceTestCase(unittest.TestCase):
             type(self).crashes.append(f"{self.id()}: exit code {code}")
             self.fail(f"queryd died during this test (exit code {code}); output tail:\n"
                       f"{self.queryd.redacted(self.queryd.log_text()[-3000:])}")
+        # After every test, whatever ran before: a sanitizer report or the
+        # password in the output fails the test that caused it.
+        self.queryd.check_log(self)
 
     def get(self, path, **kw):
         return self.queryd.get(path, **kw)

@@ -17,7 +17,13 @@ import time
 import harness
 from harness import assert_json_ok, assert_problem
 
+# The lookups of a test must all arrive while the lock holds them up, and
+# then wait for it to end: they take well under a second to arrive, even on
+# a loaded machine.
 LOCK_SECONDS = 3
+# A lock that the test ends itself once its steps are done: longer than any
+# of those steps may take.
+HELD_LOCK_SECONDS = 60
 FORMATS = [None, "application/x-ndjson", "text/csv"]
 
 
@@ -71,7 +77,7 @@ class CoalescingTests(harness.DemoServiceTestCase):
         self.assertTrue(harness.wait_until(lambda: waiting(q) == 0 and busy(q) == 1, 10),
                         "the connection was never taken")
 
-    def test_1_each_lookup_gets_its_row_in_its_format(self):
+    def test_each_lookup_gets_its_row_in_its_format(self):
         ids = list(range(1, 31)) + [5, 5, 17, 30]  # duplicates share one row
         missing = [harness.DEMO_ROW_COUNT + 1, 999999, 0]
         jobs = [job(i, FORMATS[n % 3]) for n, i in enumerate(ids + missing)]
@@ -106,17 +112,19 @@ class CoalescingTests(harness.DemoServiceTestCase):
                              f"{len(jobs)} lookups took {new_statements - statements} statements")
         self.assert_pool_idle(self.queryd)
 
-    def test_2_a_lookup_that_hangs_up_leaves_its_batch(self):
+    def test_a_lookup_that_hangs_up_leaves_its_batch(self):
         statements, lookups = lookup_counts(self.queryd)
-        lock = harness.lock_users_table(self.db, harness.DEMO_DB, LOCK_SECONDS)
+        lock = harness.lock_users_table(self.db, harness.DEMO_DB, HELD_LOCK_SECONDS)
         results = []
         try:
-            first = threading.Thread(target=lambda: results.append(self.queryd.get("/users/1")))
+            first = threading.Thread(target=lambda: results.append(
+                self.queryd.get("/users/1", timeout=HELD_LOCK_SECONDS + 30)))
             first.start()
             self.wait_busy(self.queryd)
             jobs = [job(i) for i in range(2, 12)]
             rest = threading.Thread(target=lambda: results.extend(
-                r for _, r in harness.fire_concurrently(self.port, jobs)))
+                r for _, r in harness.fire_concurrently(self.port, jobs,
+                                                        timeout=HELD_LOCK_SECONDS + 30)))
             rest.start()
             self.assertTrue(harness.wait_until(lambda: waiting(self.queryd) == len(jobs), 10),
                             f"the lookups are not all waiting: {waiting(self.queryd)}")
@@ -129,7 +137,7 @@ class CoalescingTests(harness.DemoServiceTestCase):
             self.assertTrue(harness.wait_until(lambda: waiting(self.queryd) == len(jobs), 10),
                             f"the hang-up did not leave the batch: {waiting(self.queryd)}")
         finally:
-            lock.join(60)
+            lock.release()
         first.join(60)
         rest.join(60)
         self.assertEqual(len(results), 11)
@@ -142,7 +150,7 @@ class CoalescingTests(harness.DemoServiceTestCase):
         self.assertEqual(new_statements - statements, 2)
         self.assert_pool_idle(self.queryd)
 
-    def test_3_waiting_lookups_count_against_the_queue_limit(self):
+    def test_waiting_lookups_count_against_the_queue_limit(self):
         q = self.fixture.queryd(self.database_url, name="queryd-queue", workers=1,
                                 pool_size=1, queue_limit=3, acquire_timeout_ms=60000)
         try:
@@ -169,15 +177,16 @@ class CoalescingTests(harness.DemoServiceTestCase):
         finally:
             q.stop_and_check(self)
 
-    def test_4_a_failed_statement_fails_every_lookup(self):
+    def test_a_failed_statement_fails_every_lookup(self):
         q = self.fixture.queryd(self.database_url, name="queryd-timeout", workers=1,
                                 pool_size=1, query_timeout_ms=500, acquire_timeout_ms=60000)
         try:
-            lock = harness.lock_users_table(self.db, harness.DEMO_DB, LOCK_SECONDS)
+            # Every batch must time out while the lock holds it up.
+            lock = harness.lock_users_table(self.db, harness.DEMO_DB, HELD_LOCK_SECONDS)
             try:
                 results = harness.fire_concurrently(q.port, [job(i) for i in range(1, 11)])
             finally:
-                lock.join(60)
+                lock.release()
             for (method, path, headers), resp in results:
                 self.assertIsInstance(resp, harness.Response, f"{path}: {resp!r}")
                 problem = assert_problem(self, resp, 504, "timeout")
@@ -187,33 +196,34 @@ class CoalescingTests(harness.DemoServiceTestCase):
         finally:
             q.stop_and_check(self)
 
-    def test_5_lookups_past_the_acquire_timeout_get_503(self):
+    def test_lookups_past_the_acquire_timeout_get_503(self):
         q = self.fixture.queryd(self.database_url, name="queryd-acquire", workers=1,
                                 pool_size=1, acquire_timeout_ms=500)
         try:
-            lock = harness.lock_users_table(self.db, harness.DEMO_DB, LOCK_SECONDS)
+            lock = harness.lock_users_table(self.db, harness.DEMO_DB, HELD_LOCK_SECONDS)
             try:
                 first = []
-                t = threading.Thread(target=lambda: first.append(q.get("/users/1")))
+                t = threading.Thread(target=lambda: first.append(
+                    q.get("/users/1", timeout=HELD_LOCK_SECONDS + 30)))
                 t.start()
                 self.wait_busy(q)
                 start = time.monotonic()
                 results = harness.fire_concurrently(q.port, [job(i) for i in range(2, 8)])
                 waited = time.monotonic() - start
             finally:
-                lock.join(60)
+                lock.release()
             t.join(60)
             self.assertEqual(assert_json_ok(self, first[0]), self.rows[1])
             for (method, path, headers), resp in results:
                 self.assertIsInstance(resp, harness.Response, f"{path}: {resp!r}")
                 assert_problem(self, resp, 503, "overloaded")
-            self.assertLess(waited, LOCK_SECONDS, "the lookups waited for the lock, not 500 ms")
+            self.assertLess(waited, 5.0, "the lookups waited for the lock, not 500 ms")
             self.assert_pool_idle(q)
             self.assertEqual(assert_json_ok(self, q.get("/users/3")), self.rows[3])
         finally:
             q.stop_and_check(self)
 
-    def test_6_coalescing_off(self):
+    def test_coalescing_off(self):
         q = self.fixture.queryd(self.database_url, name="queryd-alone", workers=1,
                                 pool_size=1, batch_lookups=1)
         try:
@@ -226,9 +236,6 @@ class CoalescingTests(harness.DemoServiceTestCase):
             self.assertEqual(lookup_counts(q), (0, 0))
         finally:
             q.stop_and_check(self)
-
-    def test_7_log_clean(self):
-        self.queryd.check_log(self)
 
 
 if __name__ == "__main__":

@@ -51,12 +51,12 @@ class ConcurrencyTests(harness.DemoServiceTestCase):
             for row in body["data"]:
                 self.assertEqual(row, self.rows[row["id"]], path)
 
-    def test_1_baseline(self):
+    def test_baseline(self):
         self.assertEqual(len(self.rows), harness.DEMO_ROW_COUNT)
         self.assertEqual(self.rows[1], harness.USER_1)
         self.assertEqual(self.rows[2], harness.USER_2)
 
-    def test_2_concurrent_mix(self):
+    def test_concurrent_mix_then_pool_idle(self):
         rng = random.Random(SEED)
         jobs = [("GET", f"/users/{rng.randint(1, harness.DEMO_ROW_COUNT)}")
                 for _ in range(REQUESTS - 50)]
@@ -75,14 +75,13 @@ class ConcurrencyTests(harness.DemoServiceTestCase):
                          f"(seed {SEED}, {elapsed:.1f} s)")
         ids = {r.headers.get("X-Request-Id") for _, r in results}
         self.assertEqual(len(ids), len(jobs), "X-Request-Id values repeat")
-
-    def test_3_pool_idle_afterwards(self):
-        resp = self.queryd.wait_pool_idle(self.pool_size, timeout=5)
+        # Every connection the mix borrowed is back.
+        resp = self.queryd.wait_pool_idle(self.pool_size, timeout=15)
         body = assert_json_ok(self, resp)
         self.assertEqual(body["pool"], {"size": self.pool_size, "idle": self.pool_size,
                                         "busy": 0, "waiting": 0})
 
-    def test_4_parallel_keep_alive_clients(self):
+    def test_parallel_keep_alive_clients(self):
         # 20 connections x 25 requests, interleaved: each answer must belong
         # to the request sent on that connection.
         errors = []
@@ -107,10 +106,10 @@ class ConcurrencyTests(harness.DemoServiceTestCase):
             t.join(120)
         self.assertFalse(any(t.is_alive() for t in threads), "keep-alive clients hung")
         self.assertEqual(errors, [])
-        resp = self.queryd.wait_pool_idle(self.pool_size, timeout=5)
+        resp = self.queryd.wait_pool_idle(self.pool_size, timeout=15)
         self.assertEqual(resp.json()["pool"]["idle"], self.pool_size, resp.describe())
 
-    def test_5_burst_against_a_small_queue(self):
+    def test_burst_against_a_small_queue(self):
         # One worker, two connections, one waiting slot and 100 simultaneous
         # full-table requests: each answer is either the table or a proper
         # 503 (how many of each depends on timing), and nothing is left
@@ -137,7 +136,7 @@ class ConcurrencyTests(harness.DemoServiceTestCase):
         finally:
             q.stop_and_check(self)
 
-    def test_5b_queue_limit_is_exact(self):
+    def test_queue_limit_is_exact(self):
         # With both connections stuck behind a table lock, exactly
         # QUERYD_QUEUE_LIMIT requests may wait; every further one is refused
         # at once with 503 overloaded, and the waiting ones complete later.
@@ -172,9 +171,6 @@ class ConcurrencyTests(harness.DemoServiceTestCase):
                                                    "waiting": 0}, resp.describe())
         finally:
             q.stop_and_check(self)
-
-    def test_6_log_clean(self):
-        self.queryd.check_log(self)
 
 
 if __name__ == "__main__":

@@ -115,6 +115,11 @@ class HostileInputTests(harness.DemoServiceTestCase):
         super().setUpClass()
         cls.before = cls.snapshot()
 
+    def tearDown(self):
+        super().tearDown()
+        # Whatever the test sent, the tables are as they were loaded.
+        self.assertEqual(self.snapshot(), self.before)
+
     @classmethod
     def snapshot(cls):
         tables = sorted(r[0] for r in harness.query_rows(cls.db, "SHOW TABLES"))
@@ -320,7 +325,7 @@ class HostileInputTests(harness.DemoServiceTestCase):
 
     # ----------------------------------------------------------- huge values
 
-    def test_60_kb_values_are_invalid_not_fatal(self):
+    def test_values_of_60_kb_are_invalid_not_fatal(self):
         big = "x" * 60000
         assert_invalid(self, self.get(f"/hostile?s=eq.{big}"), "s")
         self.get(f"/hostile?s=like.*{big}*")  # no match, or 400: never a 500
@@ -335,7 +340,7 @@ class HostileInputTests(harness.DemoServiceTestCase):
         values = ",".join(["1"] * 20000)
         assert_invalid(self, self.get(f"/hostile?n=in.({values})"), "n")
 
-    def test_100_kb_values_are_refused_cleanly(self):
+    def test_values_of_100_kb_are_refused_cleanly(self):
         big = "x" * 100 * 1024
         for target in (f"/hostile?s=eq.{big}", f"/hq/by-s?s={big}", f"/hostile/{big}",
                        f"/hostile?{big}=1", f"/hostile?order={big}"):
@@ -351,15 +356,14 @@ class HostileInputTests(harness.DemoServiceTestCase):
 
     # --------------------------------------------------------------- intact
 
-    def test_zz_tables_intact(self):
-        self.assertEqual(self.snapshot(), self.before)
+    def test_tables_intact(self):
+        # The table holds every hostile string exactly once, in order (the
+        # snapshot itself is compared after every test, in tearDown).
         self.assertEqual(harness.query_rows(self.db, "SELECT COUNT(*) FROM hostile")[0][0],
                          str(TOTAL_ROWS))
         page = assert_json_ok(self, self.get("/hostile?limit=500"))
         self.assertEqual([r["id"] for r in page["data"]], list(range(1, TOTAL_ROWS + 1)))
         self.assertEqual([r["s"] for r in page["data"]], HOSTILE)
-        self.assertTrue(self.queryd.running())
-        self.queryd.check_log(self)
 
 
 if __name__ == "__main__":

@@ -119,6 +119,8 @@ class PaginationTests(harness.DemoServiceTestCase):
                 self.assertTrue(pages[-1][1]["data"])
 
     def test_pool_idle_after_walks(self):
+        self.walk("/users?limit=1000", 1000, "after")
+        self.walk("/users?limit=1000&offset=0", 1000, "offset")
         resp = self.queryd.wait_pool_idle(self.pool_size)
         self.assertEqual(resp.json()["pool"], {"size": self.pool_size, "idle": self.pool_size,
                                                "busy": 0, "waiting": 0})

@@ -49,11 +49,20 @@ POOL_SIZE = 4
 # Each worker stops accepting when its own loop handles the stop request, so
 # right after SIGTERM a worker still busy with a request may accept a new
 # connection a few milliseconds after another one has closed its listener.
-# Such a connection is tolerated (if served correctly) only this early.
-LATE_WORKER_SECONDS = 0.2
+# Such a connection is tolerated (if served correctly) only this early: a
+# fraction of the drain timeout, and many times what a worker takes to
+# handle the stop request even on a loaded machine.
+LATE_WORKER_SECONDS = 1.0
 
 # The contract's demo data.
 ROWS = harness.DEMO_ROW_COUNT
+
+# A table lock that a test ends itself once its steps are done: longer than
+# any of those steps may take, however slow the machine.
+HELD_LOCK_SECONDS = 60
+
+# After the database is back, every request succeeds within this.
+RECOVERY_SECONDS = 2.5
 
 
 def log(text):
@@ -326,7 +335,7 @@ def log_entries_for(q, request_id):
     return [e for e in access_log(q) if e.get("request_id") == request_id]
 
 
-def wait_log_entry(q, request_id, timeout=3.0):
+def wait_log_entry(q, request_id, timeout=10.0):
     found = harness.wait_until(lambda: log_entries_for(q, request_id), timeout, interval=0.05)
     return found or []
 
@@ -492,7 +501,7 @@ class ResilienceTests(unittest.TestCase):
         self.started.append(q)
         return q
 
-    def assert_pool_idle(self, q, size=POOL_SIZE, timeout=5.0):
+    def assert_pool_idle(self, q, size=POOL_SIZE, timeout=10.0):
         """/readyz 200 with the whole pool idle, and the /metrics gauges agree."""
         resp = q.wait_pool_idle(size, timeout=timeout)
         self.assertIsNotNone(resp, "no /readyz answer")
@@ -501,7 +510,7 @@ class ResilienceTests(unittest.TestCase):
         self.assertEqual(resp.json()["pool"], idle, resp.describe())
         self.assertEqual(scrape(q).pool(), idle)
 
-    def wait_busy(self, q, busy, waiting=0, timeout=5.0):
+    def wait_busy(self, q, busy, waiting=0, timeout=10.0):
         ok, last, _ = wait_pool(q, {"size": q_pool_size(q), "idle": q_pool_size(q) - busy,
                                     "busy": busy, "waiting": waiting}, timeout)
         self.assertTrue(ok, f"pool never reached busy={busy} waiting={waiting}: {last}")
@@ -523,7 +532,7 @@ class ResilienceTests(unittest.TestCase):
 
     # ----------------------------------------------------------------------
 
-    def test_01_kill_9_under_load(self):
+    def test_kill_9_under_load(self):
         """SIGKILL the database under load, restart it on the same port."""
         q = self.start_queryd("kill9")
         reconnects_before = scrape(q).value("queryd_db_reconnects_total")
@@ -591,7 +600,8 @@ class ResilienceTests(unittest.TestCase):
             self.db.start(timeout=120)
             t_up = time.monotonic()   # the server has answered its own client's ping
             self.assertEqual(self.db.port, db_port)
-            time.sleep(3.0)
+            # Long enough to see requests sent well after the recovery.
+            time.sleep(RECOVERY_SECONDS + 1.5)
         finally:
             stop.set()
             for t in clients + ([prober] if prober.ident is not None else []):
@@ -606,7 +616,8 @@ class ResilienceTests(unittest.TestCase):
         outage = [r for r in records if r[0] >= t_killed and r[1] <= t_restart]
         first_200 = min((r[1] for r in records if r[3] == 200 and r[1] >= t_restart),
                         default=None)
-        late = [r for r in records if r[0] >= t_up + 1.5 and str(r[3]).startswith("503")]
+        late = [r for r in records
+                if r[0] >= t_up + RECOVERY_SECONDS and str(r[3]).startswith("503")]
         last_failure = max((r[1] for r in records if str(r[3]).startswith("503")), default=None)
         statuses = {}
         for r in records:
@@ -617,16 +628,18 @@ class ResilienceTests(unittest.TestCase):
             f"first 200 {(first_200 - t_up) * 1000 if first_200 else float('nan'):+.0f} ms "
             f"from ping; last 503 {(last_failure - t_up) * 1000 if last_failure else 0:+.0f} "
             f"ms from ping")
-        self.assertLessEqual(slowest, 2.0, "a request took longer than 2 s")
+        # The acquire timeout (1 s) bounds every answer; 3 s is a hang.
+        self.assertLessEqual(slowest, 3.0, "a request took longer than 3 s")
         self.assertTrue(outage, "no request ran while the database was down")
         self.assertTrue(all(str(r[3]).startswith("503") for r in outage),
                         f"answers while the database was down: "
                         f"{sorted({str(r[3]) for r in outage})}")
         self.assertIsNotNone(first_200, "no 200 after the database came back")
-        self.assertLessEqual(first_200 - t_up, 1.5,
-                             "200s came back later than 1.5 s after the database answered")
-        self.assertEqual(late[:10], [], "requests sent 1.5 s after the database answered "
-                         "still failed")
+        self.assertLessEqual(first_200 - t_up, RECOVERY_SECONDS,
+                             f"200s came back later than {RECOVERY_SECONDS} s after the "
+                             "database answered")
+        self.assertEqual(late[:10], [], f"requests sent {RECOVERY_SECONDS} s after the "
+                         "database answered still failed")
 
         self.assert_pool_idle(q)
         reconnects = scrape(q).value("queryd_db_reconnects_total") - reconnects_before
@@ -636,7 +649,7 @@ class ResilienceTests(unittest.TestCase):
                                 "been reopened")
         q.stop_and_check(self)
 
-    def test_02_frozen_database(self):
+    def test_frozen_database(self):
         """SIGSTOP the database: 504 or 503 within the deadlines, recovery on SIGCONT."""
         q = self.start_queryd("frozen", query_timeout_ms=1000, acquire_timeout_ms=1000)
         self.assertEqual(assert_json_ok(self, q.get("/users/1")), harness.USER_1)
@@ -676,7 +689,8 @@ class ResilienceTests(unittest.TestCase):
                     else:
                         self.assertIsNone(problem_complaint(resp, 503, allowed_503),
                                           resp.describe())
-                    self.assertLessEqual(seconds, 2.5, f"{path} took {seconds:.2f} s")
+                    # 1 s deadlines, 2 s for a statement with queryd's grace.
+                    self.assertLessEqual(seconds, 5.0, f"{path} took {seconds:.2f} s")
         statuses1 = [r.status for _, r, _ in wave1 if isinstance(r, harness.Response)]
         self.assertIn(504, statuses1, "no request that had a connection timed out")
         self.assertIn(503, statuses1, "no request waiting for a connection was refused")
@@ -686,21 +700,21 @@ class ResilienceTests(unittest.TestCase):
                                  [(i,) for i in range(10, 18)], 30)
             return all(isinstance(r, harness.Response) and answer_complaint(
                 f"/users/{i}", r) is None for i, r in zip(range(10, 18), results))
-        recovered = harness.wait_until(all_ok, 8.0, interval=0.1)
+        recovered = harness.wait_until(all_ok, 20.0, interval=0.1)
         log(f"recovered {time.monotonic() - t_cont:.2f} s after SIGCONT")
-        self.assertTrue(recovered, "8 concurrent requests were not all 200 within 8 s of "
+        self.assertTrue(recovered, "8 concurrent requests were not all 200 within 20 s of "
                         f"SIGCONT: {q.get('/users/1').describe()}")
-        self.assert_pool_idle(q, timeout=10)
+        self.assert_pool_idle(q, timeout=15)
 
-    def test_03_max_statement_time(self):
+    def test_max_statement_time(self):
         """MariaDB interrupts the statement at QUERYD_QUERY_TIMEOUT_MS: errno 1969."""
         q = self.start_queryd("statement-time", workers=1, pool_size=2, query_timeout_ms=500)
         self.assertEqual(assert_json_ok(self, q.get("/users/1")), harness.USER_1)
-        lock = harness.lock_users_table(self.db, harness.DEMO_DB, 4)
+        lock = harness.lock_users_table(self.db, harness.DEMO_DB, HELD_LOCK_SECONDS)
         try:
             answers = [(path,) + timed_get(q, path) for path in ("/users/1", "/users?limit=5")]
         finally:
-            lock.join(60)
+            lock.release()
         log(", ".join(f"{p}: {r.status} in {s:.2f} s" for p, r, s in answers))
         for path, resp, seconds in answers:
             with self.subTest(path=path):
@@ -708,15 +722,15 @@ class ResilienceTests(unittest.TestCase):
                 self.assertEqual(doc.get("errno"), 1969, resp.describe())
                 self.assertEqual(doc.get("sqlstate"), "70100", resp.describe())
                 self.assertGreaterEqual(seconds, 0.45)
-                self.assertLessEqual(seconds, 1.5)
+                self.assertLessEqual(seconds, 2.5)
         self.assertEqual(assert_json_ok(self, q.get("/users/1")), harness.USER_1)
         self.assert_pool_idle(q, size=2)
 
-    def test_04_client_hangs_up_behind_lock(self):
+    def test_client_hangs_up_behind_lock(self):
         """499 client-gone in the access log, and the pool is idle at once."""
         q = self.start_queryd("hang-up", workers=1, pool_size=1, acquire_timeout_ms=8000,
                               query_timeout_ms=8000)
-        lock_seconds = 8
+        lock_seconds = HELD_LOCK_SECONDS
         lock = harness.lock_users_table(self.db, harness.DEMO_DB, lock_seconds)
         t_locked = time.monotonic()
         running = waiting = None
@@ -733,13 +747,13 @@ class ResilienceTests(unittest.TestCase):
             running = None
             reset_close(waiting)         # RST while it waits for a connection
             waiting = None
-            ok, last, seconds = wait_pool(q, {"size": 1, "idle": 1, "busy": 0, "waiting": 0}, 3)
+            ok, last, seconds = wait_pool(q, {"size": 1, "idle": 1, "busy": 0, "waiting": 0}, 10)
             lock_held = lock.is_alive()
             log(f"pool idle {seconds * 1000:.0f} ms after the hang-ups "
                 f"({time.monotonic() - t_locked:.1f} s into a {lock_seconds} s lock)")
             self.assertTrue(ok, f"pool not idle after the clients hung up: {last}")
             self.assertTrue(lock_held, "the lock was released before the check")
-            self.assertLess(seconds, 1.0)
+            self.assertLess(seconds, 2.0)
             # The discarded connection was replaced: a round trip works while
             # the lock is still held.
             resp = q.get("/readyz")
@@ -751,7 +765,7 @@ class ResilienceTests(unittest.TestCase):
             for s in (running, waiting):
                 if s is not None:
                     s.close()
-            lock.join(60)
+            lock.release()
         for rid, found in entries.items():
             with self.subTest(request_id=rid):
                 self.assertEqual(len(found), 1, f"access log lines for {rid}: {found}")
@@ -853,7 +867,7 @@ class ResilienceTests(unittest.TestCase):
             f"{result['exit_s']:.2f} s after SIGTERM with code {rc}")
         return result
 
-    def test_05_sigterm_during_short_requests(self):
+    def test_sigterm_during_short_requests(self):
         """Requests sent before SIGTERM all complete; exit 0.  Three rounds, since
         what goes wrong here depends on timing."""
         rounds = [self.drain_round(f"drain-short-{i}") for i in range(3)]
@@ -871,10 +885,12 @@ class ResilienceTests(unittest.TestCase):
                 self.assertLess(r["exit_s"], 10.0, "not within the drain timeout")
                 r["q"].check_log(self)
 
-    def test_06_sigterm_during_slow_response(self):
+    def test_sigterm_during_slow_response(self):
         """A large response read slowly and a request behind a lock both complete;
         new connections are refused meanwhile."""
-        q = self.start_queryd("drain-slow")
+        # Reading the large answer slowly takes several seconds: the drain
+        # timeout is far longer, so the answer must complete.
+        q = self.start_queryd("drain-slow", drain_timeout_ms=30000)
         reader = client_socket(rcvbuf=4096, timeout=30)
         reader.connect(("127.0.0.1", q.port))
         reader.sendall(b"GET /users?limit=10000 HTTP/1.1\r\nHost: localhost\r\n\r\n")
@@ -919,8 +935,15 @@ class ResilienceTests(unittest.TestCase):
         read_thread = threading.Thread(target=lambda: read_result.update(
             data=slow_read(), at=time.monotonic()), daemon=True)
         read_thread.start()
+        def refused():
+            try:
+                socket.create_connection(("127.0.0.1", q.port), timeout=2).close()
+            except ConnectionRefusedError:
+                return True
+            return False
         try:
-            time.sleep(0.3)
+            # Every worker has closed its listener once one attempt is refused.
+            harness.wait_until(refused, 10)
             for _ in range(3):
                 alive = q.running()
                 try:
@@ -960,13 +983,13 @@ class ResilienceTests(unittest.TestCase):
         self.assertIn("resp", stuck, "the request behind the lock got no answer")
         self.assertIsNone(answer_complaint("/users/5", stuck["resp"]), stuck["resp"].describe())
         self.assertEqual(rc, 0, f"exit code after SIGTERM; tail:\n{q.log_text()[-3000:]}")
-        self.assertLess(t_exit - t_term, 10.0, "not within the drain timeout")
+        self.assertLess(t_exit - t_term, 30.0, "not within the drain timeout")
         q.check_log(self)
 
-    def test_07_drain_timeout(self):
+    def test_drain_timeout(self):
         """A request stuck past QUERYD_DRAIN_TIMEOUT_MS gets 503; exit 0."""
         q = self.start_queryd("drain-timeout", workers=1, pool_size=2, drain_timeout_ms=1000)
-        lock = harness.lock_users_table(self.db, harness.DEMO_DB, 6)
+        lock = harness.lock_users_table(self.db, harness.DEMO_DB, HELD_LOCK_SECONDS)
         stuck = {}
 
         def behind_lock():
@@ -985,7 +1008,7 @@ class ResilienceTests(unittest.TestCase):
             rc = self.wait_exit(q, 10)
             t_exit = time.monotonic()
         finally:
-            lock.join(60)
+            lock.release()
         resp = stuck.get("resp")
         log(f"answer {getattr(resp, 'status', resp)} at {stuck.get('at', 0) - t_term:.2f} s "
             f"after SIGTERM, exit at {t_exit - t_term:.2f} s with code {rc}")
@@ -993,14 +1016,14 @@ class ResilienceTests(unittest.TestCase):
         assert_problem(self, resp, 503, resp.json().get("type", "").rsplit(":", 1)[-1])
         self.assertEqual(resp.headers.get("X-Request-Id"), "drain-stuck")
         self.assertGreaterEqual(stuck["at"] - t_term, 0.9)
-        self.assertLessEqual(stuck["at"] - t_term, 2.0)
+        self.assertLessEqual(stuck["at"] - t_term, 4.0)
         self.assertEqual(rc, 0, f"exit code after SIGTERM; tail:\n{q.log_text()[-3000:]}")
-        self.assertLess(t_exit - t_term, 3.0)
+        self.assertLess(t_exit - t_term, 5.0)
         q.check_log(self)
         entries = log_entries_for(q, "drain-stuck")
         self.assertEqual([e["status"] for e in entries], [503], entries)
 
-    def test_08_slowloris(self):
+    def test_slowloris(self):
         """Heads sent a byte a second are cut at the header timeout; others are served."""
         q = self.start_queryd("slowloris", header_timeout_ms=2000)
         head = (b"GET /users/1 HTTP/1.1\r\nHost: localhost\r\nUser-Agent: slow\r\n"
@@ -1024,7 +1047,7 @@ class ResilienceTests(unittest.TestCase):
                             "kind": "fresh"}
             begin = time.monotonic()
             next_tick = begin
-            while time.monotonic() < begin + 8:
+            while time.monotonic() < begin + 12:
                 open_socks = [s for s, st in conns.items() if st["closed"] is None]
                 if not open_socks:
                     break
@@ -1059,9 +1082,9 @@ class ResilienceTests(unittest.TestCase):
         log(f"slow connections closed after {lifetimes[0] if lifetimes else 0:.2f}.."
             f"{lifetimes[-1] if lifetimes else 0:.2f} s, {still_open} still open, "
             f"server sent {answered or 'nothing'}; normal clients: {ticker.summary()}")
-        self.assertEqual(still_open, 0, "slowloris connections still open after 8 s")
+        self.assertEqual(still_open, 0, "slowloris connections still open after 12 s")
         self.assertGreaterEqual(lifetimes[0], 1.8, "closed before the header timeout")
-        self.assertLessEqual(lifetimes[-1], 3.0, "closed long after the header timeout")
+        self.assertLessEqual(lifetimes[-1], 6.0, "closed long after the header timeout")
         self.assertTrue(all(st["pos"] < len(head) for st in conns.values()))
         self.assertGreater(len(ticker.results), 20)
         self.assertEqual(ticker.bad(1.0), [], "normal clients not served quickly")
@@ -1114,7 +1137,7 @@ class ResilienceTests(unittest.TestCase):
                 kept.append(s)
         return counts, kept
 
-    def test_09_connection_flood_per_ip(self):
+    def test_connection_flood_per_ip(self):
         """200 connections from 127.0.0.2 against a limit of 20 per address."""
         q = self.start_queryd("flood-ip", max_connections_per_ip=20)
         with Ticker(q.port, ["/users/1", "/users?offset=10&limit=5"], interval=0.05,
@@ -1136,12 +1159,12 @@ class ResilienceTests(unittest.TestCase):
         self.assertGreaterEqual(len(during), 10)
         self.assertEqual(ticker.bad(1.0), [], "clients from 127.0.0.1 not served quickly")
         # With the flood gone, 127.0.0.2 is served again.
-        resp = harness.wait_until(lambda: get_from("127.0.0.2", q.port, "/users/1"), 3.0)
+        resp = harness.wait_until(lambda: get_from("127.0.0.2", q.port, "/users/1"), 10.0)
         self.assertTrue(resp, "127.0.0.2 not served after its connections closed")
         self.assertEqual(assert_json_ok(self, resp), harness.USER_1)
         self.assert_pool_idle(q)
 
-    def test_10_connection_flood_total(self):
+    def test_connection_flood_total(self):
         """QUERYD_MAX_CONNECTIONS=40: extra connections are not served; service
         resumes once the flood ends."""
         q = self.start_queryd("flood-total", max_connections=40, max_connections_per_ip=0)
@@ -1174,13 +1197,13 @@ class ResilienceTests(unittest.TestCase):
             last[:] = [getattr(r, "status", repr(r)) for r in results]
             return all(isinstance(r, harness.Response) and r.status == 200 for r in results)
         start = time.monotonic()
-        self.assertTrue(harness.wait_until(serves, 6.0, interval=0.2),
-                        "20 concurrent requests not all served within 6 s after the flood "
+        self.assertTrue(harness.wait_until(serves, 15.0, interval=0.2),
+                        "20 concurrent requests not all served within 15 s after the flood "
                         f"ended: {last}")
         log(f"serving again {time.monotonic() - start:.2f} s after the flood ended")
         self.assert_pool_idle(q)
 
-    def test_11_metrics(self):
+    def test_metrics(self):
         """Prometheus text whose counters, gauges and histograms add up."""
         q = self.start_queryd("metrics")
         first = scrape(q)
@@ -1232,7 +1255,7 @@ class ResilienceTests(unittest.TestCase):
         # that follows can run on another thread first.  Scrape until the
         # counters catch up; every scrape but the last is itself a request.
         second, seen = None, {}
-        deadline = time.monotonic() + 2.0
+        deadline = time.monotonic() + 10.0
         while True:
             scraped = q.get("/metrics").body
             second = Metrics(scraped.decode("utf-8"))
@@ -1296,7 +1319,7 @@ class ResilienceTests(unittest.TestCase):
                                             "busy": 0, "waiting": 0})
         self.assertEqual(wrong_status, [], "statuses differ from the contract")
 
-    def test_12_access_log(self):
+    def test_access_log(self):
         """One JSON line per request on stdout; X-Request-Id kept or replaced."""
         q = self.start_queryd("access-log")
         kept_ids = ["abc-DEF_1.2", "x" * 64, "0", "req.42"]
@@ -1366,11 +1389,11 @@ class ResilienceTests(unittest.TestCase):
         self.assertEqual(quiet.stdout_path.read_bytes(), b"",
                          "QUERYD_ACCESS_LOG=0 still printed access log lines")
 
-    def test_13_acquire_timeout(self):
+    def test_acquire_timeout(self):
         """Pool of 1 held behind a lock: the next request gets 503 overloaded at
         QUERYD_ACQUIRE_TIMEOUT_MS."""
         q = self.start_queryd("acquire", workers=1, pool_size=1, acquire_timeout_ms=300)
-        lock = harness.lock_users_table(self.db, harness.DEMO_DB, 3)
+        lock = harness.lock_users_table(self.db, harness.DEMO_DB, HELD_LOCK_SECONDS)
         holder = {}
         thread = threading.Thread(target=lambda: holder.update(
             resp=q.get("/users/1", timeout=30)), daemon=True)
@@ -1380,14 +1403,14 @@ class ResilienceTests(unittest.TestCase):
             resp, seconds = timed_get(q, "/users/2")
             still_locked = lock.is_alive()
         finally:
+            lock.release()
             thread.join(30)
-            lock.join(60)
         log(f"second request: {resp.status} in {seconds * 1000:.0f} ms")
         self.assertTrue(still_locked)
         assert_problem(self, resp, 503, "overloaded")
         self.assertEqual(resp.headers.get("Retry-After"), "1")
         self.assertGreaterEqual(seconds, 0.3)
-        self.assertLessEqual(seconds, 1.0)
+        self.assertLessEqual(seconds, 2.0)
         self.assertIn("resp", holder, "the request holding the connection got no answer")
         self.assertEqual(assert_json_ok(self, holder["resp"]), harness.USER_1)
         self.assert_pool_idle(q, size=1)

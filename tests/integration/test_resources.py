@@ -750,9 +750,6 @@ class ResourceTests(harness.DemoServiceTestCase):
             with self.subTest(path=path):
                 assert_problem(self, self.get(path), 404, "not-found")
 
-    def test_zz_log_clean_so_far(self):
-        self.queryd.check_log(self)
-
 
 if __name__ == "__main__":
     harness.main()

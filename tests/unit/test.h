@@ -1,7 +1,8 @@
 /*
  * A tiny unit test framework: assertions that print file:line and both values
- * on failure and keep going, RUN_TEST() to run one test function, and
- * test_report() to print the totals and give main its exit status.
+ * on failure and keep going, RUN_TEST() to run one test function (one that
+ * makes no assertion fails), and test_report() to print the totals and give
+ * main its exit status.
  * Every test executable includes this once, so the counters are file-static.
  */
 #ifndef QUERYD_TEST_H
@@ -149,21 +150,39 @@ static inline void test_check_contains(const char *haystack, const char *needle,
 #define ASSERT_NOT_CONTAINS(haystack, needle) \
         test_check_contains((haystack), (needle), false, __FILE__, __LINE__, #haystack)
 
-/* Runs one test function and says whether any of its assertions failed. */
-#define RUN_TEST(fn)                                                              \
-        do {                                                                      \
-                int failed_before = test_assertions_failed;                       \
-                test_current = #fn;                                               \
-                test_functions_run++;                                             \
-                fn();                                                             \
-                if (test_assertions_failed != failed_before) {                    \
-                        test_functions_failed++;                                  \
-                        fprintf(stderr, "FAIL %s\n", #fn);                        \
-                } else {                                                          \
-                        printf("ok   %s\n", #fn);                                 \
-                }                                                                 \
-                fflush(stdout);                                                   \
-                test_current = "(none)";                                          \
+static inline int test_assertions_made(void)
+{
+        return test_assertions_passed + test_assertions_failed;
+}
+
+/* Ends one test function started when made_before assertions had been made
+ * and failed_before had failed.  A function that made no assertion fails:
+ * a test that checks nothing would pass whatever the code does. */
+static inline void test_finish(const char *name, int made_before, int failed_before)
+{
+        if (test_assertions_made() == made_before) {
+                test_functions_failed++;
+                fprintf(stderr, "FAIL %s: the test made no assertion\n", name);
+        } else if (test_assertions_failed != failed_before) {
+                test_functions_failed++;
+                fprintf(stderr, "FAIL %s\n", name);
+        } else {
+                printf("ok   %s\n", name);
+        }
+        fflush(stdout);
+        test_current = "(none)";
+}
+
+/* Runs one test function and says whether it failed: one of its assertions
+ * failed, or it made none. */
+#define RUN_TEST(fn)                                                                 \
+        do {                                                                         \
+                int made_before = test_assertions_made();                            \
+                int failed_before = test_assertions_failed;                          \
+                test_current = #fn;                                                  \
+                test_functions_run++;                                                \
+                fn();                                                                \
+                test_finish(#fn, made_before, failed_before);                        \
         } while (0)
 
 /* Prints the totals; the value for main to return (non-zero on any failure). */
@@ -172,7 +191,8 @@ static inline int test_report(void)
         printf("%d tests, %d failed\n", test_functions_run, test_functions_failed);
         printf("%d passed, %d failed\n", test_assertions_passed, test_assertions_failed);
         fflush(stdout);
-        return test_assertions_failed != 0 || test_functions_run == 0;
+        return test_assertions_failed != 0 || test_functions_failed != 0 ||
+               test_functions_run == 0;
 }
 
 #endif
