@@ -52,7 +52,7 @@ typedef struct options {
 
 /*
  * Reads result rows the cheapest way Connector/C offers, the way queryd
- * reads them (src/rowjson.c): its result callback is handed each value where
+ * reads them (src/db/db_row.c): its result callback is handed each value where
  * it lies in the row as received, so nothing is copied or converted; the
  * reader only steps over it and counts its size (strings by their length,
  * numbers and times as 8 bytes).
