@@ -16,7 +16,6 @@ import io
 import json
 import sys
 import time
-import unittest
 
 import harness
 from harness import assert_invalid, assert_problem
