@@ -6,48 +6,47 @@
 
 #include <stdio.h>
 
-/* A SQL type as the protocol sends it. */
+/* A SQL type as the protocol sends it, found by its number (types fit a byte). */
 typedef struct type_row {
-        enum enum_field_types type;
         json_kind_t kind;        /* JSON_KIND_TEXT: text, binary or JSON by charset and format */
-        const char *name;
+        const char *name;        /* NULL: not a type listed here */
         const char *binary_name; /* with the binary charset, when the name changes */
 } type_row_t;
 
-static const type_row_t TYPES[] = {
-        { MYSQL_TYPE_TINY, JSON_KIND_INT, "TINYINT", NULL },
-        { MYSQL_TYPE_SHORT, JSON_KIND_INT, "SMALLINT", NULL },
-        { MYSQL_TYPE_INT24, JSON_KIND_INT, "MEDIUMINT", NULL },
-        { MYSQL_TYPE_LONG, JSON_KIND_INT, "INT", NULL },
-        { MYSQL_TYPE_LONGLONG, JSON_KIND_INT, "BIGINT", NULL },
-        { MYSQL_TYPE_YEAR, JSON_KIND_INT, "YEAR", NULL },
-        { MYSQL_TYPE_BIT, JSON_KIND_BIT, "BIT", NULL },
-        { MYSQL_TYPE_FLOAT, JSON_KIND_FLOAT, "FLOAT", NULL },
-        { MYSQL_TYPE_DOUBLE, JSON_KIND_DOUBLE, "DOUBLE", NULL },
-        { MYSQL_TYPE_DECIMAL, JSON_KIND_DECIMAL, "DECIMAL", NULL },
-        { MYSQL_TYPE_NEWDECIMAL, JSON_KIND_DECIMAL, "DECIMAL", NULL },
-        { MYSQL_TYPE_DATE, JSON_KIND_DATE, "DATE", NULL },
-        { MYSQL_TYPE_NEWDATE, JSON_KIND_DATE, "DATE", NULL },
-        { MYSQL_TYPE_DATETIME, JSON_KIND_DATETIME, "DATETIME", NULL },
-        { MYSQL_TYPE_DATETIME2, JSON_KIND_DATETIME, "DATETIME", NULL },
-        { MYSQL_TYPE_TIMESTAMP, JSON_KIND_TIMESTAMP, "TIMESTAMP", NULL },
-        { MYSQL_TYPE_TIMESTAMP2, JSON_KIND_TIMESTAMP, "TIMESTAMP", NULL },
-        { MYSQL_TYPE_TIME, JSON_KIND_TIME, "TIME", NULL },
-        { MYSQL_TYPE_TIME2, JSON_KIND_TIME, "TIME", NULL },
-        { MYSQL_TYPE_GEOMETRY, JSON_KIND_BINARY, "GEOMETRY", NULL },
-        { MYSQL_TYPE_VARCHAR, JSON_KIND_TEXT, "VARCHAR", "VARBINARY" },
-        { MYSQL_TYPE_VAR_STRING, JSON_KIND_TEXT, "VARCHAR", "VARBINARY" },
-        { MYSQL_TYPE_STRING, JSON_KIND_TEXT, "CHAR", "BINARY" }, /* also ENUM and SET */
-        { MYSQL_TYPE_TINY_BLOB, JSON_KIND_TEXT, "TEXT", "BLOB" },
-        { MYSQL_TYPE_BLOB, JSON_KIND_TEXT, "TEXT", "BLOB" },
-        { MYSQL_TYPE_MEDIUM_BLOB, JSON_KIND_TEXT, "TEXT", "BLOB" },
-        { MYSQL_TYPE_LONG_BLOB, JSON_KIND_TEXT, "TEXT", "BLOB" },
-        { MYSQL_TYPE_NULL, JSON_KIND_TEXT, "NULL", NULL },
-        { MYSQL_TYPE_JSON, JSON_KIND_JSON, "JSON", NULL },
+static const type_row_t TYPES[256] = {
+        [MYSQL_TYPE_TINY] = { JSON_KIND_INT, "TINYINT", NULL },
+        [MYSQL_TYPE_SHORT] = { JSON_KIND_INT, "SMALLINT", NULL },
+        [MYSQL_TYPE_INT24] = { JSON_KIND_INT, "MEDIUMINT", NULL },
+        [MYSQL_TYPE_LONG] = { JSON_KIND_INT, "INT", NULL },
+        [MYSQL_TYPE_LONGLONG] = { JSON_KIND_INT, "BIGINT", NULL },
+        [MYSQL_TYPE_YEAR] = { JSON_KIND_INT, "YEAR", NULL },
+        [MYSQL_TYPE_BIT] = { JSON_KIND_BIT, "BIT", NULL },
+        [MYSQL_TYPE_FLOAT] = { JSON_KIND_FLOAT, "FLOAT", NULL },
+        [MYSQL_TYPE_DOUBLE] = { JSON_KIND_DOUBLE, "DOUBLE", NULL },
+        [MYSQL_TYPE_DECIMAL] = { JSON_KIND_DECIMAL, "DECIMAL", NULL },
+        [MYSQL_TYPE_NEWDECIMAL] = { JSON_KIND_DECIMAL, "DECIMAL", NULL },
+        [MYSQL_TYPE_DATE] = { JSON_KIND_DATE, "DATE", NULL },
+        [MYSQL_TYPE_NEWDATE] = { JSON_KIND_DATE, "DATE", NULL },
+        [MYSQL_TYPE_DATETIME] = { JSON_KIND_DATETIME, "DATETIME", NULL },
+        [MYSQL_TYPE_DATETIME2] = { JSON_KIND_DATETIME, "DATETIME", NULL },
+        [MYSQL_TYPE_TIMESTAMP] = { JSON_KIND_TIMESTAMP, "TIMESTAMP", NULL },
+        [MYSQL_TYPE_TIMESTAMP2] = { JSON_KIND_TIMESTAMP, "TIMESTAMP", NULL },
+        [MYSQL_TYPE_TIME] = { JSON_KIND_TIME, "TIME", NULL },
+        [MYSQL_TYPE_TIME2] = { JSON_KIND_TIME, "TIME", NULL },
+        [MYSQL_TYPE_GEOMETRY] = { JSON_KIND_BINARY, "GEOMETRY", NULL },
+        [MYSQL_TYPE_VARCHAR] = { JSON_KIND_TEXT, "VARCHAR", "VARBINARY" },
+        [MYSQL_TYPE_VAR_STRING] = { JSON_KIND_TEXT, "VARCHAR", "VARBINARY" },
+        [MYSQL_TYPE_STRING] = { JSON_KIND_TEXT, "CHAR", "BINARY" }, /* also ENUM and SET */
+        [MYSQL_TYPE_TINY_BLOB] = { JSON_KIND_TEXT, "TEXT", "BLOB" },
+        [MYSQL_TYPE_BLOB] = { JSON_KIND_TEXT, "TEXT", "BLOB" },
+        [MYSQL_TYPE_MEDIUM_BLOB] = { JSON_KIND_TEXT, "TEXT", "BLOB" },
+        [MYSQL_TYPE_LONG_BLOB] = { JSON_KIND_TEXT, "TEXT", "BLOB" },
+        [MYSQL_TYPE_NULL] = { JSON_KIND_TEXT, "NULL", NULL },
+        [MYSQL_TYPE_JSON] = { JSON_KIND_JSON, "JSON", NULL },
 };
 
 /* Any type not listed. */
-static const type_row_t OTHER_TYPE = { MYSQL_TYPE_NULL, JSON_KIND_TEXT, "text", "binary" };
+static const type_row_t OTHER_TYPE = { JSON_KIND_TEXT, "text", "binary" };
 
 /* A kind: how it is written and what its schema says under each output. */
 typedef struct kind_row {
@@ -155,9 +154,8 @@ static const kind_row_t KINDS[JSON_KINDS] = {
 
 static const type_row_t *type_row(enum enum_field_types type)
 {
-        for (size_t i = 0; i < sizeof(TYPES) / sizeof(TYPES[0]); i++)
-                if (TYPES[i].type == type)
-                        return &TYPES[i];
+        if ((unsigned)type < sizeof(TYPES) / sizeof(TYPES[0]) && TYPES[type].name != NULL)
+                return &TYPES[type];
         return &OTHER_TYPE;
 }
 
