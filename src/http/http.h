@@ -75,7 +75,6 @@ enum { HTTP_MAX_QUERY_ARGS = 32 };
 struct http_request {
         http_server_t *server;
         scope_t *scope;               /* closes when libmicrohttpd completes the request */
-        uv_loop_t *loop;
         const char *method;
         const char *path;
         char id[65];                  /* request id, also sent as X-Request-Id */

@@ -32,13 +32,12 @@ static bool is_past_limit(const http_request_t *req, uint64_t bytes)
 void http_body_check_length(http_request_t *req)
 {
         const char *length = http_header(req, MHD_HTTP_HEADER_CONTENT_LENGTH);
-        char *end;
 
         if (length == NULL)
                 return;
         /* libmicrohttpd has refused a Content-Length that is not a number. */
         errno = 0;
-        unsigned long long declared = strtoull(length, &end, 10);
+        unsigned long long declared = strtoull(length, NULL, 10);
         if (errno == ERANGE || is_past_limit(req, declared))
                 answer_too_large(req);
 }

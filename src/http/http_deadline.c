@@ -48,7 +48,7 @@ static void watch_client(http_request_t *req)
 
         req->client_watch_tried = true;
         if (info == NULL || watch == NULL ||
-            uv_poll_init_socket(req->loop, watch, info->connect_fd) < 0)
+            uv_poll_init_socket(req->server->loop, watch, info->connect_fd) < 0)
                 return; /* the deadline still bounds the request */
         watch->data = req;
         scope_ref(req->scope);
@@ -70,7 +70,7 @@ static void deadline_cb(uv_timer_t *timer);
 
 void http_deadline_arm(http_request_t *req)
 {
-        uint64_t now = uv_now(req->loop);
+        uint64_t now = uv_now(req->server->loop);
         uint64_t left = req->deadline_at > now ? req->deadline_at - now : 0;
 
         if (req->suspended && !req->client_watch_tried && left > CLIENT_WATCH_DELAY_MS)
@@ -99,6 +99,6 @@ void http_set_deadline(http_request_t *req, unsigned ms, http_deadline_fn on_dea
 {
         req->on_deadline = on_deadline ? on_deadline : default_deadline;
         req->deadline_data = data;
-        req->deadline_at = uv_now(req->loop) + ms;
+        req->deadline_at = uv_now(req->server->loop) + ms;
         http_deadline_arm(req);
 }

@@ -93,7 +93,6 @@ http_request_t *http_request_new(http_server_t *s, struct MHD_Connection *connec
                 goto fail;
         req->server = s;
         req->scope = scope;
-        req->loop = s->loop;
         req->connection = connection;
         req->path = scope_strndup(scope, url, strlen(url));
         req->method = scope_strndup(scope, method, strlen(method));
