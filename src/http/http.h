@@ -83,7 +83,7 @@ struct http_request {
         bool too_many_args;
         bool vary_accept;             /* the answer depends on the Accept header */
         int metrics_route;            /* its route's slot in /metrics (set by the dispatcher) */
-        const char *allow;            /* the Allow header of a 405 answer (set before it) */
+        struct http_header_line *extra_headers; /* http_add_header(), in scope */
         /* private to http/ */
         const char *cors_origin;      /* Access-Control-Allow-Origin to send, or NULL */
         uint64_t started_ns;
@@ -134,6 +134,13 @@ void http_server_free(http_server_t *server);
 
 /** The value of a request header, or NULL. */
 const char *http_header(http_request_t *req, const char *name);
+
+/**
+ * Adds a header to the request's answer, whatever it turns out to be (Allow
+ * for a 405, WWW-Authenticate for a 401, Retry-After for a 429). name and
+ * value are copied into the request's scope. Returns 0 or -ENOMEM.
+ */
+int http_add_header(http_request_t *req, const char *name, const char *value);
 
 /**
  * Checks the query string against allowed names (NULL-terminated): unknown

@@ -1,7 +1,8 @@
 /*
  * The one way to answer: a whole body, a stream, or a problem document,
- * with the headers every answer carries (request id, CORS, Vary, Allow,
- * Retry-After, and Connection: close while the server drains).
+ * with the headers every answer carries (request id, CORS, Vary,
+ * Retry-After, Connection: close while the server drains, and those a
+ * handler added).
  */
 #include "http/http_private.h"
 
@@ -19,8 +20,8 @@ static void add_headers(http_request_t *req, struct MHD_Response *r, unsigned st
 {
         MHD_add_response_header(r, MHD_HTTP_HEADER_CONTENT_TYPE, content_type);
         MHD_add_response_header(r, "X-Request-Id", req->id);
-        if (status == 405 && req->allow != NULL)
-                MHD_add_response_header(r, MHD_HTTP_HEADER_ALLOW, req->allow);
+        for (const struct http_header_line *h = req->extra_headers; h != NULL; h = h->next)
+                MHD_add_response_header(r, h->name, h->value);
         if (status == 503)
                 MHD_add_response_header(r, MHD_HTTP_HEADER_RETRY_AFTER, "1");
         if (req->cors_origin != NULL) {

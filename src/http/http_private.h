@@ -12,6 +12,13 @@
 #include "http/conn_guard.h"
 #include "http/http.h"
 
+/* A header a handler added to its answer (http_add_header). */
+struct http_header_line {
+        const char *name;
+        const char *value;
+        struct http_header_line *next;
+};
+
 struct http_server {
         uv_loop_t *loop;
         http_options_t options;

@@ -6,6 +6,7 @@
 #include "http/http_private.h"
 
 #include <arpa/inet.h>
+#include <errno.h>
 #include <stdio.h>
 #include <string.h>
 #include <sys/socket.h>
@@ -142,6 +143,21 @@ void http_request_resume(http_request_t *req)
 const char *http_header(http_request_t *req, const char *name)
 {
         return MHD_lookup_connection_value(req->connection, MHD_HEADER_KIND, name);
+}
+
+int http_add_header(http_request_t *req, const char *name, const char *value)
+{
+        struct http_header_line *line = scope_alloc(req->scope, sizeof(*line));
+        struct http_header_line **end = &req->extra_headers;
+
+        if (line == NULL ||
+            (line->name = scope_strndup(req->scope, name, strlen(name))) == NULL ||
+            (line->value = scope_strndup(req->scope, value, strlen(value))) == NULL)
+                return -ENOMEM;
+        while (*end != NULL) /* in the order they were added */
+                end = &(*end)->next;
+        *end = line;
+        return 0;
 }
 
 bool http_check_query_args(http_request_t *req, const char *const *allowed)

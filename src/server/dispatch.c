@@ -30,7 +30,7 @@ static void route(http_request_t *req, void *data)
                 http_answer_preflight(req, allow);
                 return;
         }
-        req->allow = scope_strndup(req->scope, allow, strlen(allow));
+        http_add_header(req, "Allow", allow);
         http_fail(req, 405, "method-not-allowed", "%s is not allowed here; use %s", req->method,
                   allow);
 }
