@@ -22,6 +22,7 @@ static const struct {
         { "too-many-rows", "Too Many Rows" },
         { "not-acceptable", "Not Acceptable" },
         { "body-too-large", "Content Too Large" },
+        { "too-many-requests", "Too Many Requests" },
 };
 
 static const char *title_of(const char *slug)
