@@ -8,11 +8,16 @@
 #include <string.h>
 #include <sys/resource.h>
 
-#include "server/api_load.h"
+#include "auth/rate_limit.h"
 #include "core/config.h"
 #include "core/log.h"
 #include "core/scope.h"
+#include "server/api_load.h"
 #include "server/worker.h"
+
+/* The identities whose rates are remembered at once: bounded memory whatever
+ * the number of callers (the limiter forgets full buckets first). */
+enum { RATE_LIMITER_IDENTITIES = 65536 };
 
 static void stop_signals_set(sigset_t *set)
 {
@@ -108,6 +113,11 @@ static int run(const config_t *config, api_t *api)
                 }
         }
         db_pool_t **pools = share_pools(all, ready);
+        rate_limiter_t *limiter = rate_limiter_new(RATE_LIMITER_IDENTITIES);
+        if (limiter == NULL)
+                abort(); /* out of memory at start */
+        for (unsigned i = 0; i < ready; i++)
+                worker_share_limiter(&all[i], limiter);
         /* Workers that were set up run even when a later one failed, so that
          * the ordinary stop below releases what they hold. */
         for (unsigned i = 0; i < ready; i++)
@@ -128,6 +138,7 @@ static int run(const config_t *config, api_t *api)
                         status = 1;
         free(pools);
         free(all);
+        rate_limiter_free(limiter);
         return status;
 }
 
