@@ -1,6 +1,7 @@
 /* queryd: wiring only. Reads the configuration, starts the workers, waits for
  * SIGINT or SIGTERM (reloading the endpoints on SIGHUP), and stops everything
  * in order. */
+#include <arpa/inet.h>
 #include <mysql.h>
 #include <signal.h>
 #include <stdio.h>
@@ -92,6 +93,22 @@ static db_pool_t **share_pools(worker_t *all, unsigned count)
         return pools;
 }
 
+/* Without "auth" every caller reads everything: fine on loopback, worth a
+ * word anywhere else. */
+static void warn_if_open(const config_t *config, const api_t *api)
+{
+        struct in6_addr v6;
+        struct in_addr v4;
+        const char *host = config->listen_host;
+        bool loopback = strcmp(host, "localhost") == 0 ||
+                        (inet_pton(AF_INET, host, &v4) == 1 && (ntohl(v4.s_addr) >> 24) == 127) ||
+                        (inet_pton(AF_INET6, host, &v6) == 1 && IN6_IS_ADDR_LOOPBACK(&v6));
+
+        if (api->auth == NULL && !loopback)
+                log_warn("listening on %s with no \"auth\" section: every caller who can reach "
+                         "it may read every entry", host);
+}
+
 static int run(const config_t *config, api_t *api)
 {
         unsigned workers = config->workers < config->pool_size ? config->workers : config->pool_size;
@@ -175,6 +192,7 @@ int main(int argc, char **argv)
                 config_done(&config);
                 return unreachable ? 1 : 2;
         }
+        warn_if_open(&config, api);
         int status = run(&config, api);
         api_unref(api);
         mysql_library_end();
