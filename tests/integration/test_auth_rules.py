@@ -269,6 +269,45 @@ class AuthRulesTests(harness.DemoServiceTestCase):
         self.assertEqual(self.get("/users/1", headers={"X-API-Key": REPORT_KEY}).status, 200)
         assert_problem(self, self.get("/users/1"), 401, "unauthorized")
 
+    # ---------------------------------------------------------- openapi
+
+    def document(self, headers=None):
+        resp = self.get("/openapi.json", headers=headers or {})
+        self.assertEqual(resp.status, 200, resp.describe())
+        return resp.json()
+
+    def test_each_role_reads_its_own_document(self):
+        anon = self.document()
+        self.assertEqual(sorted(anon["paths"]), ["/healthz", "/metrics", "/openapi.json",
+                                                 "/orders", "/orders/{id}", "/readyz"])
+        self.assertEqual(sorted(anon["components"]["schemas"]["Orders"]["properties"]),
+                         ["id", "status"])
+        customer = self.document(bearer(self.tenant1))
+        self.assertLessEqual({"/orders", "/orders/{id}", "/users", "/users/{id}", "/my/orders"},
+                             set(customer["paths"]))
+        self.assertEqual(sorted(customer["components"]["schemas"]["Orders"]["properties"]),
+                         ["customer", "id", "note", "status", "tenant", "total"])
+        names = [p["name"] for p in customer["paths"]["/my/orders"].get("parameters", [])]
+        self.assertEqual(names, ["upto"], "a parameter from the claims is not the caller's to give")
+        reporting = self.document({"X-API-Key": REPORT_KEY})
+        self.assertNotIn("/my/orders", reporting["paths"])
+        self.assertEqual(sorted(reporting["components"]["schemas"]["Orders"]["properties"]),
+                         ["id", "tenant", "total"])
+
+    def test_the_document_declares_security_and_its_answers(self):
+        doc = self.document(bearer(self.admin))
+        schemes = doc["components"]["securitySchemes"]
+        self.assertEqual(schemes["bearer"], {"type": "http", "scheme": "bearer",
+                                             "bearerFormat": "JWT"})
+        self.assertEqual(schemes["apiKey"], {"type": "apiKey", "in": "header",
+                                             "name": "X-API-Key"})
+        self.assertIn({}, doc["security"], "the anonymous role may call without credentials")
+        responses = doc["paths"]["/orders"]["get"]["responses"]
+        for status in ("401", "403", "429"):
+            self.assertIn(status, responses)
+        self.assertIn("WWW-Authenticate",
+                      doc["components"]["responses"]["Unauthorized"]["headers"])
+
     def test_access_log_names_role_and_subject(self):
         offset = self.queryd.log_size()
         self.get("/orders/10", headers=bearer(self.tenant1))

@@ -253,7 +253,7 @@ static api_t *kinds_api(void)
 static json_t *generate(const api_t *api)
 {
         size_t len = 0;
-        char *text = openapi_gen_document(api, &len);
+        char *text = openapi_gen_document(api, NULL, &len);
         json_error_t error;
 
         ASSERT_NOT_NULL(text);
@@ -773,8 +773,8 @@ static size_t dangling_refs(json_t *doc, json_t *value)
 static void test_refs_resolve_and_stable(void)
 {
         api_t *api = kinds_api();
-        char *first = openapi_gen_document(api, NULL);
-        char *second = openapi_gen_document(api, NULL);
+        char *first = openapi_gen_document(api, NULL, NULL);
+        char *second = openapi_gen_document(api, NULL, NULL);
         json_t *doc = generate(api);
 
         ASSERT_EQ_STR(first, second);
@@ -817,7 +817,7 @@ static void test_out_of_memory(void)
         json_set_alloc_funcs(failing_malloc, free);
         for (limit = 0; limit < 100000; limit += 1) {
                 allocations_left = limit;
-                char *text = openapi_gen_document(api, NULL);
+                char *text = openapi_gen_document(api, NULL, NULL);
                 allocations_left = -1;
                 if (text != NULL) {
                         free(text);
