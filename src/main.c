@@ -144,6 +144,9 @@ static int run(const config_t *config, api_t *api)
                 log_info("queryd listening on http://%s:%u with %u workers and %u connections to %s",
                          config->listen_host, config->listen_port, workers, config->pool_size,
                          config->database_url_redacted);
+                if (config->admin_port != 0)
+                        log_info("/metrics, /healthz and /readyz on http://%s:%u",
+                                 config->admin_host, config->admin_port);
                 while (sigwait(&stop_signals, &sig) == 0 && sig == SIGHUP)
                         reload(config, all, ready);
                 log_info("signal %d: draining and stopping", sig);

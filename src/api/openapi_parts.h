@@ -82,8 +82,9 @@ typedef struct oa_path_spec {
 
 /**
  * Adds the path item spec describes to paths, with an operation for each
- * method api's route of the path answers; takes spec's json members. 0 or
- * -ENOMEM.
+ * method api's route of the path answers; takes spec's json members. A path
+ * api has no route for (a built-in served on the admin address) is left
+ * out. 0 or -ENOMEM.
  */
 int oa_add_path(json_t *paths, const api_t *api, oa_path_spec_t *spec);
 

@@ -325,6 +325,13 @@ static json_t *head_operation(const oa_path_spec_t *spec)
 
 int oa_add_path(json_t *paths, const api_t *api, oa_path_spec_t *spec)
 {
+        if (api_route(api, spec->path) == NULL) {
+                json_decref(spec->parameters);
+                json_decref(spec->ok);
+                json_decref(spec->description);
+                spec->parameters = NULL;
+                return 0;
+        }
         json_t *item =
                 oa_object_of("x-other-methods", oa_ref("responses", "MethodNotAllowed"), NULL);
         unsigned methods = path_methods(api, spec);

@@ -787,12 +787,30 @@ static void test_refs_resolve_and_stable(void)
 
 static void test_empty_api(void)
 {
-        api_t api = { 0 };
-        json_t *doc = generate(&api);
+        api_t *api = with_routes(calloc(1, sizeof(api_t)));
+        json_t *doc = generate(api);
 
         ASSERT_EQ_UINT(json_object_size(at(doc, "paths", NULL)), 4);
         ASSERT_EQ_UINT(dangling_refs(doc, doc), 0);
         json_decref(doc);
+        api_free(api);
+}
+
+/* With an admin address the api has no route for /healthz, /readyz and
+ * /metrics: the document leaves them out. */
+static void test_builtins_without_routes_left_out(void)
+{
+        api_t *api = calloc(1, sizeof(*api));
+        const api_handlers_t public_only = { .builtins = &builtins[3], .builtin_count = 1 };
+
+        ASSERT_EQ_INT(api_build_routes(api, &public_only), 0);
+        json_t *doc = generate(api);
+        ASSERT_EQ_UINT(json_object_size(at(doc, "paths", NULL)), 1);
+        ASSERT_NOT_NULL(at(doc, "paths", "/openapi.json", NULL));
+        ASSERT_NULL(json_object_get(at(doc, "paths", NULL), "/metrics"));
+        ASSERT_EQ_UINT(dangling_refs(doc, doc), 0);
+        json_decref(doc);
+        api_free(api);
 }
 
 /* ------------------------------------------------------------------ out of memory */
@@ -884,6 +902,7 @@ int main(void)
         RUN_TEST(test_unique_names);
         RUN_TEST(test_refs_resolve_and_stable);
         RUN_TEST(test_empty_api);
+        RUN_TEST(test_builtins_without_routes_left_out);
         RUN_TEST(test_out_of_memory);
         RUN_TEST(test_operations_follow_the_routes);
         return test_report();
