@@ -28,7 +28,7 @@ static void add_headers(http_request_t *req, struct MHD_Response *r, unsigned st
                 MHD_add_response_header(r, "Access-Control-Allow-Origin", req->cors_origin);
                 MHD_add_response_header(r, "Access-Control-Expose-Headers",
                                         "X-Request-Id, Retry-After, RateLimit, "
-                                        "RateLimit-Policy");
+                                        "RateLimit-Policy, WWW-Authenticate");
         }
         bool vary_origin = req->cors_origin != NULL && strcmp(req->cors_origin, "*") != 0;
         if (vary_origin || req->vary_accept)
