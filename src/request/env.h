@@ -35,6 +35,7 @@ struct env {
         const api_t *api;       /* the configuration file's endpoints, as loaded */
         const config_t *config; /* the settings (QUERYD_*) */
         uv_loop_t *loop;
+        const char *db_role; /* the MariaDB role this request's statements run under; NULL: none (SET ROLE NONE) */
         env_shared_t *shared;   /* private to request/: use the functions below */
 };
 
