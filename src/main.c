@@ -1,6 +1,7 @@
 /* queryd: wiring only. Reads the configuration, starts the workers, waits for
  * SIGINT or SIGTERM (reloading the endpoints on SIGHUP), and stops everything
  * in order. */
+#include <arpa/inet.h>
 #include <mysql.h>
 #include <signal.h>
 #include <stdio.h>
@@ -8,11 +9,16 @@
 #include <string.h>
 #include <sys/resource.h>
 
-#include "server/api_load.h"
+#include "auth/rate_limit.h"
 #include "core/config.h"
 #include "core/log.h"
 #include "core/scope.h"
+#include "server/api_load.h"
 #include "server/worker.h"
+
+/* The identities whose rates are remembered at once: bounded memory whatever
+ * the number of callers (the limiter forgets full buckets first). */
+enum { RATE_LIMITER_IDENTITIES = 65536 };
 
 static void stop_signals_set(sigset_t *set)
 {
@@ -87,6 +93,22 @@ static db_pool_t **share_pools(worker_t *all, unsigned count)
         return pools;
 }
 
+/* Without "auth" every caller reads everything: fine on loopback, worth a
+ * word anywhere else. */
+static void warn_if_open(const config_t *config, const api_t *api)
+{
+        struct in6_addr v6;
+        struct in_addr v4;
+        const char *host = config->listen_host;
+        bool loopback = strcmp(host, "localhost") == 0 ||
+                        (inet_pton(AF_INET, host, &v4) == 1 && (ntohl(v4.s_addr) >> 24) == 127) ||
+                        (inet_pton(AF_INET6, host, &v6) == 1 && IN6_IS_ADDR_LOOPBACK(&v6));
+
+        if (api->auth == NULL && !loopback)
+                log_warn("listening on %s with no \"auth\" section: every caller who can reach "
+                         "it may read every entry", host);
+}
+
 static int run(const config_t *config, api_t *api)
 {
         unsigned workers = config->workers < config->pool_size ? config->workers : config->pool_size;
@@ -108,6 +130,11 @@ static int run(const config_t *config, api_t *api)
                 }
         }
         db_pool_t **pools = share_pools(all, ready);
+        rate_limiter_t *limiter = rate_limiter_new(RATE_LIMITER_IDENTITIES);
+        if (limiter == NULL)
+                abort(); /* out of memory at start */
+        for (unsigned i = 0; i < ready; i++)
+                worker_share_limiter(&all[i], limiter);
         /* Workers that were set up run even when a later one failed, so that
          * the ordinary stop below releases what they hold. */
         for (unsigned i = 0; i < ready; i++)
@@ -128,6 +155,7 @@ static int run(const config_t *config, api_t *api)
                         status = 1;
         free(pools);
         free(all);
+        rate_limiter_free(limiter);
         return status;
 }
 
@@ -164,6 +192,7 @@ int main(int argc, char **argv)
                 config_done(&config);
                 return unreachable ? 1 : 2;
         }
+        warn_if_open(&config, api);
         int status = run(&config, api);
         api_unref(api);
         mysql_library_end();

@@ -23,18 +23,53 @@ static void columns_free(api_column_t *columns, size_t count)
         free(columns);
 }
 
-static void resource_done(api_resource_t *res)
+static void strings_free(char **strings, size_t count)
 {
-        free(res->path);
-        free(res->item_path);
-        free(res->table);
-        free(res->quoted_table);
-        columns_free(res->columns, res->column_count);
+        for (size_t i = 0; i < count; i++)
+                free(strings[i]);
+        free(strings);
+}
+
+static void resource_done(api_resource_t *res);
+
+static void access_free(api_access_t *access, size_t count)
+{
+        for (size_t i = 0; i < count; i++) {
+                free(access[i].role);
+                strings_free(access[i].columns, access[i].column_count);
+                free(access[i].rows);
+                if (access[i].view != NULL)
+                        resource_done(access[i].view);
+                free(access[i].view);
+        }
+        free(access);
+}
+
+/* What api_finish writes, for the entry and for each of its views. */
+static void statements_free(api_resource_t *res)
+{
         free(res->key);
         free(res->item_sql);
         free(res->outputs);
         for (size_t i = 0; i < API_LOOKUP_SIZES; i++)
                 free(res->lookup_sql[i]);
+        free(res->row_sql);
+        strings_free(res->row_claims, res->row_claim_count);
+}
+
+static void resource_done(api_resource_t *res)
+{
+        statements_free(res);
+        if (res->base != NULL) { /* a view: its names and columns are its entry's */
+                free(res->columns);
+                return;
+        }
+        free(res->path);
+        free(res->item_path);
+        free(res->table);
+        free(res->quoted_table);
+        columns_free(res->columns, res->column_count);
+        access_free(res->access, res->access_count);
 }
 
 static void query_done(api_query_t *q)
@@ -47,6 +82,7 @@ static void query_done(api_query_t *q)
                 free(q->params[i].name);
                 rule_done(&q->params[i].rule);
                 free(q->params[i].default_text);
+                free(q->params[i].from_claim);
         }
         free(q->params);
         free(q->query_arg_names);
@@ -55,6 +91,35 @@ static void query_done(api_query_t *q)
                 free(q->types[i].column);
         free(q->types);
         columns_free(q->columns, q->column_count);
+        access_free(q->access, q->access_count);
+}
+
+static void auth_free(api_auth_t *auth)
+{
+        if (auth == NULL)
+                return;
+        if (auth->jwt != NULL) {
+                free(auth->jwt->secret_env);
+                free(auth->jwt->jwks_file);
+                free(auth->jwt->audience);
+                free(auth->jwt->issuer);
+                free(auth->jwt->role_claim);
+                free(auth->jwt);
+        }
+        for (size_t i = 0; i < auth->key_count; i++) {
+                free(auth->keys[i].role);
+                free(auth->keys[i].claims);
+        }
+        free(auth->keys);
+        free(auth->anonymous_role);
+        for (size_t i = 0; i < auth->role_count; i++) {
+                free(auth->roles[i].name);
+                free(auth->roles[i].db_role);
+        }
+        free(auth->roles);
+        if (auth->verifier != NULL)
+                auth->verifier_free(auth->verifier);
+        free(auth);
 }
 
 void api_free(api_t *api)
@@ -73,6 +138,12 @@ void api_free(api_t *api)
                 free((char *)api->routes[i].template);
         free(api->routes);
         free(api->openapi_json);
+        for (size_t i = 0; i < api->role_document_count; i++) {
+                free(api->role_documents[i].role);
+                free(api->role_documents[i].json);
+        }
+        free(api->role_documents);
+        auth_free(api->auth);
         free(api);
 }
 

@@ -74,6 +74,19 @@ typedef struct api_column {
         bool orderable;         /* not JSON, BLOB or TEXT */
 } api_column_t;
 
+/**
+ * One role's rule on an entry ("roles" of a resource or a named query). A
+ * role the entry does not list may not use it.
+ */
+typedef struct api_access {
+        char *role;
+        char **columns;         /* the columns the role may see; NULL: every column */
+        size_t column_count;
+        char *rows;             /* the row condition as written; NULL: every row */
+        struct api_resource *view; /* the resource as the role sees it, when columns or
+                                      rows narrow it (api_finish); NULL: as it is */
+} api_access_t;
+
 /* Coalesced item lookups (item_batch.c) send 1, 2, 4 ... API_MAX_LOOKUP_KEYS keys. */
 enum { API_MAX_LOOKUP_KEYS = 64, API_LOOKUP_SIZES = 7 };
 
@@ -95,6 +108,14 @@ typedef struct api_resource {
         char *lookup_sql[API_LOOKUP_SIZES]; /* ... WHERE k IN (?, ...) with 2^i placeholders,
                                                for a key of one integer column; NULL for
                                                other keys (api_finish) */
+        api_access_t *access;   /* "roles"; NULL when absent */
+        size_t access_count;
+        const struct api_resource *base; /* a view: the entry it narrows; NULL otherwise */
+        /* A role's view (api_access_t.view) only: its row condition, with a ?
+         * for each :claims.<path>, ANDed into every statement of the view. */
+        char *row_sql;
+        char **row_claims;      /* the claim path each ? of row_sql is bound to */
+        size_t row_claim_count;
 } api_resource_t;
 
 typedef struct api_param {
@@ -102,6 +123,8 @@ typedef struct api_param {
         api_rule_t rule;
         char *default_text;     /* parsed like a request value; NULL: required */
         bool in_path;           /* a {name} segment of the path */
+        char *from_claim;       /* "from": "claims.<path>": filled from the caller's
+                                   claims, never from the request; the path */
 } api_param_t;
 
 /** A named output override, for columns only known once the query prepares. */
@@ -126,7 +149,53 @@ typedef struct api_query {
         unsigned timeout_ms;    /* 0: QUERYD_QUERY_TIMEOUT_MS */
         api_column_t *columns;  /* the result's columns (api_schema_check) */
         size_t column_count;
+        api_access_t *access;   /* "roles" (no columns or rows); NULL when absent */
+        size_t access_count;
 } api_query_t;
+
+/** The "auth" section's "jwt": how bearer tokens are checked. */
+typedef struct api_jwt {
+        char *secret_env;       /* names the variable holding the HS* secret; NULL: none */
+        char *jwks_file;        /* the public keys, RFC 7517; NULL: none */
+        char *audience;         /* NULL: aud is not checked */
+        char *issuer;           /* NULL: iss is not checked */
+        char *role_claim;       /* a dotted path into the claims; default "role" */
+        unsigned leeway_s;      /* default 30 */
+} api_jwt_t;
+
+typedef struct api_key {
+        unsigned char sha256[32];
+        char *role;
+        char *claims;           /* JSON object text, "{}" when absent */
+} api_key_t;
+
+/** What "auth"."roles" says of a role. */
+typedef struct api_role {
+        char *name;
+        char *db_role;          /* the MariaDB role its statements run under; NULL: none */
+        bool has_rate;
+        double per_second;      /* requests per second per identity, with bursts of burst */
+        double burst;
+} api_role_t;
+
+/** The "auth" section. Without it every caller may read every entry. */
+typedef struct api_auth {
+        api_jwt_t *jwt;         /* NULL: bearer tokens are refused */
+        api_key_t *keys;
+        size_t key_count;
+        char *anonymous_role;   /* a caller without credentials; NULL: 401 */
+        api_role_t *roles;
+        size_t role_count;
+        void *verifier;         /* the loaded token keys (auth/), freed by verifier_free */
+        void (*verifier_free)(void *verifier);
+} api_auth_t;
+
+/** The OpenAPI document as one role may see it. */
+typedef struct api_role_document {
+        char *role;             /* NULL: an authenticated role no rule names */
+        char *json;
+        size_t len;
+} api_role_document_t;
 
 /** What a route of the api leads to. */
 typedef enum api_target_kind {
@@ -145,8 +214,11 @@ typedef struct api {
         size_t query_count;
         route_t *routes;        /* built-in routes first, then the entries' (api_finish) */
         size_t route_count;
-        char *openapi_json;     /* GET /openapi.json (api_finish) */
+        char *openapi_json;     /* GET /openapi.json (api_finish); without "auth" */
         size_t openapi_json_len;
+        api_auth_t *auth;       /* the "auth" section; NULL when absent */
+        api_role_document_t *role_documents; /* with "auth": one per role (api_finish) */
+        size_t role_document_count;
 } api_t;
 
 /**
@@ -167,6 +239,17 @@ api_t *api_config_parse(const char *text, size_t len, const char *source, char *
  * column metadata. Returns 0, or -EINVAL with the message in err.
  */
 int api_schema_check(api_t *api, MYSQL *mysql, char *err, size_t err_size);
+
+/**
+ * Builds each role's view of each resource (api_access_t.view): checks that
+ * a rule's columns exist and include the key, and prepares its row
+ * condition. The last step of api_schema_check. Returns 0, or -EINVAL with
+ * a message naming the entry and the role in err, or -ENOMEM.
+ */
+int api_views_build(api_t *api, MYSQL *mysql, char *err, size_t err_size);
+
+/** The rule of access (count of them) for role, or NULL when it names none. */
+const api_access_t *api_access_for(const api_access_t *access, size_t count, const char *role);
 
 /**
  * What api_finish puts in the route table: the built-in routes as they are,

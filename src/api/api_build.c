@@ -25,6 +25,13 @@ static void append_item_select(strbuf_t *sql, const api_resource_t *r)
         strbuf_appendf(sql, " FROM %s WHERE ", r->quoted_table);
 }
 
+/* A view's row condition, whose claims are bound after the keys. */
+static void append_row_condition(strbuf_t *sql, const api_resource_t *r)
+{
+        if (r->row_sql != NULL)
+                strbuf_appendf(sql, " AND (%s)", r->row_sql);
+}
+
 /* SELECT <columns> FROM <table> WHERE k1 = ? AND k2 = ? */
 static char *item_sql(const api_resource_t *r)
 {
@@ -34,6 +41,7 @@ static char *item_sql(const api_resource_t *r)
         for (size_t k = 0; k < r->key_count; k++)
                 strbuf_appendf(&sql, "%s%s = ?", k > 0 ? " AND " : "",
                                r->columns[r->key[k]].quoted);
+        append_row_condition(&sql, r);
         return strbuf_take(&sql, NULL);
 }
 
@@ -47,6 +55,7 @@ static char *lookup_sql(const api_resource_t *r, unsigned count)
         for (unsigned i = 1; i < count; i++)
                 strbuf_append_str(&sql, ",?");
         strbuf_append_char(&sql, ')');
+        append_row_condition(&sql, r);
         return strbuf_take(&sql, NULL);
 }
 
@@ -89,7 +98,20 @@ static bool build_items(api_resource_t *r)
         return true;
 }
 
-/* What every request of a named query needs and the entry already says. */
+/* The item statements of a resource and of each of its roles' views. */
+static int build_resource_items(api_resource_t *res)
+{
+        if (!build_items(res))
+                return -ENOMEM;
+        for (size_t i = 0; i < res->access_count; i++)
+                if (res->access[i].view != NULL && !build_items(res->access[i].view))
+                        return -ENOMEM;
+        return 0;
+}
+
+/* What every request of a named query needs and the entry already says.
+ * Parameters "from" the claims are among the names a request may use only
+ * so that one that tries is told why it may not (named_query.c). */
 static int derive_query_tables(api_query_t *q)
 {
         size_t n = 0;
@@ -185,8 +207,7 @@ int api_finish(api_t *api, const api_handlers_t *handlers, char *err, size_t err
         if (r == 0)
                 r = check_clashes(api, err, err_size);
         for (size_t i = 0; r == 0 && i < api->resource_count; i++)
-                if (!build_items(&api->resources[i]))
-                        r = -ENOMEM;
+                r = build_resource_items(&api->resources[i]);
         for (size_t i = 0; r == 0 && i < api->query_count; i++)
                 r = derive_query_tables(&api->queries[i]);
         if (r == 0) {

@@ -156,9 +156,34 @@ static int parse_sections(cfg_ctx_t *c, api_t *api, json_t *resources, json_t *q
         return r;
 }
 
+/* Rules without identities would be rules nobody could meet. */
+static int check_rules_need_auth(cfg_ctx_t *c, const api_t *api)
+{
+        const char *what = NULL;
+
+        for (size_t i = 0; what == NULL && i < api->resource_count; i++) {
+                if (api->resources[i].access != NULL)
+                        what = api->resources[i].path;
+        }
+        for (size_t i = 0; what == NULL && i < api->query_count; i++) {
+                const api_query_t *q = &api->queries[i];
+                if (q->access != NULL)
+                        what = q->path;
+                for (size_t j = 0; what == NULL && j < q->param_count; j++)
+                        if (q->params[j].from_claim != NULL)
+                                what = q->path;
+        }
+        if (what == NULL)
+                return 0;
+        c->section = NULL;
+        return cfg_fail(c, "\"%s\" has \"roles\" or parameters \"from\" the claims, which "
+                        "need an \"auth\" section", what);
+}
+
 static int parse_root(cfg_ctx_t *c, api_t *api, json_t *root)
 {
-        static const char *const keys[] = { "resources", "queries", NULL };
+        static const char *const keys[] = { "resources", "queries", "auth", NULL };
+        json_t *auth = json_object_get(root, "auth");
         json_t *resources = json_object_get(root, "resources");
         json_t *queries = json_object_get(root, "queries");
         int r;
@@ -176,6 +201,11 @@ static int parse_root(cfg_ctx_t *c, api_t *api, json_t *root)
         r = parse_sections(c, api, resources, queries);
         if (r == 0)
                 r = check_routes(c, api);
+        if (r == 0 && auth != NULL)
+                r = (api->auth = calloc(1, sizeof(*api->auth))) ? cfg_parse_auth(c, auth, api->auth)
+                                                               : cfg_nomem(c);
+        if (r == 0 && auth == NULL)
+                r = check_rules_need_auth(c, api);
         return r;
 }
 

@@ -5,6 +5,7 @@
 
 #include <errno.h>
 #include <stdarg.h>
+#include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -23,6 +24,8 @@ int cfg_fail(const cfg_ctx_t *c, const char *fmt, ...)
                 return -EINVAL;
         if (c->section == NULL)
                 snprintf(c->err, c->err_size, "%s: %s", c->source, message);
+        else if (c->index == SIZE_MAX) /* a section that is one object: "auth" */
+                snprintf(c->err, c->err_size, "%s: %s: %s", c->source, c->section, message);
         else if (c->path == NULL)
                 snprintf(c->err, c->err_size, "%s: %s[%zu]: %s", c->source, c->section,
                          c->index, message);
@@ -132,6 +135,18 @@ bool cfg_is_param_name(const char *name, size_t len)
                       (name[i] >= '0' && name[i] <= '9')))
                         return false;
         return true;
+}
+
+bool cfg_is_claim_path(const char *text)
+{
+        for (;;) {
+                size_t len = strcspn(text, ".");
+                if (!cfg_is_param_name(text, len))
+                        return false;
+                if (text[len] == '\0')
+                        return true;
+                text += len + 1;
+        }
 }
 
 /* Table and column names: 1 to 64 characters, counted as MariaDB counts them. */

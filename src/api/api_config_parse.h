@@ -12,6 +12,7 @@
 #include <stddef.h>
 
 #include "api/api.h"
+#include "sql/named_sql.h"
 
 enum {
         CFG_NAME_MAX_CHARS = 64,        /* MariaDB's limit for table and column names */
@@ -56,6 +57,9 @@ int cfg_get_unsigned(const cfg_ctx_t *c, json_t *object, const char *key, unsign
 /** Whether name (len bytes) is a placeholder name: letters, digits and _, no digit first. */
 bool cfg_is_param_name(const char *name, size_t len);
 
+/** Whether text is a claim path: names (cfg_is_param_name) joined by dots. */
+bool cfg_is_claim_path(const char *text);
+
 /** Whether name is a table or column name: 1 to CFG_NAME_MAX_CHARS characters. */
 bool cfg_is_db_name(const char *name);
 
@@ -89,5 +93,27 @@ int cfg_parse_resource(cfg_ctx_t *c, json_t *entry, api_resource_t *res);
 
 /** Reads one "queries" entry into q, as cfg_parse_resource() does a resource. */
 int cfg_parse_query(cfg_ctx_t *c, json_t *entry, api_query_t *q);
+
+/** Whether name may name a role: 1 to CFG_NAME_MAX_CHARS characters, none a control. */
+bool cfg_is_role_name(const char *name);
+
+/** Reads the "auth" section into auth, which starts zeroed (api_free releases it). */
+int cfg_parse_auth(cfg_ctx_t *c, json_t *v, api_auth_t *auth);
+
+/**
+ * Reads an entry's "roles", when present, into a new array (*ret, *ret_count
+ * counting the rules read, also on failure). narrows: "columns" and "rows"
+ * are allowed (resources); otherwise every rule must be {}.
+ */
+int cfg_parse_access(const cfg_ctx_t *c, json_t *entry, bool narrows, api_access_t **ret,
+                     size_t *ret_count);
+
+/**
+ * A role's "rows" condition rewritten for the server: each :claims.<path>
+ * becomes "?" and its name is kept in ret (named_sql_done frees it).
+ * Refuses other placeholders and more than one statement.
+ */
+int cfg_row_condition(const cfg_ctx_t *c, const char *role, const char *rows,
+                      named_sql_t *ret);
 
 #endif

@@ -161,11 +161,31 @@ static int param_default(const cfg_ctx_t *c, json_t *decl, api_param_t *p)
         return 0;
 }
 
+/* "from": "claims.<path>": the value is the caller's, never the request's. */
+static int param_from(const cfg_ctx_t *c, json_t *decl, api_param_t *p)
+{
+        static const char prefix[] = "claims.";
+        json_t *v = json_object_get(decl, "from");
+        const char *text = json_string_value(v);
+
+        if (v == NULL)
+                return 0;
+        if (text == NULL || strncmp(text, prefix, sizeof(prefix) - 1) != 0 ||
+            !cfg_is_claim_path(text + sizeof(prefix) - 1))
+                return cfg_fail(c, "\"from\" must be \"claims.<path>\", a dotted path of names");
+        if (p->in_path)
+                return cfg_fail(c, "a path parameter comes from the path, not \"from\"");
+        if (p->default_text != NULL)
+                return cfg_fail(c, "a parameter \"from\" the claims has no \"default\"");
+        p->from_claim = strdup(text + sizeof(prefix) - 1);
+        return p->from_claim ? 0 : cfg_nomem(c);
+}
+
 /* A parameter declaration: {"type": T, "default": V, "min", "max", "max_length", "values"}. */
 static int parse_param(cfg_ctx_t *c, json_t *decl, api_param_t *p)
 {
-        static const char *const keys[] = { "type", "default", "min", "max", "max_length",
-                                            "values", NULL };
+        static const char *const keys[] = { "type",   "default", "min",  "max", "max_length",
+                                            "values", "from",    NULL };
         api_rule_t *rule = &p->rule;
         int r;
 
@@ -188,6 +208,8 @@ static int parse_param(cfg_ctx_t *c, json_t *decl, api_param_t *p)
                 r = param_values(c, decl, rule);
         if (r == 0)
                 r = param_default(c, decl, p);
+        if (r == 0)
+                r = param_from(c, decl, p);
         c->param = NULL;
         return r;
 }
@@ -323,8 +345,8 @@ static int query_types(const cfg_ctx_t *c, json_t *types, api_query_t *q)
 
 int cfg_parse_query(cfg_ctx_t *c, json_t *entry, api_query_t *q)
 {
-        static const char *const keys[] = { "path",  "sql",      "params",     "types",
-                                            "max_rows", "timeout_ms", NULL };
+        static const char *const keys[] = { "path",     "sql",        "params", "types",
+                                            "max_rows", "timeout_ms", "roles",  NULL };
         named_sql_t named = { 0 };
         int r = cfg_entry_path(c, entry, true, &q->path);
 
@@ -343,6 +365,8 @@ int cfg_parse_query(cfg_ctx_t *c, json_t *entry, api_query_t *q)
         if (r == 0)
                 r = cfg_get_unsigned(c, entry, "timeout_ms", 1, CFG_TIMEOUT_MAX_MS, 0,
                                      &q->timeout_ms);
+        if (r == 0)
+                r = cfg_parse_access(c, entry, false, &q->access, &q->access_count);
         named_sql_done(&named);
         return r;
 }

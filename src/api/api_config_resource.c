@@ -244,7 +244,7 @@ int cfg_parse_resource(cfg_ctx_t *c, json_t *entry, api_resource_t *res)
 {
         static const char *const keys[] = { "path",  "table",     "key",           "columns",
                                             "types", "max_limit", "default_limit", "timeout_ms",
-                                            NULL };
+                                            "roles", NULL };
         int r = cfg_entry_path(c, entry, false, &res->path);
 
         if (r == 0)
@@ -257,5 +257,7 @@ int cfg_parse_resource(cfg_ctx_t *c, json_t *entry, api_resource_t *res)
                 r = parse_limits(c, entry, res);
         if (r == 0)
                 r = build_item_path(c, res);
+        if (r == 0)
+                r = cfg_parse_access(c, entry, true, &res->access, &res->access_count);
         return r;
 }

@@ -11,8 +11,8 @@
 
 enum { MAX_ROUTES = 64, MAX_LABEL = 128, BUCKETS = 14 };
 
-static const unsigned statuses[] = { 200, 204, 400, 403, 404, 405, 406, 413,
-                                     414, 431, 499, 500, 503, 504 };
+static const unsigned statuses[] = { 200, 204, 400, 401, 403, 404, 405, 406, 413,
+                                     414, 429, 431, 499, 500, 503, 504 };
 enum { STATUS_COUNT = sizeof(statuses) / sizeof(statuses[0]), OTHER_STATUS = STATUS_COUNT };
 
 static const double bucket_bounds[BUCKETS] = { 0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025, 0.05,

@@ -26,6 +26,16 @@ static void append_query(strbuf_t *line, const query_arg_t *args, size_t count)
         strbuf_done(&query);
 }
 
+/* ,"name":"value", or null */
+static void append_field(strbuf_t *line, const char *name, const char *value)
+{
+        strbuf_appendf(line, ",\"%s\":", name);
+        if (value != NULL)
+                json_text_string(line, value, strlen(value));
+        else
+                strbuf_append_str(line, "null");
+}
+
 void access_log_write(const access_log_entry_t *e)
 {
         strbuf_t line = { 0 };
@@ -44,11 +54,9 @@ void access_log_write(const access_log_entry_t *e)
         json_text_string(&line, e->path, strlen(e->path));
         strbuf_append_str(&line, ",\"query\":");
         append_query(&line, e->args, e->arg_count);
-        strbuf_append_str(&line, ",\"client\":");
-        if (e->client != NULL)
-                json_text_string(&line, e->client, strlen(e->client));
-        else
-                strbuf_append_str(&line, "null");
+        append_field(&line, "client", e->client);
+        append_field(&line, "role", e->role);
+        append_field(&line, "subject", e->subject);
         strbuf_appendf(&line, ",\"status\":%u,\"bytes\":%zu,\"duration_ms\":%.3f,\"outcome\":\"%s\"}\n",
                        e->status, e->bytes, e->duration_ms, e->outcome);
         if (!line.failed)

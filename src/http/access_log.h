@@ -13,6 +13,8 @@ typedef struct access_log_entry {
         const query_arg_t *args;
         size_t arg_count;
         const char *client;   /* address text, or NULL */
+        const char *role;     /* the caller's role, or NULL (no "auth", or not known yet) */
+        const char *subject;  /* who the caller is, or NULL (anonymous); never a credential */
         unsigned status;      /* 0 when no answer was sent */
         size_t bytes;
         double duration_ms;

@@ -84,6 +84,8 @@ struct http_request {
         bool vary_accept;             /* the answer depends on the Accept header */
         int metrics_route;            /* its route's slot in /metrics (set by the dispatcher) */
         struct http_header_line *extra_headers; /* http_add_header(), in scope */
+        const char *role;             /* who sent it, for the access log: the caller's role */
+        const char *subject;          /* and who it is (a token's sub, an API key's name) */
         /* private to http/ */
         const char *cors_origin;      /* Access-Control-Allow-Origin to send, or NULL */
         uint64_t started_ns;
@@ -131,6 +133,9 @@ void http_server_stop(http_server_t *server, unsigned drain_ms, void (*done_cb)(
 void http_server_free(http_server_t *server);
 
 /* ---- the request ---- */
+
+/** Writes the client's address as text into buf ("" when unknown); returns buf. */
+const char *http_client_address(http_request_t *req, char *buf, size_t size);
 
 /** The value of a request header, or NULL. */
 const char *http_header(http_request_t *req, const char *name);

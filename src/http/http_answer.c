@@ -27,7 +27,8 @@ static void add_headers(http_request_t *req, struct MHD_Response *r, unsigned st
         if (req->cors_origin != NULL) {
                 MHD_add_response_header(r, "Access-Control-Allow-Origin", req->cors_origin);
                 MHD_add_response_header(r, "Access-Control-Expose-Headers",
-                                        "X-Request-Id, Retry-After");
+                                        "X-Request-Id, Retry-After, RateLimit, "
+                                        "RateLimit-Policy");
         }
         bool vary_origin = req->cors_origin != NULL && strcmp(req->cors_origin, "*") != 0;
         if (vary_origin || req->vary_accept)

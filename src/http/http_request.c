@@ -200,10 +200,10 @@ static const char *outcome_of(const http_request_t *req, enum MHD_RequestTermina
         }
 }
 
-static void client_address(struct MHD_Connection *connection, char *text, size_t size)
+const char *http_client_address(http_request_t *req, char *text, size_t size)
 {
         const union MHD_ConnectionInfo *info =
-                MHD_get_connection_info(connection, MHD_CONNECTION_INFO_CLIENT_ADDRESS);
+                MHD_get_connection_info(req->connection, MHD_CONNECTION_INFO_CLIENT_ADDRESS);
         const struct sockaddr *sa = info ? info->client_addr : NULL;
 
         text[0] = '\0';
@@ -211,6 +211,7 @@ static void client_address(struct MHD_Connection *connection, char *text, size_t
                 inet_ntop(AF_INET, &((const struct sockaddr_in *)sa)->sin_addr, text, size);
         else if (sa != NULL && sa->sa_family == AF_INET6)
                 inet_ntop(AF_INET6, &((const struct sockaddr_in6 *)sa)->sin6_addr, text, size);
+        return text;
 }
 
 /* Every request ends here, answered or not: count it and log it. */
@@ -222,7 +223,7 @@ static void record(http_request_t *req, enum MHD_RequestTerminationCode toe)
         metrics_record_request(req->metrics_route, req->status, seconds, req->sent_bytes);
         if (!req->server->options.access_log)
                 return;
-        client_address(req->connection, client, sizeof(client));
+        http_client_address(req, client, sizeof(client));
         access_log_write(&(access_log_entry_t){
                 .request_id = req->id,
                 .method = req->method,
@@ -230,6 +231,8 @@ static void record(http_request_t *req, enum MHD_RequestTerminationCode toe)
                 .args = req->args,
                 .arg_count = req->arg_count,
                 .client = client[0] ? client : NULL,
+                .role = req->role,
+                .subject = req->subject,
                 .status = req->status,
                 .bytes = req->sent_bytes,
                 .duration_ms = seconds * 1e3,

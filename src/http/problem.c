@@ -23,6 +23,9 @@ static const struct {
         { "too-many-rows", "Too Many Rows" },
         { "not-acceptable", "Not Acceptable" },
         { "body-too-large", "Content Too Large" },
+        { "too-many-requests", "Too Many Requests" },
+        { "unauthorized", "Unauthorized" },
+        { "forbidden", "Forbidden" },
 };
 
 static const char *title_of(const char *slug)

@@ -46,12 +46,14 @@ router_result_t router_match(const route_t *routes, size_t count, const char *me
         unsigned literals, best = 0;
 
         m->route = NULL;
+        m->target = NULL;
         for (size_t i = 0; i < count; i++) {
                 if (!match_template(routes[i].template, path, &candidate, &literals) ||
                     (m->route != NULL && literals <= best))
                         continue;
                 *m = candidate;
                 m->route = &routes[i];
+                m->target = routes[i].target;
                 best = literals;
         }
         if (m->route == NULL)

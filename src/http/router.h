@@ -34,6 +34,8 @@ typedef struct route {
 
 struct route_match {
         const route_t *route;
+        const void *target;           /* what the handler serves: the route's target, or
+                                         the caller's view of it (request/access.c) */
         const route_method_t *method; /* set when the route answers the method */
         unsigned param_count;
         const char *params[ROUTER_MAX_PARAMS]; /* point into the path, not NUL-terminated */

@@ -1,10 +1,12 @@
 /*
  * Answers for requests whose database work failed: the statement's error,
- * mapped by db_errors.c, or the reason no connection could be borrowed.
+ * mapped by db_errors.c, or the reason no connection could be borrowed; and
+ * for requests past their identity's rate limit (answer_limits.c).
  */
 #ifndef QUERYD_ANSWER_H
 #define QUERYD_ANSWER_H
 
+#include "auth/rate_limit.h"
 #include "db/db_query.h"
 #include "http/http.h"
 
@@ -21,5 +23,18 @@ void answer_role_failure(http_request_t *req, const db_error_t *error);
 
 /** Answers for a failed acquire (db_pool_acquire's or its callback's error). */
 void answer_acquire_failure(http_request_t *req, int status);
+
+/**
+ * Answers 429 too-many-requests for a refused take (v->allowed false), with
+ * Retry-After, RateLimit and RateLimit-Policy.
+ */
+void answer_rate_limited(http_request_t *req, const rate_verdict_t *v);
+
+/**
+ * Adds RateLimit and RateLimit-Policy to the answer of an allowed request,
+ * so that clients see what is left of their budget (out of memory, the
+ * answer goes without them).
+ */
+void answer_rate_headers(http_request_t *req, const rate_verdict_t *v);
 
 #endif

@@ -11,6 +11,9 @@
 #include <uv.h>
 
 #include "api/api.h"
+#include "auth/identity.h"
+#include "auth/rate_limit.h"
+#include "auth/token_cache.h"
 #include "core/config.h"
 #include "core/list.h"
 #include "core/scope.h"
@@ -24,6 +27,8 @@ typedef struct env_shared {
         db_pool_t *const *all_primaries; /* every worker's slice, for process-wide figures */
         unsigned all_primary_count;
         list_node_t open_item_batches; /* lookups still taking others (item_batch.c) */
+        token_cache_t *tokens;       /* this worker's verified bearer tokens */
+        rate_limiter_t *limiter;     /* the process's rate limits, shared by every worker */
 } env_shared_t;
 
 typedef enum db_intent {
@@ -37,6 +42,9 @@ struct env {
         uv_loop_t *loop;
         const char *db_role; /* the MariaDB role this request's statements run under; NULL: none (SET ROLE NONE) */
         env_shared_t *shared;   /* private to request/: use the functions below */
+        /* Who is asking (request/access.c); NULL without an "auth" section. */
+        const identity_t *identity;
+        MYSQL_BIND *row_binds;  /* the claims the row condition of the caller's view binds */
 };
 
 /**

@@ -18,6 +18,7 @@
 #include "db/db_query.h"
 #include "db/db_role.h"
 #include "request/answer.h"
+#include "sql/typed_value.h"
 
 _Static_assert((int)CONFIG_MAX_BATCH_LOOKUPS <= (int)API_MAX_LOOKUP_KEYS &&
                        API_MAX_LOOKUP_KEYS == 1 << (API_LOOKUP_SIZES - 1),
@@ -48,6 +49,8 @@ struct item_batch {
         db_lease_t *lease;
         db_query_t query;
         long long *keys;        /* the statement's parameters, padded */
+        MYSQL_BIND *row_binds;  /* a view's claims (res->row_claim_count), in the batch's
+                                   scope: only lookups binding the same values join */
 };
 
 /* ---- membership ---- */
@@ -165,7 +168,8 @@ static unsigned padded_size(unsigned n)
 static int bind_keys(item_batch_t *b, unsigned count)
 {
         bool is_unsigned = b->res->columns[b->res->key[0]].rule.is_unsigned;
-        MYSQL_BIND *params = scope_alloc(b->scope, count * sizeof(*params));
+        size_t claims = b->res->row_claim_count;
+        MYSQL_BIND *params = scope_alloc(b->scope, (count + claims) * sizeof(*params));
         unsigned n = 0;
 
         b->keys = scope_alloc(b->scope, count * sizeof(*b->keys));
@@ -179,6 +183,8 @@ static int bind_keys(item_batch_t *b, unsigned count)
                 params[i] = (MYSQL_BIND){ .buffer_type = MYSQL_TYPE_LONGLONG,
                                           .buffer = &b->keys[i],
                                           .is_unsigned = is_unsigned };
+        if (claims > 0) /* the view's row condition follows the keys */
+                memcpy(&params[count], b->row_binds, claims * sizeof(*params));
         b->query.params = params;
         return 0;
 }
@@ -238,16 +244,43 @@ static void on_lease(db_lease_t *lease, int status, void *data)
 
 /* ---- opening and joining ---- */
 
-/* A batch of res on pool that still takes lookups. */
+/* Whether a batch binds the claims the caller's view binds: one statement
+ * never serves two identities whose row conditions differ. */
+static bool same_rows(const item_batch_t *b, const env_t *env)
+{
+        for (size_t i = 0; i < b->res->row_claim_count; i++)
+                if (!typed_value_equal(&b->row_binds[i], &env->row_binds[i]))
+                        return false;
+        return true;
+}
+
+/* A batch of res (a resource, or one role's view of it) on pool that still
+ * takes lookups of this caller. */
 static item_batch_t *open_batch_of(env_t *env, db_pool_t *pool, const api_resource_t *res)
 {
         list_for_each(node, &env->shared->open_item_batches) {
                 item_batch_t *b = list_entry(node, item_batch_t, open_node);
                 if (b->res == res && b->pool == pool &&
-                    b->lookup_count < env->config->batch_lookups)
+                    b->lookup_count < env->config->batch_lookups && same_rows(b, env))
                         return b;
         }
         return NULL;
+}
+
+/* The caller's claims, copied: the batch may outlive the request that opened it. */
+static int copy_row_binds(item_batch_t *b, const env_t *env)
+{
+        size_t n = b->res->row_claim_count;
+
+        if (n == 0)
+                return 0;
+        b->row_binds = scope_alloc(b->scope, n * sizeof(*b->row_binds));
+        if (b->row_binds == NULL)
+                return -ENOMEM;
+        for (size_t i = 0; i < n; i++)
+                if (typed_value_copy(&env->row_binds[i], b->scope, &b->row_binds[i]) < 0)
+                        return -ENOMEM;
+        return 0;
 }
 
 static int open_batch(env_t *env, db_pool_t *pool, const api_resource_t *res,
@@ -281,7 +314,9 @@ static int open_batch(env_t *env, db_pool_t *pool, const api_resource_t *res,
         b->query.row_cb = on_row;
         b->query.done_cb = on_done;
         b->query.data = b;
-        int r = db_pool_acquire(pool, scope, on_lease, b, &b->lease);
+        int r = copy_row_binds(b, env);
+        if (r == 0)
+                r = db_pool_acquire(pool, scope, on_lease, b, &b->lease);
         if (r < 0) {
                 scope_close(scope);
                 return r;

@@ -31,7 +31,8 @@ static inline bool item_batch_eligible(const api_resource_t *res)
  * Looks up the row of res (eligible) whose key is key for req, to answer it
  * in format: 200 with the row, 404 when there is none, or the error. The
  * lookup joins the batch of res still waiting for a connection of the pool
- * env reads from, or opens one. Returns 0 (req will be answered), or an
+ * env reads from, or opens one. res may be a role's view: then only lookups
+ * binding the same claims (env->row_binds) share a batch. Returns 0 (req will be answered), or an
  * error of db_pool_acquire() for the caller to answer
  * (answer_acquire_failure).
  */

@@ -219,7 +219,7 @@ static void count_done(query_call_t *call, int status)
 
 void collection_get(env_t *env, http_request_t *req, const route_match_t *match)
 {
-        const api_resource_t *res = match->route->target;
+        const api_resource_t *res = match->target;
         page_t *page = scope_alloc(req->scope, sizeof(*page));
         collection_error_t err;
 
@@ -232,7 +232,7 @@ void collection_get(env_t *env, http_request_t *req, const route_match_t *match)
                                 HTTP_MAX_QUERY_ARGS);
                 return;
         }
-        int r = collection_plan_build(&page->plan, res, req->args, req->arg_count, req->scope,
+        int r = collection_plan_build(&page->plan, res, env->row_binds, req->args, req->arg_count, req->scope,
                                       &err);
         if (r < 0) {
                 refuse(req, r, &err);
@@ -313,6 +313,8 @@ static char *selected_item_sql(const collection_plan_t *plan, scope_t *scope)
         strbuf_appendf(&sql, " FROM %s WHERE ", res->quoted_table);
         for (size_t k = 0; k < res->key_count; k++)
                 strbuf_appendf(&sql, "%s%s = ?", k ? " AND " : "", res->columns[res->key[k]].quoted);
+        if (res->row_sql != NULL) /* as in the view's item_sql: its claims follow the key */
+                strbuf_appendf(&sql, " AND (%s)", res->row_sql);
         char *text = sql.failed ? NULL : scope_strndup(scope, sql.data, sql.len);
         strbuf_done(&sql);
         return text;
@@ -365,14 +367,18 @@ static void lookup_alone(env_t *env, http_request_t *req, const api_resource_t *
 void item_get(env_t *env, http_request_t *req, const route_match_t *match)
 {
         static const char *const allowed[] = { "select", NULL };
-        const api_resource_t *res = match->route->target;
-        MYSQL_BIND *binds = scope_alloc(req->scope, res->key_count * sizeof(*binds));
+        const api_resource_t *res = match->target;
+        MYSQL_BIND *binds = scope_alloc(req->scope,
+                                        (res->key_count + res->row_claim_count) * sizeof(*binds));
         row_format_t format;
 
         if (binds == NULL) {
                 http_fail(req, 500, "internal", "out of memory");
                 return;
         }
+        if (res->row_claim_count > 0) /* the view's row condition follows the key */
+                memcpy(&binds[res->key_count], env->row_binds,
+                       res->row_claim_count * sizeof(*binds));
         if (!http_check_query_args(req, allowed) || !bind_key(req, res, match, binds) ||
             !routes_row_format(req, &format))
                 return;

@@ -7,6 +7,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "request/access.h"
 #include "request/query_call.h"
 #include "routes/routes.h"
 #include "sql/typed_value.h"
@@ -33,9 +34,30 @@ static bool param_text(http_request_t *req, const route_match_t *match, const ap
         return true;
 }
 
+/* A parameter "from" the claims: the caller's own value, never the request's. */
+static bool bind_claim(env_t *env, http_request_t *req, const api_param_t *p, MYSQL_BIND *value)
+{
+        char why[256];
+
+        if (query_args_get(req->args, req->arg_count, p->name) != NULL) {
+                http_fail_param(req, p->name, "the parameter '%s' comes from your credentials, "
+                                "not from the request", p->name);
+                return false;
+        }
+        int r = access_bind_claim(env, req, p->from_claim, &p->rule, value, why, sizeof(why));
+        if (r == -EINVAL) {
+                http_add_header(req, "WWW-Authenticate",
+                                "Bearer realm=\"queryd\", error=\"invalid_token\"");
+                http_fail(req, 401, "unauthorized", "%s", why);
+        } else if (r < 0) {
+                http_fail(req, 500, "internal", "out of memory");
+        }
+        return r == 0;
+}
+
 /* Binds every parameter once; false once the request is answered. */
-static bool bind_params(http_request_t *req, const route_match_t *match, const api_query_t *q,
-                        MYSQL_BIND *values)
+static bool bind_params(env_t *env, http_request_t *req, const route_match_t *match,
+                        const api_query_t *q, MYSQL_BIND *values)
 {
         char reason[256];
 
@@ -43,6 +65,11 @@ static bool bind_params(http_request_t *req, const route_match_t *match, const a
                 const api_param_t *p = &q->params[i];
                 const char *text;
                 size_t len;
+                if (p->from_claim != NULL) {
+                        if (!bind_claim(env, req, p, &values[i]))
+                                return false;
+                        continue;
+                }
                 if (!param_text(req, match, q, i, &text, &len)) {
                         http_fail_param(req, p->name, "the parameter '%s' is required", p->name);
                         return false;
@@ -83,7 +110,7 @@ static void query_done(query_call_t *call, int status)
 
 void named_query_get(env_t *env, http_request_t *req, const route_match_t *match)
 {
-        const api_query_t *q = match->route->target;
+        const api_query_t *q = match->target;
         MYSQL_BIND *values = scope_alloc(req->scope, (q->param_count + 1) * sizeof(*values));
         MYSQL_BIND *binds = scope_alloc(req->scope, (q->bind_count + 1) * sizeof(*binds));
 
@@ -93,7 +120,7 @@ void named_query_get(env_t *env, http_request_t *req, const route_match_t *match
         }
         row_format_t format;
         if (!http_check_query_args(req, q->query_arg_names) ||
-            !bind_params(req, match, q, values) || !routes_row_format(req, &format))
+            !bind_params(env, req, match, q, values) || !routes_row_format(req, &format))
                 return;
         for (size_t i = 0; i < q->bind_count; i++)
                 binds[i] = values[q->bind_params[i]];

@@ -17,7 +17,7 @@ void health_ready(env_t *env, http_request_t *req, const route_match_t *match);
 void metrics_get(env_t *env, http_request_t *req, const route_match_t *match);
 void openapi_get(env_t *env, http_request_t *req, const route_match_t *match);
 
-/* Entries of the configuration file; match->route->target is the entry. */
+/* Entries of the configuration file; match->target is the entry, as the caller sees it. */
 void collection_get(env_t *env, http_request_t *req, const route_match_t *match);
 void item_get(env_t *env, http_request_t *req, const route_match_t *match);
 void named_query_get(env_t *env, http_request_t *req, const route_match_t *match);

@@ -7,6 +7,7 @@
 #include <stdio.h>
 #include <time.h>
 
+#include "auth/authenticate.h"
 #include "routes/routes.h"
 
 enum { CONNECT_TIMEOUT_S = 2, READ_TIMEOUT_S = 30, RETRY_MS = 250 };
@@ -73,6 +74,8 @@ api_t *api_load(const config_t *config, unsigned wait_ms, char *err, size_t n,
         }
         int r = api_schema_check(api, mysql, err, n);
         mysql_close(mysql);
+        if (r == 0)
+                r = auth_load_keys(api, err, n);
         if (r == 0)
                 r = api_finish(api, &routes_handlers, err, n);
         if (r < 0) {

@@ -3,6 +3,7 @@
 
 #include <string.h>
 
+#include "request/access.h"
 #include "server/worker.h"
 
 typedef struct dispatch {
@@ -18,7 +19,8 @@ static void route(http_request_t *req, void *data)
         char allow[64];
 
         if (d->found == ROUTE_FOUND) {
-                d->match.method->handler(d->env, req, &d->match);
+                if (access_admit(d->env, req, &d->match))
+                        d->match.method->handler(d->env, req, &d->match);
                 return;
         }
         if (d->found == ROUTE_NOT_FOUND) {

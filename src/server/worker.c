@@ -9,6 +9,10 @@
 #include "core/log.h"
 #include "server/dispatch.h"
 
+/* Verified bearer tokens a worker remembers; one without exp is checked
+ * again after the maximum age. */
+enum { TOKEN_CACHE_SIZE = 4096, TOKEN_CACHE_MAX_AGE_S = 300 };
+
 /* The pool reports; this layer logs. */
 static void pool_state_cb(bool up, unsigned err, const char *message, void *data)
 {
@@ -39,6 +43,7 @@ static void api_cb(uv_async_t *async)
                 return;
         api_unref(w->api);
         w->api = next;
+        token_cache_clear(w->shared.tokens); /* the keys may have changed with the file */
 }
 
 void worker_set_api(worker_t *w, api_t *api)
@@ -123,7 +128,7 @@ static int start_pool(worker_t *w, unsigned size, unsigned queue_limit)
         return db_pool_new(&w->pool, &w->loop, &options);
 }
 
-static void share_with_requests(worker_t *w)
+static void share_with_requests(worker_t *w, token_cache_t *tokens)
 {
         w->shared = (env_shared_t){
                 .config = w->config,
@@ -131,6 +136,7 @@ static void share_with_requests(worker_t *w)
                 .primary = w->pool,
                 .all_primaries = &w->pool,
                 .all_primary_count = 1,
+                .tokens = tokens,
         };
         list_init(&w->shared.open_item_batches);
 }
@@ -143,9 +149,14 @@ int worker_init(worker_t *w, unsigned index, const config_t *config, api_t *api,
         memset(w, 0, sizeof(*w));
         w->index = index;
         w->config = config;
+        token_cache_t *tokens = token_cache_new(TOKEN_CACHE_SIZE, TOKEN_CACHE_MAX_AGE_S);
+        if (tokens == NULL)
+                return -ENOMEM;
         r = uv_loop_init(&w->loop);
-        if (r < 0)
+        if (r < 0) {
+                token_cache_free(tokens);
                 return r;
+        }
         api_ref(api);
         w->api = api;
         pthread_mutex_init(&w->next_api_lock, NULL);
@@ -157,9 +168,10 @@ int worker_init(worker_t *w, unsigned index, const config_t *config, api_t *api,
         if (r == 0)
                 r = start_pool(w, pool_size, queue_limit);
         if (r == 0) {
-                share_with_requests(w);
+                share_with_requests(w, tokens);
                 return 0;
         }
+        token_cache_free(tokens);
         /* Only the signals (and possibly the HTTP server) exist: undo them. */
         if (w->http != NULL)
                 http_server_stop(w->http, 0, NULL, NULL);
@@ -178,12 +190,18 @@ void worker_share_pools(worker_t *w, db_pool_t *const *pools, unsigned count)
         w->shared.all_primary_count = count;
 }
 
+void worker_share_limiter(worker_t *w, rate_limiter_t *limiter)
+{
+        w->shared.limiter = limiter;
+}
+
 static void *worker_main(void *arg)
 {
         worker_t *w = arg;
 
         uv_run(&w->loop, UV_RUN_DEFAULT);
         drop_apis(w);
+        token_cache_free(w->shared.tokens);
         unsigned leaked = db_pool_free(w->pool);
         http_server_free(w->http);
         if (leaked > 0) {

@@ -50,6 +50,9 @@ int worker_init(worker_t *w, unsigned index, const config_t *config, api_t *api,
  */
 void worker_share_pools(worker_t *w, db_pool_t *const *pools, unsigned count);
 
+/** Tells the worker of the process's rate limiter (which must outlive it). */
+void worker_share_limiter(worker_t *w, rate_limiter_t *limiter);
+
 /**
  * Makes api the worker's routes for the requests that start from now on
  * (takes its own reference); requests in flight finish on the old one.

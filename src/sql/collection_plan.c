@@ -305,7 +305,30 @@ typedef struct writer {
         MYSQL_BIND *binds;
         size_t bind_count;
         scope_t *scope;
+        bool in_where;          /* a condition was written: the next one is ANDed */
 } writer_t;
+
+/* Opens the next condition of the WHERE clause. */
+static void conjunct(writer_t *w)
+{
+        strbuf_append_str(&w->sql, w->in_where ? " AND " : " WHERE ");
+        w->in_where = true;
+}
+
+/* The view's row condition comes first, bound to the caller's claims. */
+static void write_rows(writer_t *w, const collection_plan_t *p)
+{
+        const api_resource_t *res = p->res;
+
+        if (res->row_sql == NULL)
+                return;
+        conjunct(w);
+        strbuf_appendf(&w->sql, "(%s)", res->row_sql);
+        if (res->row_claim_count > 0)
+                memcpy(&w->binds[w->bind_count], p->row_binds,
+                       res->row_claim_count * sizeof(MYSQL_BIND));
+        w->bind_count += res->row_claim_count;
+}
 
 /* Binds one request value for column c; refusals name the parameter. */
 static int bind_value(writer_t *w, const api_column_t *c, const api_rule_t *rule,
@@ -363,8 +386,9 @@ static int write_filters(writer_t *w, const collection_plan_t *p, const request_
 {
         int r = 0;
 
+        write_rows(w, p);
         for (size_t i = 0; r == 0 && i < t->filter_count; i++) {
-                strbuf_append_str(&w->sql, i == 0 ? " WHERE " : " AND ");
+                conjunct(w);
                 r = write_filter(w, &p->res->columns[t->filters[i].column], &t->filters[i], err);
         }
         return r;
@@ -428,7 +452,8 @@ static int write_after(writer_t *w, const collection_plan_t *p, const request_te
         bool first = true;
         int r = 0;
 
-        strbuf_append_str(&w->sql, t->filter_count ? " AND (" : " WHERE (");
+        conjunct(w);
+        strbuf_append_char(&w->sql, '(');
         for (size_t i = 0; r == 0 && i < p->order_count; i++) {
                 if (!can_follow(p, t, i))
                         continue;
@@ -491,7 +516,7 @@ static char *take_sql(writer_t *w)
 
 static size_t binds_needed(const collection_plan_t *p, const request_terms_t *t)
 {
-        size_t n = 2 + p->order_count * (p->order_count + 1) / 2;
+        size_t n = 2 + p->order_count * (p->order_count + 1) / 2 + p->res->row_claim_count;
 
         for (size_t i = 0; i < t->filter_count; i++)
                 n += t->filters[i].expr.value_count;
@@ -571,12 +596,13 @@ static int read_after(collection_plan_t *p, request_terms_t *t, scope_t *scope,
 }
 
 int collection_plan_build(collection_plan_t *p, const api_resource_t *res,
-                          const query_arg_t *args, size_t arg_count, scope_t *scope,
-                          collection_error_t *err)
+                          const MYSQL_BIND *row_binds, const query_arg_t *args, size_t arg_count,
+                          scope_t *scope, collection_error_t *err)
 {
         request_terms_t *t = scope_alloc(scope, sizeof(*t));
         int r = t ? prepare_fields(p, res, scope) : -ENOMEM;
 
+        p->row_binds = row_binds;
         if (r == 0)
                 r = read_args(p, args, arg_count, scope, t, err);
         if (r == 0)

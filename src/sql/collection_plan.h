@@ -46,15 +46,18 @@ typedef struct collection_plan {
         MYSQL_BIND *binds;
         char *count_sql;            /* SELECT COUNT(*) with the filters alone, when count_exact */
         MYSQL_BIND *count_binds;
+        const MYSQL_BIND *row_binds; /* res->row_claim_count claims for its row condition */
 } collection_plan_t;
 
 /**
  * Reads the request's query arguments for res and writes the statements.
- * Returns 0; -EINVAL with err filled when the request is refused; -ENOMEM.
+ * A role's view (res->row_sql) has its row condition ANDed into both, with
+ * row_binds (res->row_claim_count of them, copied) bound to it. Returns 0;
+ * -EINVAL with err filled when the request is refused; -ENOMEM.
  */
 int collection_plan_build(collection_plan_t *plan, const api_resource_t *res,
-                          const query_arg_t *args, size_t arg_count, scope_t *scope,
-                          collection_error_t *err);
+                          const MYSQL_BIND *row_binds, const query_arg_t *args, size_t arg_count,
+                          scope_t *scope, collection_error_t *err);
 
 /**
  * The select list of an item request (GET /<resource>/<key>?select=...):

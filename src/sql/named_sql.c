@@ -145,7 +145,8 @@ static int colon(scan_t *s)
                 return 0;
         }
         size_t len = 1;
-        while (is_name_char(p[1 + len]))
+        /* A name may have dotted parts, as :claims.sub has: a path into the caller's claims. */
+        while (is_name_char(p[1 + len]) || (p[1 + len] == '.' && is_name_start(p[2 + len])))
                 len++;
         int r = add_name(s, p + 1, len);
         if (r < 0)

@@ -18,7 +18,8 @@ typedef struct named_sql {
 /**
  * Rewrites sql (NUL-terminated, one MariaDB statement in the default
  * sql_mode) for mysql_stmt_prepare. A placeholder is ':' followed by a name
- * [A-Za-z_][A-Za-z0-9_]*. These stay as written:
+ * [A-Za-z_][A-Za-z0-9_]*, which may go on with dotted parts of the same
+ * shape (":claims.org.id"). These stay as written:
  *   - text inside '...' and "..." (backslash escapes and doubled quotes) and
  *     inside `...` (doubled backticks);
  *   - comments: "-- " and "#" to the end of the line, and block comments;

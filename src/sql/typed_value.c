@@ -604,3 +604,27 @@ int typed_value_parse(const api_rule_t *rule, const char *text, size_t len, scop
         }
         return fail(&p, "has a type that cannot be compared");
 }
+
+int typed_value_copy(const MYSQL_BIND *from, scope_t *scope, MYSQL_BIND *ret_bind)
+{
+        *ret_bind = *from;
+        /* One byte more, as bind_bytes() has it: an empty value still has a buffer. */
+        ret_bind->buffer = scope_strndup(scope, from->buffer, from->buffer_length);
+        if (ret_bind->buffer == NULL)
+                return -ENOMEM;
+        if (from->length != NULL) {
+                unsigned long *length = scope_alloc(scope, sizeof(*length));
+                if (length == NULL)
+                        return -ENOMEM;
+                *length = *from->length;
+                ret_bind->length = length;
+        }
+        return 0;
+}
+
+bool typed_value_equal(const MYSQL_BIND *a, const MYSQL_BIND *b)
+{
+        return a->buffer_type == b->buffer_type && a->is_unsigned == b->is_unsigned &&
+               a->buffer_length == b->buffer_length &&
+               memcmp(a->buffer, b->buffer, a->buffer_length) == 0;
+}

@@ -7,6 +7,7 @@
 #define QUERYD_TYPED_VALUE_H
 
 #include <mysql.h>
+#include <stdbool.h>
 #include <stddef.h>
 
 #include "api/api.h"
@@ -23,5 +24,14 @@
  */
 int typed_value_parse(const api_rule_t *rule, const char *text, size_t len, scope_t *scope,
                       MYSQL_BIND *ret_bind, char *reason, size_t reason_size);
+
+/**
+ * Copies a bind typed_value_parse() made, value included, into scope: for
+ * one that must outlive the request it was parsed for. 0 or -ENOMEM.
+ */
+int typed_value_copy(const MYSQL_BIND *from, scope_t *scope, MYSQL_BIND *ret_bind);
+
+/** Whether two binds typed_value_parse() made hold the same value of the same type. */
+bool typed_value_equal(const MYSQL_BIND *a, const MYSQL_BIND *b);
 
 #endif

@@ -88,7 +88,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
         size_t n = split(text, args);
         scope_t *scope = scope_new();
         memset(&plan, 0, sizeof(plan));
-        int r = collection_plan_build(&plan, &resource, args, n, scope, &err);
+        int r = collection_plan_build(&plan, &resource, NULL, args, n, scope, &err);
         CHECK(r == 0 || r == -EINVAL, "status %d", r);
         if (r == 0) {
                 CHECK(plan.sql != NULL, "no statement");

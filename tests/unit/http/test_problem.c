@@ -51,6 +51,7 @@ static void test_titles(void)
                 { "timeout", "Timeout", 504 },
                 { "database-error", "Database Error", 500 },
                 { "internal", "Internal Error", 500 },
+                { "too-many-requests", "Too Many Requests", 429 },
         };
 
         for (size_t i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {

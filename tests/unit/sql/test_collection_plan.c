@@ -57,7 +57,7 @@ static void build(built_t *b, const char *const *pairs, size_t count)
                 args[i].name = pairs[2 * i];
                 args[i].value = pairs[2 * i + 1];
         }
-        b->status = collection_plan_build(&b->plan, &people, args, count, b->scope, &b->err);
+        b->status = collection_plan_build(&b->plan, &people, NULL, args, count, b->scope, &b->err);
 }
 
 #define BUILD(b, ...)                                                                      \
