@@ -9,7 +9,6 @@ static const struct {
         const char *slug;
         const char *title;
 } titles[] = {
-        { "forbidden", "Forbidden" },
         { "not-found", "Not Found" },
         { "method-not-allowed", "Method Not Allowed" },
         { "invalid-parameter", "Invalid Parameter" },

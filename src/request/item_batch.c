@@ -41,7 +41,7 @@ struct item_batch {
         const config_t *config;
         db_pool_t *pool;
         const api_resource_t *res;
-        const char *db_role;    /* every lookup's: the batch's key includes it; NULL: none */
+        const char *db_role;    /* every lookup's MariaDB role (same_db_role); NULL: none */
         list_node_t lookups;
         unsigned lookup_count;
         bool running;           /* granted its connection: closed to new lookups */
@@ -254,6 +254,15 @@ static bool same_rows(const item_batch_t *b, const env_t *env)
         return true;
 }
 
+/* Whether a batch runs under the MariaDB role of the caller's (NULL and ""
+ * alike: none): a lookup never rides on another role's statement. */
+static bool same_db_role(const item_batch_t *b, const env_t *env)
+{
+        const char *mine = env->db_role != NULL ? env->db_role : "";
+
+        return strcmp(b->db_role != NULL ? b->db_role : "", mine) == 0;
+}
+
 /* A batch of res (a resource, or one role's view of it) on pool that still
  * takes lookups of this caller. */
 static item_batch_t *open_batch_of(env_t *env, db_pool_t *pool, const api_resource_t *res)
@@ -261,7 +270,8 @@ static item_batch_t *open_batch_of(env_t *env, db_pool_t *pool, const api_resour
         list_for_each(node, &env->shared->open_item_batches) {
                 item_batch_t *b = list_entry(node, item_batch_t, open_node);
                 if (b->res == res && b->pool == pool &&
-                    b->lookup_count < env->config->batch_lookups && same_rows(b, env))
+                    b->lookup_count < env->config->batch_lookups && same_rows(b, env) &&
+                    same_db_role(b, env))
                         return b;
         }
         return NULL;

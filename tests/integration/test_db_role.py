@@ -1,9 +1,7 @@
 """Statements run under the MariaDB role of the caller's queryd role.
 
-NEEDS THE IDENTITY PIPELINE: the caller's role comes from an API key and the
-configuration's "auth" section ("roles": {...: {"db_role": ...}}).  Until
-queryd knows that section (src/auth/), every test here is skipped.
-
+The caller's role comes from an API key and the configuration's "auth"
+section ("roles": {...: {"db_role": ...}}).
 queryd connects as a database account that holds no table privilege of its
 own: it reads through the roles granted to it.  shop_reader may read both
 tables, shop_limited only `items`; the account's default role is
@@ -13,11 +11,12 @@ and one connection every request provably runs on the same connection, and
 each must run under its own role whatever ran before it: the role never
 leaks from one request to the next, a request with no db_role runs under no
 role at all, and /metrics shows that a role already in force costs no
-SET ROLE round trip.
+SET ROLE round trip.  Coalesced lookups share a statement only within one
+role.
 """
 
 import hashlib
-import unittest
+import threading
 
 import harness
 from harness import assert_json_ok, assert_problem
@@ -41,11 +40,8 @@ DB_ROLES = {
 HOSTS = ("localhost", "127.0.0.1", "%")
 
 ROLE_SWITCHES = "queryd_db_role_switches_total"
+LOOKUP_STATEMENTS = "queryd_lookup_statements_total"
 RECONNECTS = "queryd_db_reconnects_total"
-
-
-def pipeline_merged():
-    return (harness.REPO_ROOT / "src" / "auth").is_dir()
 
 
 def sha256_hex(text):
@@ -63,6 +59,7 @@ def setup_sql():
         "GRANT SELECT ON queryd.items TO shop_reader",
         "GRANT SELECT ON queryd.secrets TO shop_reader",
         "GRANT SELECT ON queryd.items TO shop_limited",
+        "GRANT SELECT ON queryd.users TO shop_reader",  # held up by a table lock below
     ]
     for host in HOSTS:
         account = f"'qd'@'{host}'"
@@ -80,6 +77,7 @@ def api_config():
         "resources": [
             {"path": "/items", "table": "items", "key": "id"},
             {"path": "/secrets", "table": "secrets", "key": "id"},
+            {"path": "/users", "table": "users", "key": "id"},
         ],
         "auth": {
             "api_keys": [{"sha256": sha256_hex(key), "role": role}
@@ -103,7 +101,6 @@ def metric(q, name):
     raise AssertionError(f"/metrics has no {name}")
 
 
-@unittest.skipUnless(pipeline_merged(), "needs the identity pipeline (API keys, roles, db_role)")
 class DbRoleTests(harness.DemoServiceTestCase):
     workers = 1
     pool_size = 1
@@ -194,6 +191,43 @@ class DbRoleTests(harness.DemoServiceTestCase):
         self.assert_denied_items("plain")
         self.kill_queryd_connection()
         self.assert_denied_items("plain")
+
+    def test_coalesced_lookups_share_a_statement_only_within_a_role(self):
+        # While a lookup holds the only connection, lookups of two roles pile
+        # up: each role gets its own statement, under its own role.
+        statements = metric(self.queryd, LOOKUP_STATEMENTS)
+        lock = harness.lock_users_table(self.db, harness.DEMO_DB, 60)
+        held = []
+        try:
+            blocker = threading.Thread(
+                target=lambda: held.append(self.as_role("reader", "/users/1")), daemon=True)
+            blocker.start()
+            self.assertTrue(harness.wait_until(
+                lambda: metric(self.queryd, "queryd_db_pool_busy") == 1, 10),
+                "the connection was never taken")
+            jobs = [("GET", "/secrets/1", headers_for(role))
+                    for role in ("reader", "limited") * 3]
+            results = []
+            firing = threading.Thread(target=lambda: results.extend(
+                harness.fire_concurrently(self.port, jobs)), daemon=True)
+            firing.start()
+            self.assertTrue(harness.wait_until(
+                lambda: metric(self.queryd, "queryd_db_pool_waiting") == len(jobs), 10),
+                "the lookups did not all wait")
+        finally:
+            lock.release()
+        firing.join(60)
+        blocker.join(60)
+        self.assertEqual([r.status for r in held], [200])
+        self.assertEqual(len(results), len(jobs))
+        for (_, _, headers), resp in results:
+            self.assertIsInstance(resp, harness.Response, repr(resp))
+            if headers == headers_for("reader"):
+                self.assertEqual(resp.status, 200, resp.describe())
+            else:
+                assert_problem(self, resp, 403, "forbidden")
+        self.assertEqual(metric(self.queryd, LOOKUP_STATEMENTS) - statements, 3,
+                         "one statement for the blocker, then one per role")
 
     def kill_queryd_connection(self):
         before = metric(self.queryd, RECONNECTS)
