@@ -4,7 +4,7 @@
  * *_start/_cont API with the socket on a uv_poll. A connection knows its own
  * link and nothing of who uses it: it reports what happens to the link to an
  * owner through the events it is given at init, and the owner decides what
- * becomes of it (db_pool.c). Used by db_pool.c and db_query.c only.
+ * becomes of it (db_pool.c). Used by db_pool.c, db_query.c and db_role.c only.
  */
 #ifndef QUERYD_DB_CONN_H
 #define QUERYD_DB_CONN_H
