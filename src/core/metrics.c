@@ -27,6 +27,7 @@ static struct {
         atomic_ulong bytes;
         atomic_ulong db_errors;
         atomic_ulong reconnects;
+        atomic_ulong role_switches;
         atomic_ulong streams_cut;
         atomic_ulong lookup_statements;
         atomic_ulong lookups;
@@ -100,6 +101,11 @@ void metrics_count_db_error(void)
 void metrics_count_reconnect(void)
 {
         atomic_fetch_add(&m.reconnects, 1);
+}
+
+void metrics_count_role_switch(void)
+{
+        atomic_fetch_add(&m.role_switches, 1);
 }
 
 void metrics_count_lookup_batch(unsigned lookups)
@@ -183,6 +189,9 @@ void metrics_render(strbuf_t *out, const db_pool_stats_t *pool)
         render_counter(out, "queryd_db_reconnects_total",
                        "Connections reopened after being lost or discarded.",
                        atomic_load(&m.reconnects));
+        render_counter(out, "queryd_db_role_switches_total",
+                       "SET ROLE statements sent because a connection ran under another role.",
+                       atomic_load(&m.role_switches));
         render_counter(out, "queryd_http_streams_cut_total",
                        "Streamed answers cut short (database error, timeout, max_rows), "
                        "counted as 200 by status.",

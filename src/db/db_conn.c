@@ -204,6 +204,7 @@ static void connect_done(db_conn_t *c)
         const db_conn_options_t *o = &c->options;
 
         if (mysql_errno(c->mysql) == 0) {
+                db_conn_forget_role(c); /* a new session: its role is the account's default */
                 c->state = DB_CONN_UP;
                 c->backoff_ms = BACKOFF_MIN_MS;
                 o->events->up_cb(c, o->owner);
@@ -296,6 +297,7 @@ static void close_done(db_conn_t *c)
                 free(c->statements[i].sql);
         }
         c->statement_count = 0;
+        db_conn_forget_role(c);
         close_poll(c);
         c->mysql = NULL;
         c->state = DB_CONN_DOWN;
@@ -341,8 +343,16 @@ void db_conn_close(db_conn_t *c)
 
 void db_conn_done(db_conn_t *c)
 {
+        db_conn_forget_role(c);
         close_poll(c);
         uv_close((uv_handle_t *)&c->timer, NULL);
+}
+
+void db_conn_forget_role(db_conn_t *c)
+{
+        free(c->role);
+        c->role = NULL;
+        c->role_known = false;
 }
 
 /* ---- statement cache ---- */

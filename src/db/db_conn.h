@@ -4,7 +4,7 @@
  * *_start/_cont API with the socket on a uv_poll. A connection knows its own
  * link and nothing of who uses it: it reports what happens to the link to an
  * owner through the events it is given at init, and the owner decides what
- * becomes of it (db_pool.c). Used by db_pool.c and db_query.c only.
+ * becomes of it (db_pool.c). Used by db_pool.c, db_query.c and db_role.c only.
  */
 #ifndef QUERYD_DB_CONN_H
 #define QUERYD_DB_CONN_H
@@ -94,6 +94,12 @@ struct db_conn {
         unsigned backoff_ms;
         unsigned host_index; /* the database host this conn uses: a failed connect moves on */
         bool aborting;    /* a call is being ended early: callers must not see its rows */
+        /* The MariaDB role the session runs under (db_role.c). Known only
+         * after a SET ROLE that succeeded: a new session starts under the
+         * account's default role, whatever that is, and is set explicitly
+         * on first use. */
+        bool role_known;
+        char *role;       /* heap; NULL: none. Meaningful while role_known */
         unsigned statement_count;
         unsigned long statement_clock; /* ticks at each lookup, for last_used */
         db_cached_stmt_t statements[DB_CONN_MAX_STATEMENTS];
@@ -139,6 +145,12 @@ void db_conn_close(db_conn_t *conn);
 
 /** Stops the conn's handles for good; the loop sees them closed a turn later. */
 void db_conn_done(db_conn_t *conn);
+
+/**
+ * Forgets the session's role (db_role.c): the next user sets it again.
+ * Safe on a conn with no role recorded.
+ */
+void db_conn_forget_role(db_conn_t *conn);
 
 /** The statement cached for sql prepared with timeout_ms on this connection, or NULL. */
 MYSQL_STMT *db_conn_statement(db_conn_t *conn, const char *sql, unsigned timeout_ms);

@@ -1,5 +1,7 @@
 /* MariaDB errno -> HTTP status. Anything the database cannot be blamed on the
- * client for is a 5xx: 503 when retrying later may help, 504 for deadlines. */
+ * client for is a 5xx: 503 when retrying later may help, 504 for deadlines.
+ * The one 4xx: the database's grants refused the statement to the role the
+ * request runs under, which is the caller's lack of rights, not a fault. */
 #include "db/db_errors.h"
 
 #include <stddef.h>
@@ -12,8 +14,12 @@ static const struct {
         { 1044, { 503, "database-unavailable" } }, /* ER_DBACCESS_DENIED_ERROR */
         { 1045, { 503, "database-unavailable" } }, /* ER_ACCESS_DENIED_ERROR */
         { 1053, { 503, "database-unavailable" } }, /* ER_SERVER_SHUTDOWN */
+        { 1142, { 403, "forbidden" } },            /* ER_TABLEACCESS_DENIED_ERROR */
+        { 1143, { 403, "forbidden" } },            /* ER_COLUMNACCESS_DENIED_ERROR */
         { 1205, { 503, "database-unavailable" } }, /* ER_LOCK_WAIT_TIMEOUT */
         { 1213, { 503, "database-unavailable" } }, /* ER_LOCK_DEADLOCK */
+        { 1227, { 403, "forbidden" } },            /* ER_SPECIFIC_ACCESS_DENIED_ERROR */
+        { 1370, { 403, "forbidden" } },            /* ER_PROCACCESS_DENIED_ERROR */
         { 1927, { 503, "database-unavailable" } }, /* ER_CONNECTION_KILLED */
         { 1969, { 504, "timeout" } },              /* ER_STATEMENT_TIMEOUT */
         { 3024, { 504, "timeout" } },              /* MySQL's ER_QUERY_TIMEOUT */

@@ -161,6 +161,7 @@ bool access_admit(env_t *env, http_request_t *req, route_match_t *match)
         if (id == NULL)
                 return false;
         env->identity = id;
+        env->db_role = id->settings != NULL ? id->settings->db_role : NULL;
         req->role = id->role;
         req->subject = id->subject;
         if (match->route == NULL || !entry_access(env->api, match->route->target, &access,

@@ -16,6 +16,7 @@
 
 #include "core/metrics.h"
 #include "db/db_query.h"
+#include "db/db_role.h"
 #include "request/answer.h"
 #include "sql/typed_value.h"
 
@@ -40,6 +41,7 @@ struct item_batch {
         const config_t *config;
         db_pool_t *pool;
         const api_resource_t *res;
+        const char *db_role;    /* every lookup's MariaDB role (same_db_role); NULL: none */
         list_node_t lookups;
         unsigned lookup_count;
         bool running;           /* granted its connection: closed to new lookups */
@@ -189,6 +191,25 @@ static int bind_keys(item_batch_t *b, unsigned count)
 
 static void on_deadline(http_request_t *req, void *data);
 
+/* The connection runs under the batch's role: the statement may start. */
+static void on_role(db_lease_t *lease, int status, const db_error_t *error, void *data)
+{
+        item_batch_t *b = data;
+        lookup_t *l;
+
+        if (status >= 0) {
+                db_query_run(&b->query, lease, b->scope);
+                return;
+        }
+        db_pool_release(lease);
+        metrics_count_db_error();
+        while ((l = first_lookup(b)) != NULL) {
+                detach(l);
+                answer_role_failure(l->req, error);
+        }
+        close_batch(b);
+}
+
 /* Each lookup now waits for the statement, not for a connection. */
 static void rearm_deadlines(item_batch_t *b)
 {
@@ -218,7 +239,7 @@ static void on_lease(db_lease_t *lease, int status, void *data)
         }
         metrics_count_lookup_batch(b->lookup_count);
         rearm_deadlines(b);
-        db_query_run(&b->query, b->lease, b->scope);
+        db_lease_use_role(b->lease, b->scope, b->db_role, on_role, b);
 }
 
 /* ---- opening and joining ---- */
@@ -233,6 +254,15 @@ static bool same_rows(const item_batch_t *b, const env_t *env)
         return true;
 }
 
+/* Whether a batch runs under the MariaDB role of the caller's (NULL and ""
+ * alike: none): a lookup never rides on another role's statement. */
+static bool same_db_role(const item_batch_t *b, const env_t *env)
+{
+        const char *mine = env->db_role != NULL ? env->db_role : "";
+
+        return strcmp(b->db_role != NULL ? b->db_role : "", mine) == 0;
+}
+
 /* A batch of res (a resource, or one role's view of it) on pool that still
  * takes lookups of this caller. */
 static item_batch_t *open_batch_of(env_t *env, db_pool_t *pool, const api_resource_t *res)
@@ -240,7 +270,8 @@ static item_batch_t *open_batch_of(env_t *env, db_pool_t *pool, const api_resour
         list_for_each(node, &env->shared->open_item_batches) {
                 item_batch_t *b = list_entry(node, item_batch_t, open_node);
                 if (b->res == res && b->pool == pool &&
-                    b->lookup_count < env->config->batch_lookups && same_rows(b, env))
+                    b->lookup_count < env->config->batch_lookups && same_rows(b, env) &&
+                    same_db_role(b, env))
                         return b;
         }
         return NULL;
@@ -277,6 +308,14 @@ static int open_batch(env_t *env, db_pool_t *pool, const api_resource_t *res,
         b->config = env->config;
         b->pool = pool;
         b->res = res;
+        /* A copy: the batch may outlive the request that opened it. */
+        if (env->db_role != NULL) {
+                b->db_role = scope_strndup(scope, env->db_role, strlen(env->db_role));
+                if (b->db_role == NULL) {
+                        scope_close(scope);
+                        return -ENOMEM;
+                }
+        }
         list_init(&b->lookups);
         b->query.row_options.time_zone = env->config->time_zone;
         b->query.row_options.outputs = res->outputs;

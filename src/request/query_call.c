@@ -7,6 +7,7 @@
 
 #include "core/log.h"
 #include "core/metrics.h"
+#include "db/db_role.h"
 #include "request/answer.h"
 
 /*
@@ -180,6 +181,22 @@ static void on_done(db_query_t *q, int status, void *data)
 
 static void on_deadline(http_request_t *req, void *data);
 
+/* The connection runs under the request's role: the statement may start. */
+static void on_role(db_lease_t *lease, int status, const db_error_t *error, void *data)
+{
+        query_call_t *call = data;
+
+        if (status < 0) {
+                db_pool_release(lease);
+                call->running = false;
+                metrics_count_db_error();
+                answer_role_failure(call->req, error);
+                call->done(call, status);
+                return;
+        }
+        db_query_run(&call->query, lease, call->req->scope);
+}
+
 static void on_lease(db_lease_t *lease, int status, void *data)
 {
         query_call_t *call = data;
@@ -197,7 +214,7 @@ static void on_lease(db_lease_t *lease, int status, void *data)
         if (call->deadline_ms == 0)
                 http_set_deadline(req, call->query.timeout_ms + DB_QUERY_GRACE_MS, on_deadline,
                                   call);
-        db_query_run(&call->query, lease, req->scope);
+        db_lease_use_role(lease, req->scope, call->env->db_role, on_role, call);
 }
 
 static void on_deadline(http_request_t *req, void *data)
