@@ -205,6 +205,7 @@ static void connect_done(db_conn_t *c)
 
         if (mysql_errno(c->mysql) == 0) {
                 db_conn_forget_role(c); /* a new session: its role is the account's default */
+                c->role_untouched = true;
                 c->state = DB_CONN_UP;
                 c->backoff_ms = BACKOFF_MIN_MS;
                 o->events->up_cb(c, o->owner);
@@ -353,6 +354,7 @@ void db_conn_forget_role(db_conn_t *c)
         free(c->role);
         c->role = NULL;
         c->role_known = false;
+        c->role_untouched = false;
 }
 
 /* ---- statement cache ---- */

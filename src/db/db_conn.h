@@ -96,9 +96,10 @@ struct db_conn {
         bool aborting;    /* a call is being ended early: callers must not see its rows */
         /* The MariaDB role the session runs under (db_role.c). Known only
          * after a SET ROLE that succeeded: a new session starts under the
-         * account's default role, whatever that is, and is set explicitly
-         * on first use. */
+         * account's default role, whatever that is (role_untouched), and a
+         * request that names a role or no role sets it explicitly. */
         bool role_known;
+        bool role_untouched; /* no SET ROLE since the session opened */
         char *role;       /* heap; NULL: none. Meaningful while role_known */
         unsigned statement_count;
         unsigned long statement_clock; /* ticks at each lookup, for last_used */

@@ -116,6 +116,10 @@ void db_lease_use_role(db_lease_t *lease, scope_t *scope, const char *db_role, d
 {
         db_conn_t *conn = lease->conn;
 
+        if (db_role == NULL && conn->role_untouched) { /* the session's own role: as it is */
+                cb(lease, 0, NULL, data);
+                return;
+        }
         if (db_role != NULL && *db_role == '\0')
                 db_role = NULL;
         if (runs_under(conn, db_role)) {

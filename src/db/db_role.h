@@ -22,9 +22,12 @@ typedef void (*db_role_cb)(db_lease_t *lease, int status, const db_error_t *erro
 
 /**
  * Makes the statements that follow on the lease's granted connection run
- * under db_role, a MariaDB role name (NULL or "": no role at all, SET ROLE
- * NONE). When the connection already runs under it, cb runs before this
- * returns and nothing is sent; otherwise SET ROLE runs first and cb runs on
+ * under db_role, a MariaDB role name ("": no role at all, SET ROLE NONE).
+ * NULL asks for the session's own role, as it connected (the account's
+ * default role): nothing is sent on a session no SET ROLE has touched, and
+ * SET ROLE NONE on one that another request's role was set on, since the
+ * default role cannot be named back. When the connection already runs
+ * under the role asked for, cb runs before this returns and nothing is sent; otherwise SET ROLE runs first and cb runs on
  * the loop, possibly before this returns. Until it succeeds the connection's
  * role counts as unknown: if the SET ROLE fails, or the request's scope
  * closes first (then the lease release reopens the connection and cb never

@@ -127,6 +127,19 @@ static void deny(http_request_t *req, const identity_t *id)
                 http_fail(req, 403, "forbidden", "the role %s may not use this", id->role);
 }
 
+/* Once one role names a MariaDB role, every other runs under none ("", SET
+ * ROLE NONE), never under a role a previous request left on the connection;
+ * without any, sessions keep the account's own role (NULL). */
+static const char *db_role_of(const api_auth_t *auth, const identity_t *id)
+{
+        if (id->settings != NULL && id->settings->db_role != NULL)
+                return id->settings->db_role;
+        for (size_t i = 0; i < auth->role_count; i++)
+                if (auth->roles[i].db_role != NULL)
+                        return "";
+        return NULL;
+}
+
 /* The role's rate, per identity: its subject, else its address. */
 static bool within_rate(env_t *env, http_request_t *req, const identity_t *id)
 {
@@ -161,7 +174,7 @@ bool access_admit(env_t *env, http_request_t *req, route_match_t *match)
         if (id == NULL)
                 return false;
         env->identity = id;
-        env->db_role = id->settings != NULL ? id->settings->db_role : NULL;
+        env->db_role = db_role_of(auth, id);
         req->role = id->role;
         req->subject = id->subject;
         if (match->route == NULL || !entry_access(env->api, match->route->target, &access,

@@ -40,7 +40,8 @@ struct env {
         const api_t *api;       /* the configuration file's endpoints, as loaded */
         const config_t *config; /* the settings (QUERYD_*) */
         uv_loop_t *loop;
-        const char *db_role; /* the MariaDB role this request's statements run under; NULL: none (SET ROLE NONE) */
+        const char *db_role;    /* the MariaDB role its statements run under (request/access.c):
+                                   "" none (SET ROLE NONE), NULL the session's own */
         env_shared_t *shared;   /* private to request/: use the functions below */
         /* Who is asking (request/access.c); NULL without an "auth" section. */
         const identity_t *identity;

@@ -254,13 +254,13 @@ static bool same_rows(const item_batch_t *b, const env_t *env)
         return true;
 }
 
-/* Whether a batch runs under the MariaDB role of the caller's (NULL and ""
- * alike: none): a lookup never rides on another role's statement. */
+/* Whether a batch runs under the MariaDB role of the caller's (NULL: the
+ * session's own, "": none): a lookup never rides on another role's statement. */
 static bool same_db_role(const item_batch_t *b, const env_t *env)
 {
-        const char *mine = env->db_role != NULL ? env->db_role : "";
-
-        return strcmp(b->db_role != NULL ? b->db_role : "", mine) == 0;
+        if (b->db_role == NULL || env->db_role == NULL)
+                return b->db_role == env->db_role;
+        return strcmp(b->db_role, env->db_role) == 0;
 }
 
 /* A batch of res (a resource, or one role's view of it) on pool that still

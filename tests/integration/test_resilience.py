@@ -1357,8 +1357,10 @@ class ResilienceTests(unittest.TestCase):
                 self.assertEqual(len(entries), 1, f"log lines for {header_id}: {entries}")
                 e = entries[0]
                 self.assertEqual(set(e), {"time", "request_id", "method", "path", "query",
-                                          "client", "status", "bytes", "duration_ms",
-                                          "outcome"}, e)
+                                          "client", "role", "subject", "status", "bytes",
+                                          "duration_ms", "outcome"}, e)
+                # No "auth" section: nobody is identified.
+                self.assertEqual((e["role"], e["subject"]), (None, None), e)
                 self.assertRegex(e["time"], r"^\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d(\.\d+)?"
                                  r"(Z|[+-]\d\d:\d\d)$")
                 when = datetime.datetime.fromisoformat(e["time"].replace("Z", "+00:00"))
