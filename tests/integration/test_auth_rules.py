@@ -269,6 +269,16 @@ class AuthRulesTests(harness.DemoServiceTestCase):
         self.assertEqual(self.get("/users/1", headers={"X-API-Key": REPORT_KEY}).status, 200)
         assert_problem(self, self.get("/users/1"), 401, "unauthorized")
 
+    def test_without_db_roles_no_set_role_is_sent(self):
+        # No role names a db_role: sessions keep the account's own role.
+        for tok in (self.tenant1, self.admin):
+            self.assertEqual(self.get("/orders?limit=3", headers=bearer(tok)).status, 200)
+        self.assertEqual(self.get("/orders?limit=3").status, 200)
+        text = self.get("/metrics").body.decode()
+        switches = re.search(r"^queryd_db_role_switches_total (\S+)$", text, re.M)
+        self.assertIsNotNone(switches, "the counter is exported")
+        self.assertEqual(float(switches.group(1)), 0)
+
     # ---------------------------------------------------------- openapi
 
     def document(self, headers=None):
