@@ -108,7 +108,7 @@ static void test_entry_rule_mistakes(void)
                      "t.json: resources[0] '/o': roles 'a': 'rows': the placeholder :tenant "
                      "is not :claims.<path>");
         expect_error("{'auth': {}, " ENTRY ", 'roles': {'a': {'rows': 'x = 1; DROP TABLE o'}}}]}",
-                     "t.json: resources[0] '/o': roles 'a': 'rows': text after the ';' at byte "
+                     "t.json: resources[0] '/o': roles 'a': 'rows': text after the ^;^ at byte "
                      "7: one statement only");
         expect_error("{'auth': {}, 'queries': [{'path': '/q', 'sql': 'SELECT 1',"
                      " 'roles': {'a': {'rows': 'x = 1'}}}]}",
