@@ -150,7 +150,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
                 return 0;
         }
         /* An exact-size copy: the token is not NUL-terminated. */
-        char *token = malloc(size ? size : 1);
+        char *token = calloc(1, size ? size : 1);
         CHECK(token != NULL, "out of memory");
         memcpy(token, data, size);
         verify_once(token, size, &plain);
