@@ -197,8 +197,8 @@ static const char *verify(const jwt_keys_t *keys, const jwt_expect_t *expect, co
                           char *buf, size_t buf_size)
 {
         part_t parts[3];
-        const unsigned char *header_bytes, *payload, *sig;
-        size_t header_len, payload_len, sig_len;
+        const unsigned char *header_bytes = NULL, *payload = NULL, *sig = NULL;
+        size_t header_len = 0, payload_len = 0, sig_len = 0;
         const jws_alg_t *alg = NULL;
         const char *kid = NULL, *why;
         json_t *header = NULL;
