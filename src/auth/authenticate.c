@@ -179,8 +179,13 @@ static json_t *verified_claims(const api_auth_t *auth, token_cache_t *tokens,
 
         if (claims != NULL)
                 return json_incref(claims);
-        if (jwt_verify(auth->verifier, &expect, token, len, now, &claims, &expires, why,
-                       sizeof(why)) < 0) {
+        int r = jwt_verify(auth->verifier, &expect, token, len, now, &claims, &expires, why,
+                           sizeof(why));
+        if (r == -ENOMEM) {
+                http_fail(req, 500, "internal", "out of memory");
+                return NULL;
+        }
+        if (r < 0) {
                 refuse(req, "invalid_token", why);
                 return NULL;
         }
