@@ -526,6 +526,17 @@ def lock_users_table(db, database, seconds, table="users"):
     return lock
 
 
+def metric(q, name):
+    """The value of an unlabelled counter or gauge of q's /metrics, as an int."""
+    resp = q.get("/metrics")
+    if resp.status != 200:
+        raise AssertionError(f"/metrics: {resp.describe()}")
+    for line in resp.body.decode("utf-8").splitlines():
+        if line.startswith(name + " "):
+            return int(float(line.split()[1]))
+    raise AssertionError(f"/metrics has no {name}")
+
+
 def assert_problem(tc, resp, status, slug, mentions=None):
     """Assert resp is an RFC 9457 problem document as the contract describes.
 

@@ -27,27 +27,17 @@ HELD_LOCK_SECONDS = 60
 FORMATS = [None, "application/x-ndjson", "text/csv"]
 
 
-def metric(q, name):
-    resp = q.get("/metrics")
-    if resp.status != 200:
-        raise AssertionError(f"/metrics: {resp.describe()}")
-    for line in resp.body.decode("utf-8").splitlines():
-        if line.startswith(name + " "):
-            return int(line.split()[1])
-    raise AssertionError(f"/metrics has no {name}")
-
-
 # The pool gauges of /metrics: /readyz would wait for the connection itself.
 def waiting(q):
-    return metric(q, "queryd_db_pool_waiting")
+    return harness.metric(q, "queryd_db_pool_waiting")
 
 
 def busy(q):
-    return metric(q, "queryd_db_pool_busy")
+    return harness.metric(q, "queryd_db_pool_busy")
 
 
 def lookup_counts(q):
-    return metric(q, "queryd_lookup_statements_total"), metric(q, "queryd_lookups_total")
+    return harness.metric(q, "queryd_lookup_statements_total"), harness.metric(q, "queryd_lookups_total")
 
 
 def job(user_id, accept=None):

@@ -91,16 +91,6 @@ def headers_for(role):
     return {"X-API-Key": KEYS[role]}
 
 
-def metric(q, name):
-    resp = q.get("/metrics")
-    if resp.status != 200:
-        raise AssertionError(f"/metrics: {resp.describe()}")
-    for line in resp.body.decode("utf-8").splitlines():
-        if line.startswith(name + " "):
-            return int(line.split()[1])
-    raise AssertionError(f"/metrics has no {name}")
-
-
 class DbRoleTests(harness.DemoServiceTestCase):
     workers = 1
     pool_size = 1
@@ -150,15 +140,15 @@ class DbRoleTests(harness.DemoServiceTestCase):
 
     def test_role_in_force_costs_no_round_trip(self):
         self.assert_reads("reader", "/secrets")
-        before = metric(self.queryd, ROLE_SWITCHES)
+        before = harness.metric(self.queryd, ROLE_SWITCHES)
         for i in range(5):
             self.assert_reads("reader", "/secrets" if i % 2 else "/items/1")
-        self.assertEqual(metric(self.queryd, ROLE_SWITCHES), before,
+        self.assertEqual(harness.metric(self.queryd, ROLE_SWITCHES), before,
                          "SET ROLE ran although the role was already in force")
         self.assert_reads("limited", "/items")
-        self.assertEqual(metric(self.queryd, ROLE_SWITCHES), before + 1)
+        self.assertEqual(harness.metric(self.queryd, ROLE_SWITCHES), before + 1)
         self.assert_reads("limited", "/items/1")
-        self.assertEqual(metric(self.queryd, ROLE_SWITCHES), before + 1)
+        self.assertEqual(harness.metric(self.queryd, ROLE_SWITCHES), before + 1)
 
     def test_no_db_role_runs_under_no_role(self):
         # The account itself may read nothing: only SET ROLE NONE gives 403.
@@ -195,7 +185,7 @@ class DbRoleTests(harness.DemoServiceTestCase):
     def test_coalesced_lookups_share_a_statement_only_within_a_role(self):
         # While a lookup holds the only connection, lookups of two roles pile
         # up: each role gets its own statement, under its own role.
-        statements = metric(self.queryd, LOOKUP_STATEMENTS)
+        statements = harness.metric(self.queryd, LOOKUP_STATEMENTS)
         lock = harness.lock_users_table(self.db, harness.DEMO_DB, 60)
         held = []
         try:
@@ -203,7 +193,7 @@ class DbRoleTests(harness.DemoServiceTestCase):
                 target=lambda: held.append(self.as_role("reader", "/users/1")), daemon=True)
             blocker.start()
             self.assertTrue(harness.wait_until(
-                lambda: metric(self.queryd, "queryd_db_pool_busy") == 1, 10),
+                lambda: harness.metric(self.queryd, "queryd_db_pool_busy") == 1, 10),
                 "the connection was never taken")
             jobs = [("GET", "/secrets/1", headers_for(role))
                     for role in ("reader", "limited") * 3]
@@ -212,7 +202,7 @@ class DbRoleTests(harness.DemoServiceTestCase):
                 harness.fire_concurrently(self.port, jobs)), daemon=True)
             firing.start()
             self.assertTrue(harness.wait_until(
-                lambda: metric(self.queryd, "queryd_db_pool_waiting") == len(jobs), 10),
+                lambda: harness.metric(self.queryd, "queryd_db_pool_waiting") == len(jobs), 10),
                 "the lookups did not all wait")
         finally:
             lock.release()
@@ -226,18 +216,18 @@ class DbRoleTests(harness.DemoServiceTestCase):
                 self.assertEqual(resp.status, 200, resp.describe())
             else:
                 assert_problem(self, resp, 403, "forbidden")
-        self.assertEqual(metric(self.queryd, LOOKUP_STATEMENTS) - statements, 3,
+        self.assertEqual(harness.metric(self.queryd, LOOKUP_STATEMENTS) - statements, 3,
                          "one statement for the blocker, then one per role")
 
     def kill_queryd_connection(self):
-        before = metric(self.queryd, RECONNECTS)
+        before = harness.metric(self.queryd, RECONNECTS)
         ids = harness.query_rows(self.db, "SELECT id FROM information_schema.PROCESSLIST "
                                           "WHERE USER = 'qd'")
         self.assertTrue(ids, "queryd holds no connection as qd")
         for (conn_id,) in ids:
             self.db.execute(f"KILL CONNECTION {int(conn_id)}")
         self.assertTrue(harness.wait_until(
-            lambda: metric(self.queryd, RECONNECTS) > before, 15),
+            lambda: harness.metric(self.queryd, RECONNECTS) > before, 15),
             "queryd did not reconnect")
         self.queryd.wait_pool_idle(1)
 
