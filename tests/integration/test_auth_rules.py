@@ -24,8 +24,6 @@ import hashlib
 import json
 import secrets
 import time
-import unittest
-import urllib.parse
 
 import jwt
 
