@@ -1,6 +1,7 @@
 /* queryd: wiring only. Reads the configuration, starts the workers, waits for
  * SIGINT or SIGTERM (reloading the endpoints on SIGHUP), and stops everything
  * in order. */
+#include <arpa/inet.h>
 #include <mysql.h>
 #include <signal.h>
 #include <stdio.h>
@@ -92,6 +93,22 @@ static db_pool_t **share_pools(worker_t *all, unsigned count)
         return pools;
 }
 
+/* Without "auth" every caller reads everything: fine on loopback, worth a
+ * word anywhere else. */
+static void warn_if_open(const config_t *config, const api_t *api)
+{
+        struct in6_addr v6;
+        struct in_addr v4;
+        const char *host = config->listen_host;
+        bool loopback = strcmp(host, "localhost") == 0 ||
+                        (inet_pton(AF_INET, host, &v4) == 1 && (ntohl(v4.s_addr) >> 24) == 127) ||
+                        (inet_pton(AF_INET6, host, &v6) == 1 && IN6_IS_ADDR_LOOPBACK(&v6));
+
+        if (api->auth == NULL && !loopback)
+                log_warn("listening on %s with no \"auth\" section: every caller who can reach "
+                         "it may read every entry", host);
+}
+
 static int run(const config_t *config, api_t *api)
 {
         unsigned workers = config->workers < config->pool_size ? config->workers : config->pool_size;
@@ -127,6 +144,9 @@ static int run(const config_t *config, api_t *api)
                 log_info("queryd listening on http://%s:%u with %u workers and %u connections to %s",
                          config->listen_host, config->listen_port, workers, config->pool_size,
                          config->database_url_redacted);
+                if (config->admin_port != 0)
+                        log_info("/metrics, /healthz and /readyz on http://%s:%u",
+                                 config->admin_host, config->admin_port);
                 while (sigwait(&stop_signals, &sig) == 0 && sig == SIGHUP)
                         reload(config, all, ready);
                 log_info("signal %d: draining and stopping", sig);
@@ -175,6 +195,7 @@ int main(int argc, char **argv)
                 config_done(&config);
                 return unreachable ? 1 : 2;
         }
+        warn_if_open(&config, api);
         int status = run(&config, api);
         api_unref(api);
         mysql_library_end();

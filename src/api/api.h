@@ -192,7 +192,8 @@ typedef struct api_auth {
 
 /** The OpenAPI document as one role may see it. */
 typedef struct api_role_document {
-        char *role;             /* NULL: an authenticated role no rule names */
+        char *role;             /* "": a role the file does not name; NULL: a caller with
+                                   no role (no credentials and no anonymous role) */
         char *json;
         size_t len;
 } api_role_document_t;
@@ -276,6 +277,12 @@ int api_build_routes(api_t *api, const api_handlers_t *handlers);
  * same path (message in err), or -ENOMEM.
  */
 int api_finish(api_t *api, const api_handlers_t *handlers, char *err, size_t err_size);
+
+/**
+ * The OpenAPI document of role (NULL: a caller with no role) under "auth":
+ * its own, or that of roles the file does not name.
+ */
+const api_role_document_t *api_role_document(const api_t *api, const char *role);
 
 /** The route of the api whose template is template, or NULL. */
 const route_t *api_route(const api_t *api, const char *template);

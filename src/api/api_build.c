@@ -200,6 +200,82 @@ int api_build_routes(api_t *api, const api_handlers_t *h)
         return r;
 }
 
+/* ---- each role's OpenAPI document ---- */
+
+static bool has_document(const api_t *api, const char *role)
+{
+        for (size_t i = 0; i < api->role_document_count; i++) {
+                const char *other = api->role_documents[i].role;
+                if (other == role || (other && role && strcmp(other, role) == 0))
+                        return true;
+        }
+        return false;
+}
+
+static int add_document(api_t *api, const char *role)
+{
+        const api_auth_t *auth = api->auth;
+        api_role_document_t *d = &api->role_documents[api->role_document_count];
+        openapi_audience_t audience = {
+                role, role && auth->anonymous_role && strcmp(role, auth->anonymous_role) == 0
+        };
+
+        if (has_document(api, role))
+                return 0;
+        if (role != NULL && (d->role = strdup(role)) == NULL)
+                return -ENOMEM;
+        api->role_document_count++;
+        d->json = openapi_gen_document(api, &audience, &d->len);
+        return d->json ? 0 : -ENOMEM;
+}
+
+/* A document for every role the file names, for a role it does not ("")
+ * and for a caller with no role (NULL). */
+static int build_role_documents(api_t *api)
+{
+        const api_auth_t *auth = api->auth;
+        size_t most = 3 + auth->role_count + auth->key_count;
+        int r;
+
+        for (size_t i = 0; i < api->resource_count; i++)
+                most += api->resources[i].access_count;
+        for (size_t i = 0; i < api->query_count; i++)
+                most += api->queries[i].access_count;
+        api->role_documents = calloc(most, sizeof(*api->role_documents));
+        if (api->role_documents == NULL)
+                return -ENOMEM;
+        r = add_document(api, NULL);
+        if (r == 0)
+                r = add_document(api, "");
+        if (r == 0 && auth->anonymous_role != NULL)
+                r = add_document(api, auth->anonymous_role);
+        for (size_t i = 0; r == 0 && i < auth->role_count; i++)
+                r = add_document(api, auth->roles[i].name);
+        for (size_t i = 0; r == 0 && i < auth->key_count; i++)
+                r = add_document(api, auth->keys[i].role);
+        for (size_t i = 0; r == 0 && i < api->resource_count; i++)
+                for (size_t j = 0; r == 0 && j < api->resources[i].access_count; j++)
+                        r = add_document(api, api->resources[i].access[j].role);
+        for (size_t i = 0; r == 0 && i < api->query_count; i++)
+                for (size_t j = 0; r == 0 && j < api->queries[i].access_count; j++)
+                        r = add_document(api, api->queries[i].access[j].role);
+        return r;
+}
+
+const api_role_document_t *api_role_document(const api_t *api, const char *role)
+{
+        const api_role_document_t *other = NULL;
+
+        for (size_t i = 0; i < api->role_document_count; i++) {
+                const api_role_document_t *d = &api->role_documents[i];
+                if (d->role == NULL ? role == NULL : role != NULL && strcmp(d->role, role) == 0)
+                        return d;
+                if (d->role != NULL && d->role[0] == '\0')
+                        other = d;
+        }
+        return other;
+}
+
 int api_finish(api_t *api, const api_handlers_t *handlers, char *err, size_t err_size)
 {
         int r = api_build_routes(api, handlers);
@@ -211,10 +287,12 @@ int api_finish(api_t *api, const api_handlers_t *handlers, char *err, size_t err
         for (size_t i = 0; r == 0 && i < api->query_count; i++)
                 r = derive_query_tables(&api->queries[i]);
         if (r == 0) {
-                api->openapi_json = openapi_gen_document(api, &api->openapi_json_len);
+                api->openapi_json = openapi_gen_document(api, NULL, &api->openapi_json_len);
                 if (api->openapi_json == NULL)
                         r = -ENOMEM;
         }
+        if (r == 0 && api->auth != NULL)
+                r = build_role_documents(api);
         if (r == -ENOMEM)
                 snprintf(err, err_size, "%s: out of memory", api->source);
         return r;

@@ -138,14 +138,15 @@ static json_t *problem_variant(const oa_error_t *e)
                             NULL);
 }
 
-int oa_add_fixed_schemas(json_t *schemas)
+int oa_add_fixed_schemas(json_t *schemas, unsigned errors)
 {
         json_t *fixed =
                 oa_object_of("Health", health_schema(), "Ready", ready_schema(), "PoolStats",
                              pool_stats_schema(), "Problem", problem_schema(), NULL);
 
         for (size_t i = 0; i < OA_ERROR_COUNT; i++)
-                fixed = oa_with(fixed, oa_errors[i].schema, problem_variant(&oa_errors[i]));
+                if (errors & 1u << i)
+                        fixed = oa_with(fixed, oa_errors[i].schema, problem_variant(&oa_errors[i]));
         int r = fixed != NULL && json_object_update(schemas, fixed) == 0 ? 0 : -ENOMEM;
 
         json_decref(fixed);

@@ -123,22 +123,48 @@ static json_t *info(void)
                 NULL);
 }
 
-/* Every entry's paths and schemas, in the file's order: resources, then queries. */
-static int add_entries(const api_t *api, json_t *paths, json_t *schemas)
+/* Whether audience may use an entry with these rules; its rule in *ret_rule. */
+static bool admits(const openapi_audience_t *audience, const api_access_t *access, size_t count,
+                   const api_access_t **ret_rule)
+{
+        *ret_rule = NULL;
+        if (audience == NULL)
+                return true;
+        if (audience->role == NULL)
+                return false;
+        if (access == NULL) /* no "roles": every authenticated role */
+                return !audience->anonymous;
+        *ret_rule = api_access_for(access, count, audience->role);
+        return *ret_rule != NULL;
+}
+
+/* Every entry's paths and schemas, in the file's order: resources, then
+ * queries; for an audience, those it may use as it sees them. */
+static int add_entries(const api_t *api, const openapi_audience_t *audience, json_t *paths,
+                       json_t *schemas)
 {
         name_set_t names = { 0 };
+        const api_access_t *rule;
         int r = 0;
 
         for (size_t i = 0; r == 0 && i < oa_fixed_schema_count(); i++)
                 r = name_add(&names, oa_fixed_schema_name(i));
         for (size_t i = 0; r == 0 && i < api->resource_count; i++) {
-                char *name = unique_name(&names, api->resources[i].path);
-                r = name ? oa_add_resource(paths, schemas, api, &api->resources[i], name) : -ENOMEM;
+                const api_resource_t *res = &api->resources[i];
+                if (!admits(audience, res->access, res->access_count, &rule))
+                        continue;
+                char *name = unique_name(&names, res->path);
+                if (rule != NULL && rule->view != NULL)
+                        res = rule->view;
+                r = name ? oa_add_resource(paths, schemas, api, res, name) : -ENOMEM;
                 free(name);
         }
         for (size_t i = 0; r == 0 && i < api->query_count; i++) {
-                char *name = unique_name(&names, api->queries[i].path);
-                r = name ? oa_add_query(paths, schemas, api, &api->queries[i], name) : -ENOMEM;
+                const api_query_t *q = &api->queries[i];
+                if (!admits(audience, q->access, q->access_count, &rule))
+                        continue;
+                char *name = unique_name(&names, q->path);
+                r = name ? oa_add_query(paths, schemas, api, q, name) : -ENOMEM;
                 free(name);
         }
         name_set_done(&names);
@@ -161,18 +187,61 @@ static const char *common_allow(const api_t *api, char *buf, size_t size)
         return buf[0] != '\0' ? buf : NULL;
 }
 
-char *openapi_gen_document(const api_t *api, size_t *ret_len)
+/* How a caller proves who it is: bearer tokens, API keys, or nothing. */
+static json_t *security_schemes(const api_auth_t *auth)
+{
+        json_t *schemes = json_object();
+
+        if (auth->jwt != NULL)
+                schemes = oa_with(schemes, "bearer",
+                                  oa_object_of("type", oa_str("http"), "scheme", oa_str("bearer"),
+                                               "bearerFormat", oa_str("JWT"), NULL));
+        if (auth->key_count > 0)
+                schemes = oa_with(schemes, "apiKey",
+                                  oa_object_of("type", oa_str("apiKey"), "in", oa_str("header"),
+                                               "name", oa_str("X-API-Key"), NULL));
+        return schemes;
+}
+
+/* Each scheme alone will do; {} says that no credentials may do too. */
+static json_t *security(const api_auth_t *auth)
+{
+        json_t *any = json_array();
+
+        if (auth == NULL)
+                return any;
+        if (auth->jwt != NULL)
+                any = oa_push(any, oa_object_of("bearer", json_array(), NULL));
+        if (auth->key_count > 0)
+                any = oa_push(any, oa_object_of("apiKey", json_array(), NULL));
+        if (auth->anonymous_role != NULL)
+                any = oa_push(any, json_object());
+        return any;
+}
+
+static json_t *components(const api_t *api, const char *allow, json_t *schemas)
+{
+        unsigned errors = oa_document_errors(api);
+        json_t *c = oa_object_of("headers", oa_headers_components(allow, api->auth != NULL),
+                                 "responses", oa_responses_components(allow, errors), "schemas",
+                                 schemas, NULL);
+
+        return api->auth ? oa_with(c, "securitySchemes", security_schemes(api->auth)) : c;
+}
+
+char *openapi_gen_document(const api_t *api, const openapi_audience_t *audience,
+                           size_t *ret_len)
 {
         json_t *paths = json_object(), *schemas = json_object();
         char allow_buf[64];
         const char *allow = common_allow(api, allow_buf, sizeof(allow_buf));
         char *text = NULL;
-        int r = paths && schemas ? add_entries(api, paths, schemas) : -ENOMEM;
+        int r = paths && schemas ? add_entries(api, audience, paths, schemas) : -ENOMEM;
 
         if (r == 0)
                 r = oa_add_builtin_paths(paths, api);
         if (r == 0)
-                r = oa_add_fixed_schemas(schemas);
+                r = oa_add_fixed_schemas(schemas, oa_document_errors(api));
         if (r < 0) {
                 json_decref(paths);
                 json_decref(schemas);
@@ -183,11 +252,9 @@ char *openapi_gen_document(const api_t *api, size_t *ret_len)
                 oa_push(json_array(),
                         oa_object_of("url", oa_str("/"), "description",
                                      oa_str("The server that serves this document."), NULL)),
-                "security", json_array(), "x-unknown-paths", oa_ref("responses", "NotFound"),
-                "paths", paths, "components",
-                oa_object_of("headers", oa_headers_components(allow), "responses",
-                             oa_responses_components(allow), "schemas", schemas, NULL),
-                NULL);
+                "security", security(api->auth), "x-unknown-paths",
+                oa_ref("responses", "NotFound"), "paths", paths, "components",
+                components(api, allow, schemas), NULL);
         if (doc != NULL)
                 text = json_dumps(doc, JSON_INDENT(2));
         json_decref(doc);

@@ -30,6 +30,9 @@ typedef enum oa_error_id {
         OA_SERVICE_UNAVAILABLE,
         OA_TIMEOUT,
         OA_NOT_READY,
+        OA_UNAUTHORIZED,      /* these three only with an "auth" section */
+        OA_FORBIDDEN,
+        OA_TOO_MANY_REQUESTS,
         OA_ERROR_COUNT,
 } oa_error_id_t;
 
@@ -40,7 +43,11 @@ enum {
                                1u << OA_TIMEOUT,
         OA_ITEM_ERRORS = OA_COLLECTION_ERRORS | 1u << OA_NOT_FOUND,
         OA_READY_ERRORS = 1u << OA_NOT_READY,
+        OA_AUTH_ERRORS = 1u << OA_UNAUTHORIZED | 1u << OA_FORBIDDEN | 1u << OA_TOO_MANY_REQUESTS,
 };
+
+/** The error answers api's document describes: OA_AUTH_ERRORS only with "auth". */
+unsigned oa_document_errors(const api_t *api);
 
 /** One error answer: its status, its response component and its problem schema. */
 typedef struct oa_error {
@@ -50,6 +57,8 @@ typedef struct oa_error {
         const char *description;
         bool retry_after;       /* its answers carry Retry-After */
         bool allow;             /* and Allow */
+        bool challenge;         /* and WWW-Authenticate */
+        bool rate_limit;        /* and RateLimit, RateLimit-Policy */
         const char *base;       /* the problem schema it narrows */
         const char *slugs[3];   /* its problem types: one a const, more an enum, none the base's */
         bool fixed_status;      /* its schema says the status */
@@ -73,8 +82,9 @@ typedef struct oa_path_spec {
 
 /**
  * Adds the path item spec describes to paths, with an operation for each
- * method api's route of the path answers; takes spec's json members. 0 or
- * -ENOMEM.
+ * method api's route of the path answers; takes spec's json members. A path
+ * api has no route for (a built-in served on the admin address) is left
+ * out. 0 or -ENOMEM.
  */
 int oa_add_path(json_t *paths, const api_t *api, oa_path_spec_t *spec);
 
@@ -89,12 +99,12 @@ json_t *oa_rows_response(const char *description, json_t *schema, const char *ro
 
 /**
  * #/components/headers. allow: the Allow header every route of the api
- * sends, or NULL when they differ.
+ * sends, or NULL when they differ. auth: the headers of identities too.
  */
-json_t *oa_headers_components(const char *allow);
+json_t *oa_headers_components(const char *allow, bool auth);
 
-/** #/components/responses; allow as for oa_headers_components(). */
-json_t *oa_responses_components(const char *allow);
+/** #/components/responses of the errors in errors; allow as for oa_headers_components(). */
+json_t *oa_responses_components(const char *allow, unsigned errors);
 
 /* ------------------------------------------------------------------ openapi_fixed.c */
 
@@ -102,8 +112,8 @@ json_t *oa_responses_components(const char *allow);
 size_t oa_fixed_schema_count(void);
 const char *oa_fixed_schema_name(size_t i);
 
-/** Adds those schemas to schemas, after the entries' own. 0 or -ENOMEM. */
-int oa_add_fixed_schemas(json_t *schemas);
+/** Adds those schemas (of the errors in errors) to schemas, after the entries' own. */
+int oa_add_fixed_schemas(json_t *schemas, unsigned errors);
 
 /** Adds the built-in paths (/healthz, /readyz, /metrics, /openapi.json). 0 or -ENOMEM. */
 int oa_add_builtin_paths(json_t *paths, const api_t *api);

@@ -57,7 +57,35 @@ const oa_error_t oa_errors[OA_ERROR_COUNT] = {
                 503, "NotReady", "NotReadyProblem", "The database did not answer in time.",
                 .retry_after = true, .base = "UnavailableProblem", .carries_pool = true,
         },
+        [OA_UNAUTHORIZED] = {
+                401, "Unauthorized", "UnauthorizedProblem",
+                "No credentials where this role needs them, or a bearer token or API key that "
+                "is not valid (expired, badly signed, for another audience...). "
+                "`WWW-Authenticate` says which (RFC 6750).",
+                .challenge = true, .base = "Problem", .slugs = { "unauthorized" },
+                .fixed_status = true,
+        },
+        [OA_FORBIDDEN] = {
+                403, "Forbidden", "ForbiddenProblem",
+                "The caller's role may not use this entry, or the database's own grants "
+                "refused the statement to it.",
+                .base = "Problem", .slugs = { "forbidden" }, .fixed_status = true,
+        },
+        [OA_TOO_MANY_REQUESTS] = {
+                429, "TooManyRequests", "TooManyRequestsProblem",
+                "The caller asked faster than its role's rate allows; `Retry-After` says when "
+                "to ask again.",
+                .retry_after = true, .rate_limit = true, .base = "Problem",
+                .slugs = { "too-many-requests" }, .fixed_status = true,
+        },
 };
+
+unsigned oa_document_errors(const api_t *api)
+{
+        unsigned all = (1u << OA_ERROR_COUNT) - 1;
+
+        return api->auth != NULL ? all : all & ~(unsigned)OA_AUTH_ERRORS;
+}
 
 /* The operations a path item may have. */
 enum { METHOD_GET = 1 << 0, METHOD_HEAD = 1 << 1 };
@@ -107,9 +135,35 @@ static json_t *allow_schema(const char *allow)
         return allow ? oa_with(schema, "const", oa_str(allow)) : schema;
 }
 
-json_t *oa_headers_components(const char *allow)
+/* The headers of answers to identities: challenges and rates. */
+static json_t *auth_headers(json_t *headers)
 {
-        return oa_object_of(
+        static const char *const string[] = { "type", "string", NULL };
+        json_t *schema = oa_object_of(string[0], oa_str(string[1]), NULL);
+
+        headers = oa_with(
+                headers, "WWW-Authenticate",
+                oa_object_of("description",
+                             oa_str("An RFC 6750 challenge: `Bearer realm=\"queryd\"`, with "
+                                    "`error=\"invalid_token\"` and a description when the "
+                                    "credentials sent are not valid."),
+                             "required", json_true(), "schema", schema, NULL));
+        headers = oa_with(
+                headers, "RateLimit",
+                oa_object_of("description",
+                             oa_str("What is left of the caller's budget "
+                                    "(draft-ietf-httpapi-ratelimit-headers)."),
+                             "schema", oa_object_of("type", oa_str("string"), NULL), NULL));
+        return oa_with(headers, "RateLimit-Policy",
+                       oa_object_of("description",
+                                    oa_str("The caller's role's rate: its burst and the "
+                                           "window in which it refills."),
+                                    "schema", oa_object_of("type", oa_str("string"), NULL), NULL));
+}
+
+json_t *oa_headers_components(const char *allow, bool auth)
+{
+        json_t *headers = oa_object_of(
                 "X-Request-Id",
                 oa_object_of(
                         "description",
@@ -132,17 +186,26 @@ json_t *oa_headers_components(const char *allow)
                              allow_schema(allow),
                              NULL),
                 NULL);
+        return auth ? auth_headers(headers) : headers;
 }
 
-/* X-Request-Id, and Retry-After or Allow when asked. */
-static json_t *headers_of(bool retry_after, bool allow)
+/* X-Request-Id, and the headers e's answers carry besides (none for NULL). */
+static json_t *headers_of(bool retry_after, const oa_error_t *e)
 {
         json_t *headers = oa_x_request_id();
 
         if (retry_after)
                 headers = oa_with(headers, "Retry-After", oa_ref("headers", "Retry-After"));
-        if (allow)
+        if (e != NULL && e->allow)
                 headers = oa_with(headers, "Allow", oa_ref("headers", "Allow"));
+        if (e != NULL && e->challenge)
+                headers = oa_with(headers, "WWW-Authenticate",
+                                  oa_ref("headers", "WWW-Authenticate"));
+        if (e != NULL && e->rate_limit) {
+                headers = oa_with(headers, "RateLimit", oa_ref("headers", "RateLimit"));
+                headers = oa_with(headers, "RateLimit-Policy",
+                                  oa_ref("headers", "RateLimit-Policy"));
+        }
         return headers;
 }
 
@@ -153,7 +216,7 @@ static json_t *problem_response(const oa_error_t *e, const char *allow)
                                       : oa_str(e->description);
 
         return oa_object_of("description", description, "headers",
-                            headers_of(e->retry_after, e->allow), "content",
+                            headers_of(e->retry_after, e), "content",
                             oa_object_of("application/problem+json",
                                          oa_object_of("schema", oa_ref("schemas", e->schema), NULL),
                                          NULL),
@@ -164,17 +227,18 @@ static json_t *head_only_response(bool retry_after)
 {
         return oa_object_of("description",
                             oa_str("The status and headers `GET` would give, without a body."),
-                            "headers", headers_of(retry_after, false), NULL);
+                            "headers", headers_of(retry_after, NULL), NULL);
 }
 
-json_t *oa_responses_components(const char *allow)
+json_t *oa_responses_components(const char *allow, unsigned errors)
 {
         json_t *responses = oa_object_of("HeadOnly", head_only_response(false),
                                          "HeadOnlyUnavailable", head_only_response(true), NULL);
 
         for (size_t i = 0; i < OA_ERROR_COUNT; i++)
-                responses =
-                        oa_with(responses, oa_errors[i].component, problem_response(&oa_errors[i], allow));
+                if (errors & 1u << i)
+                        responses = oa_with(responses, oa_errors[i].component,
+                                            problem_response(&oa_errors[i], allow));
         return responses;
 }
 
@@ -261,6 +325,13 @@ static json_t *head_operation(const oa_path_spec_t *spec)
 
 int oa_add_path(json_t *paths, const api_t *api, oa_path_spec_t *spec)
 {
+        if (api_route(api, spec->path) == NULL) {
+                json_decref(spec->parameters);
+                json_decref(spec->ok);
+                json_decref(spec->description);
+                spec->parameters = NULL;
+                return 0;
+        }
         json_t *item =
                 oa_object_of("x-other-methods", oa_ref("responses", "MethodNotAllowed"), NULL);
         unsigned methods = path_methods(api, spec);

@@ -29,6 +29,8 @@ static json_t *query_parameters(const api_query_t *q)
         for (size_t i = 0; i < q->param_count; i++) {
                 const api_param_t *p = &q->params[i];
                 char phrase[160];
+                if (p->from_claim != NULL) /* the caller's own, never the request's */
+                        continue;
                 bool required = p->in_path || p->default_text == NULL;
                 json_t *schema = oa_rule_schema(&p->rule);
                 oa_rule_phrase(&p->rule, phrase, sizeof(phrase));
@@ -98,7 +100,7 @@ int oa_add_query(json_t *paths, json_t *schemas, const api_t *api, const api_que
                         q->max_rows),
                 query_parameters(q),
                 oa_rows_response("The rows.", oa_ref("schemas", result), name),
-                OA_COLLECTION_ERRORS,
+                OA_COLLECTION_ERRORS | (api->auth ? OA_AUTH_ERRORS : 0u),
         };
         int r = oa_put(schemas, name, query_row_schema(q));
 

@@ -275,7 +275,7 @@ int oa_add_resource(json_t *paths, json_t *schemas, const api_t *api, const api_
                         res->table),
                 collection_parameters(res),
                 oa_rows_response("A page of rows.", oa_ref("schemas", page), name),
-                OA_COLLECTION_ERRORS,
+                OA_COLLECTION_ERRORS | (api->auth ? OA_AUTH_ERRORS : 0u),
         };
         oa_path_spec_t item = {
                 res->item_path,
@@ -286,7 +286,7 @@ int oa_add_resource(json_t *paths, json_t *schemas, const api_t *api, const api_
                        "parameter."),
                 key_parameters(res),
                 oa_rows_response("The row.", oa_ref("schemas", name), name),
-                OA_ITEM_ERRORS,
+                OA_ITEM_ERRORS | (api->auth ? OA_AUTH_ERRORS : 0u),
         };
         int r = oa_put(
                 schemas, name,

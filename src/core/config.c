@@ -24,6 +24,9 @@ const char config_help[] =
         "                                 or mysql://user:pass@host1:port,host2:port/db (failover)\n"
         "                                 or mysql://user:pass@localhost/db?socket=/path/to.sock\n"
         "  QUERYD_LISTEN                  address to listen on (default 127.0.0.1:8080)\n"
+        "  QUERYD_ADMIN_LISTEN            address serving /metrics, /healthz and /readyz\n"
+        "                                 instead of QUERYD_LISTEN, e.g. 127.0.0.1:9090\n"
+        "                                 (default: unset, they share QUERYD_LISTEN)\n"
         "  QUERYD_WORKERS                 worker threads (default: one per core)\n"
         "  QUERYD_POOL_SIZE               database connections in total (default 8)\n"
         "  QUERYD_QUEUE_LIMIT             requests that may wait for a connection (default 1024)\n"
@@ -240,18 +243,40 @@ static char *redact_url(const db_target_t *t)
         return strbuf_take(&url, NULL);
 }
 
-static int parse_listen(const char *text, config_t *c, char *err, size_t n)
+/* HOST:PORT into host (sizeof listen_host) and port; name is the variable, for the message. */
+static int parse_address(const char *name, const char *text, char *host, uint16_t *ret_port,
+                         char *err, size_t n)
 {
         const char *colon = text ? strrchr(text, ':') : NULL;
         unsigned port;
 
-        if (colon == NULL || colon == text || (size_t)(colon - text) >= sizeof(c->listen_host) ||
+        if (colon == NULL || colon == text ||
+            (size_t)(colon - text) >= sizeof(((config_t *)0)->listen_host) ||
             parse_unsigned(colon + 1, 1, 65535, &port) < 0)
-                return fail(err, n, "%s must be HOST:PORT, e.g. 127.0.0.1:8080", "QUERYD_LISTEN");
-        memcpy(c->listen_host, text, (size_t)(colon - text));
-        c->listen_host[colon - text] = '\0';
-        c->listen_port = (uint16_t)port;
+                return fail(err, n, "%s must be HOST:PORT, e.g. 127.0.0.1:8080", name);
+        memcpy(host, text, (size_t)(colon - text));
+        host[colon - text] = '\0';
+        *ret_port = (uint16_t)port;
         return 0;
+}
+
+static int parse_listen(const char *text, config_t *c, char *err, size_t n)
+{
+        return parse_address("QUERYD_LISTEN", text && text[0] ? text : "127.0.0.1:8080",
+                             c->listen_host, &c->listen_port, err, n);
+}
+
+/* Servers share their port (SO_REUSEPORT, so that workers can): an admin
+ * address on the public port would take some of the public connections. */
+static int parse_admin_listen(const char *text, config_t *c, char *err, size_t n)
+{
+        if (text == NULL || text[0] == '\0')
+                return 0;
+        int r = parse_address("QUERYD_ADMIN_LISTEN", text, c->admin_host, &c->admin_port, err, n);
+        if (r == 0 && c->admin_port == c->listen_port)
+                return fail(err, n, "%s must use a port other than QUERYD_LISTEN's",
+                            "QUERYD_ADMIN_LISTEN");
+        return r;
 }
 
 static int env_unsigned(const char *name, unsigned def, unsigned min, unsigned max,
@@ -354,13 +379,14 @@ static int parse_cors_origins(const char *text, config_t *c, char *err, size_t n
 int config_from_env(config_t *c, char *err, size_t n)
 {
         long cores = sysconf(_SC_NPROCESSORS_ONLN);
-        const char *listen = getenv("QUERYD_LISTEN");
         int r;
 
         memset(c, 0, sizeof(*c));
         r = config_parse_database_url(getenv("QUERYD_DATABASE_URL"), &c->db, err, n);
         if (r == 0)
-                r = parse_listen(listen && listen[0] ? listen : "127.0.0.1:8080", c, err, n);
+                r = parse_listen(getenv("QUERYD_LISTEN"), c, err, n);
+        if (r == 0)
+                r = parse_admin_listen(getenv("QUERYD_ADMIN_LISTEN"), c, err, n);
         if (r == 0)
                 r = env_unsigned("QUERYD_WORKERS", cores > 0 ? (unsigned)cores : 1, 1, 256,
                                  &c->workers, err, n);

@@ -31,6 +31,8 @@ typedef struct config {
         char *database_url_redacted; /* the URL with its password masked, for logs */
         char listen_host[64];
         uint16_t listen_port;
+        char admin_host[64];            /* QUERYD_ADMIN_LISTEN: /metrics, /healthz, /readyz */
+        uint16_t admin_port;            /* 0: unset, they are served on the listen address */
         unsigned workers;
         unsigned pool_size;
         unsigned queue_limit;

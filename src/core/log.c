@@ -34,6 +34,14 @@ void log_info(const char *fmt, ...)
         va_end(ap);
 }
 
+void log_warn(const char *fmt, ...)
+{
+        va_list ap;
+        va_start(ap, fmt);
+        log_line("warn", fmt, ap);
+        va_end(ap);
+}
+
 void log_error(const char *fmt, ...)
 {
         va_list ap;

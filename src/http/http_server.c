@@ -225,7 +225,7 @@ static struct MHD_Daemon *start_daemon(http_server_t *s, const http_options_t *o
         bool ipv6;
 
         if (resolve_listen(o, &addr, &ipv6) < 0) {
-                log_error("QUERYD_LISTEN: cannot resolve %s", o->listen_host);
+                log_error("cannot resolve %s, the host to listen on", o->listen_host);
                 return NULL;
         }
         unsigned flags = MHD_USE_EPOLL | MHD_ALLOW_SUSPEND_RESUME | MHD_USE_ERROR_LOG |

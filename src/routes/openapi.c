@@ -1,4 +1,5 @@
-/* GET /openapi.json: the document generated when the configuration loaded. */
+/* GET /openapi.json: the document generated when the configuration loaded,
+ * as the caller's role may see it. */
 #include <stdlib.h>
 #include <string.h>
 
@@ -8,13 +9,20 @@
 
 void openapi_get(env_t *env, http_request_t *req, const route_match_t *match)
 {
-        char *body = malloc(env->api->openapi_json_len + 1);
+        const char *json = env->api->openapi_json;
+        size_t len = env->api->openapi_json_len;
 
         (void)match;
+        if (env->identity != NULL) { /* each role sees the entries and columns it may use */
+                const api_role_document_t *d = api_role_document(env->api, env->identity->role);
+                json = d->json;
+                len = d->len;
+        }
+        char *body = malloc(len + 1);
         if (body == NULL) {
                 http_fail(req, 500, "internal", "out of memory");
                 return;
         }
-        memcpy(body, env->api->openapi_json, env->api->openapi_json_len);
-        http_respond(req, 200, "application/json", body, env->api->openapi_json_len);
+        memcpy(body, json, len);
+        http_respond(req, 200, "application/json", body, len);
 }

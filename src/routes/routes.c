@@ -4,6 +4,7 @@
 
 #include "http/http.h"
 
+/* The admin routes first: without them the rest is the public table's part. */
 static const route_t builtin_routes[] = {
         { .template = "/healthz", .methods = { { "GET", health_live } } },
         { .template = "/readyz", .methods = { { "GET", health_ready } } },
@@ -11,9 +12,19 @@ static const route_t builtin_routes[] = {
         { .template = "/openapi.json", .methods = { { "GET", openapi_get } } },
 };
 
+const route_t *const routes_admin = builtin_routes;
+
 const api_handlers_t routes_handlers = {
         .builtins = builtin_routes,
         .builtin_count = sizeof(builtin_routes) / sizeof(builtin_routes[0]),
+        .collection = { { "GET", collection_get } },
+        .item = { { "GET", item_get } },
+        .query = { { "GET", named_query_get } },
+};
+
+const api_handlers_t routes_public_handlers = {
+        .builtins = builtin_routes + ROUTES_ADMIN_COUNT,
+        .builtin_count = sizeof(builtin_routes) / sizeof(builtin_routes[0]) - ROUTES_ADMIN_COUNT,
         .collection = { { "GET", collection_get } },
         .item = { { "GET", item_get } },
         .query = { { "GET", named_query_get } },

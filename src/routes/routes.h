@@ -11,6 +11,13 @@
 /** The built-in routes, and the methods of every kind of entry (api_finish). */
 extern const api_handlers_t routes_handlers;
 
+/** The same without the admin routes, for an admin address serving them (QUERYD_ADMIN_LISTEN). */
+extern const api_handlers_t routes_public_handlers;
+
+/** The admin routes, /healthz, /readyz and /metrics (metrics_slot unset: copy, then set it). */
+enum { ROUTES_ADMIN_COUNT = 3 };
+extern const route_t *const routes_admin;
+
 /* Built-in endpoints. */
 void health_live(env_t *env, http_request_t *req, const route_match_t *match);
 void health_ready(env_t *env, http_request_t *req, const route_match_t *match);

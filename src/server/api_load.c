@@ -77,7 +77,9 @@ api_t *api_load(const config_t *config, unsigned wait_ms, char *err, size_t n,
         if (r == 0)
                 r = auth_load_keys(api, err, n);
         if (r == 0)
-                r = api_finish(api, &routes_handlers, err, n);
+                r = api_finish(api, config->admin_port != 0 ? &routes_public_handlers
+                                                            : &routes_handlers,
+                               err, n);
         if (r < 0) {
                 api_free(api);
                 return NULL;

@@ -14,6 +14,7 @@
 
 /**
  * Loads config->config_path, trying to reach the database for up to wait_ms.
+ * With an admin address, its routes are left out of the api's (routes.h).
  * Returns the api with one reference, or NULL with a message in err and
  * *ret_unreachable telling a database that never answered from a bad file.
  */

@@ -1,4 +1,5 @@
-/* Dispatch: the route table of the api in force, matched once per request. */
+/* Dispatch: the route table of the api in force (or the admin routes),
+ * matched once per request. */
 #include "server/dispatch.h"
 
 #include <string.h>
@@ -37,21 +38,33 @@ static void route(http_request_t *req, void *data)
                   allow);
 }
 
-void dispatch_request(http_request_t *req, void *data)
+static void dispatch_in(worker_t *w, const route_t *routes, size_t count, http_request_t *req)
 {
-        worker_t *w = data;
         dispatch_t *d = scope_alloc(req->scope, sizeof(*d));
 
         if (d == NULL || (d->env = env_new(&w->shared, w->api, req->scope)) == NULL) {
                 http_fail(req, 500, "internal", "out of memory");
                 return;
         }
-        d->found = router_match(w->api->routes, w->api->route_count, req->method, req->path,
-                                &d->match);
+        d->found = router_match(routes, count, req->method, req->path, &d->match);
         if (d->match.route != NULL)
                 req->metrics_route = d->match.route->metrics_slot;
         if (d->found == ROUTE_FOUND && d->match.method->takes_body)
                 route(req, d); /* the handler reads the body itself */
         else
                 http_after_body(req, route, d);
+}
+
+void dispatch_request(http_request_t *req, void *data)
+{
+        worker_t *w = data;
+
+        dispatch_in(w, w->api->routes, w->api->route_count, req);
+}
+
+void dispatch_admin(http_request_t *req, void *data)
+{
+        worker_t *w = data;
+
+        dispatch_in(w, w->admin_routes, ROUTES_ADMIN_COUNT, req);
 }

@@ -12,4 +12,7 @@
 /** The HTTP server's dispatch function (http_dispatch_fn); data is the worker_t. */
 void dispatch_request(http_request_t *req, void *data);
 
+/** The admin server's: the worker's admin routes alone (QUERYD_ADMIN_LISTEN). */
+void dispatch_admin(http_request_t *req, void *data);
+
 #endif

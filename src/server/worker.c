@@ -7,6 +7,7 @@
 #include <string.h>
 
 #include "core/log.h"
+#include "core/metrics.h"
 #include "server/dispatch.h"
 
 /* Verified bearer tokens a worker remembers; one without exp is checked
@@ -62,8 +63,10 @@ static void http_stopped_cb(void *data)
 {
         worker_t *w = data;
 
-        /* Every request has completed, so every lease is back: close the pool. */
-        db_pool_close(w->pool, pool_closed_cb, w);
+        /* Every request of every server has completed, so every lease is
+         * back: close the pool. */
+        if (--w->servers_running == 0)
+                db_pool_close(w->pool, pool_closed_cb, w);
 }
 
 static void stop_cb(uv_async_t *async)
@@ -71,6 +74,8 @@ static void stop_cb(uv_async_t *async)
         worker_t *w = async->data;
 
         http_server_stop(w->http, w->config->drain_timeout_ms, http_stopped_cb, w);
+        if (w->admin_http != NULL)
+                http_server_stop(w->admin_http, w->config->drain_timeout_ms, http_stopped_cb, w);
 }
 
 /* Requests have completed, so the worker holds the last of its references. */
@@ -111,7 +116,38 @@ static int start_http(worker_t *w)
                 .id_salt = w->index,
         };
 
-        return http_server_new(&w->http, &w->loop, &options, dispatch_request, w);
+        int r = http_server_new(&w->http, &w->loop, &options, dispatch_request, w);
+        if (r == 0)
+                w->servers_running++;
+        return r;
+}
+
+/* Probes and scrapes need few connections; they get no CORS. */
+enum { ADMIN_MAX_CONNECTIONS = 64 };
+
+static int start_admin_http(worker_t *w)
+{
+        const config_t *c = w->config;
+        http_options_t options = {
+                .listen_host = c->admin_host,
+                .listen_port = c->admin_port,
+                .max_connections = ADMIN_MAX_CONNECTIONS,
+                .idle_timeout_ms = c->idle_timeout_ms,
+                .header_timeout_ms = c->header_timeout_ms,
+                .default_deadline_ms = c->acquire_timeout_ms + c->query_timeout_ms + 1000,
+                .max_body_bytes = c->max_body_bytes,
+                .access_log = c->access_log != 0,
+                .id_salt = c->workers, /* no worker has this index */
+        };
+
+        for (size_t i = 0; i < ROUTES_ADMIN_COUNT; i++) {
+                w->admin_routes[i] = routes_admin[i];
+                w->admin_routes[i].metrics_slot = metrics_route_slot(routes_admin[i].template);
+        }
+        int r = http_server_new(&w->admin_http, &w->loop, &options, dispatch_admin, w);
+        if (r == 0)
+                w->servers_running++;
+        return r;
 }
 
 static int start_pool(worker_t *w, unsigned size, unsigned queue_limit)
@@ -165,6 +201,8 @@ int worker_init(worker_t *w, unsigned index, const config_t *config, api_t *api,
         uv_async_init(&w->loop, &w->api_signal, api_cb);
         w->api_signal.data = w;
         r = start_http(w);
+        if (r == 0 && index == 0 && config->admin_port != 0)
+                r = start_admin_http(w);
         if (r == 0)
                 r = start_pool(w, pool_size, queue_limit);
         if (r == 0) {
@@ -172,13 +210,16 @@ int worker_init(worker_t *w, unsigned index, const config_t *config, api_t *api,
                 return 0;
         }
         token_cache_free(tokens);
-        /* Only the signals (and possibly the HTTP server) exist: undo them. */
+        /* Only the signals (and possibly the HTTP servers) exist: undo them. */
         if (w->http != NULL)
                 http_server_stop(w->http, 0, NULL, NULL);
+        if (w->admin_http != NULL)
+                http_server_stop(w->admin_http, 0, NULL, NULL);
         uv_close((uv_handle_t *)&w->stop_signal, NULL);
         uv_close((uv_handle_t *)&w->api_signal, NULL);
         uv_run(&w->loop, UV_RUN_DEFAULT);
         http_server_free(w->http);
+        http_server_free(w->admin_http);
         uv_loop_close(&w->loop);
         drop_apis(w);
         return r;
@@ -204,6 +245,7 @@ static void *worker_main(void *arg)
         token_cache_free(w->shared.tokens);
         unsigned leaked = db_pool_free(w->pool);
         http_server_free(w->http);
+        http_server_free(w->admin_http);
         if (leaked > 0) {
                 log_error("worker %u: %u database connections leaked by requests", w->index, leaked);
                 w->exit_status = 1;

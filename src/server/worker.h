@@ -2,7 +2,8 @@
  * A worker thread: one libuv loop driving one HTTP server on the shared port
  * and one slice of the database pool, and the environment its requests get
  * (request/env.h). Workers share only the read-only configuration and each
- * other's pool counters (atomics).
+ * other's pool counters (atomics). Worker 0 also serves the admin address
+ * (QUERYD_ADMIN_LISTEN) when there is one.
  */
 #ifndef QUERYD_WORKER_H
 #define QUERYD_WORKER_H
@@ -17,6 +18,7 @@
 #include "db/db_pool.h"
 #include "http/http.h"
 #include "request/env.h"
+#include "routes/routes.h"
 
 typedef struct worker {
         unsigned index;
@@ -28,6 +30,9 @@ typedef struct worker {
         pthread_mutex_t next_api_lock;
         api_t *next_api;   /* handed over by worker_set_api, taken on the loop */
         http_server_t *http;
+        http_server_t *admin_http; /* worker 0's, with an admin address; else NULL */
+        route_t admin_routes[ROUTES_ADMIN_COUNT];
+        unsigned servers_running;  /* the pool closes once none is left */
         db_pool_t *pool;
         env_shared_t shared; /* what its requests' environments point at */
         pthread_t thread;
@@ -35,8 +40,9 @@ typedef struct worker {
 } worker_t;
 
 /**
- * Sets up the loop, binds the HTTP server and starts connecting the pool
- * slice (pool_size connections, queue_limit waiters), on the calling thread.
+ * Sets up the loop, binds the HTTP server (worker 0: the admin one too, when
+ * config has an admin address) and starts connecting the pool slice
+ * (pool_size connections, queue_limit waiters), on the calling thread.
  * The worker takes a reference to api.
  * Returns 0 or a negative errno (logged).
  */

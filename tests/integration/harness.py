@@ -461,13 +461,14 @@ def fire_concurrently(port, jobs, timeout=120.0):
 
 
 class TableLock:
-    """A WRITE lock on `users` held by another session; see lock_users_table."""
+    """A WRITE lock on a table held by another session; see lock_users_table."""
 
     _count = 0
 
-    def __init__(self, db, database, seconds):
+    def __init__(self, db, database, seconds, table="users"):
         TableLock._count += 1
         self.db = db
+        self.table = table
         # Names this lock's statement in the process list, for release().
         self.token = f"queryd-test-lock-{os.getpid()}-{TableLock._count}"
         self.error = None
@@ -476,7 +477,8 @@ class TableLock:
 
     def _hold(self, database, seconds):
         try:
-            self.db.execute(f"LOCK TABLES users WRITE; DO SLEEP({seconds}), '{self.token}'; "
+            self.db.execute(f"LOCK TABLES `{self.table}` WRITE; DO SLEEP({seconds}), "
+                            f"'{self.token}'; "
                             "UNLOCK TABLES;", database, timeout=seconds + 60)
         except Exception as exc:  # noqa: BLE001 - the database went away: no lock either
             self.error = exc
@@ -507,14 +509,14 @@ class TableLock:
         self.thread.join(timeout)
 
 
-def lock_users_table(db, database, seconds):
-    """Hold a WRITE lock on `users` for about `seconds` from another session.
+def lock_users_table(db, database, seconds, table="users"):
+    """Hold a WRITE lock on `users` (or table) for about `seconds` from another session.
 
     Reads of the table block meanwhile, which makes every pooled connection
     that queries it stay busy.  Returns the TableLock once the lock is really
     held: join() waits for it to end by itself, release() ends it at once.
     """
-    lock = TableLock(db, database, seconds)
+    lock = TableLock(db, database, seconds, table)
     lock.thread.start()
     held = wait_until(lambda: db.query_value(
         "SELECT COUNT(*) FROM information_schema.PROCESSLIST "

@@ -253,7 +253,7 @@ static api_t *kinds_api(void)
 static json_t *generate(const api_t *api)
 {
         size_t len = 0;
-        char *text = openapi_gen_document(api, &len);
+        char *text = openapi_gen_document(api, NULL, &len);
         json_error_t error;
 
         ASSERT_NOT_NULL(text);
@@ -773,8 +773,8 @@ static size_t dangling_refs(json_t *doc, json_t *value)
 static void test_refs_resolve_and_stable(void)
 {
         api_t *api = kinds_api();
-        char *first = openapi_gen_document(api, NULL);
-        char *second = openapi_gen_document(api, NULL);
+        char *first = openapi_gen_document(api, NULL, NULL);
+        char *second = openapi_gen_document(api, NULL, NULL);
         json_t *doc = generate(api);
 
         ASSERT_EQ_STR(first, second);
@@ -787,12 +787,30 @@ static void test_refs_resolve_and_stable(void)
 
 static void test_empty_api(void)
 {
-        api_t api = { 0 };
-        json_t *doc = generate(&api);
+        api_t *api = with_routes(calloc(1, sizeof(api_t)));
+        json_t *doc = generate(api);
 
         ASSERT_EQ_UINT(json_object_size(at(doc, "paths", NULL)), 4);
         ASSERT_EQ_UINT(dangling_refs(doc, doc), 0);
         json_decref(doc);
+        api_free(api);
+}
+
+/* With an admin address the api has no route for /healthz, /readyz and
+ * /metrics: the document leaves them out. */
+static void test_builtins_without_routes_left_out(void)
+{
+        api_t *api = calloc(1, sizeof(*api));
+        const api_handlers_t public_only = { .builtins = &builtins[3], .builtin_count = 1 };
+
+        ASSERT_EQ_INT(api_build_routes(api, &public_only), 0);
+        json_t *doc = generate(api);
+        ASSERT_EQ_UINT(json_object_size(at(doc, "paths", NULL)), 1);
+        ASSERT_NOT_NULL(at(doc, "paths", "/openapi.json", NULL));
+        ASSERT_NULL(json_object_get(at(doc, "paths", NULL), "/metrics"));
+        ASSERT_EQ_UINT(dangling_refs(doc, doc), 0);
+        json_decref(doc);
+        api_free(api);
 }
 
 /* ------------------------------------------------------------------ out of memory */
@@ -817,7 +835,7 @@ static void test_out_of_memory(void)
         json_set_alloc_funcs(failing_malloc, free);
         for (limit = 0; limit < 100000; limit += 1) {
                 allocations_left = limit;
-                char *text = openapi_gen_document(api, NULL);
+                char *text = openapi_gen_document(api, NULL, NULL);
                 allocations_left = -1;
                 if (text != NULL) {
                         free(text);
@@ -884,6 +902,7 @@ int main(void)
         RUN_TEST(test_unique_names);
         RUN_TEST(test_refs_resolve_and_stable);
         RUN_TEST(test_empty_api);
+        RUN_TEST(test_builtins_without_routes_left_out);
         RUN_TEST(test_out_of_memory);
         RUN_TEST(test_operations_follow_the_routes);
         return test_report();

@@ -19,6 +19,7 @@ static const char *const variables[] = {
         "QUERYD_QUERY_TIMEOUT_MS", "QUERYD_DRAIN_TIMEOUT_MS", "QUERYD_IDLE_TIMEOUT_MS",
         "QUERYD_HEADER_TIMEOUT_MS", "QUERYD_MAX_CONNECTIONS", "QUERYD_MAX_CONNECTIONS_PER_IP",
         "QUERYD_ACCESS_LOG", "QUERYD_TIME_ZONE", "QUERYD_START_TIMEOUT_MS", "QUERYD_CORS_ORIGINS",
+        "QUERYD_ADMIN_LISTEN",
 };
 
 #define CONFIG_FILE "/etc/queryd/queryd.json"
@@ -287,6 +288,7 @@ static void test_env_defaults(void)
         ASSERT_EQ_STR(err, "");
         ASSERT_EQ_STR(c.listen_host, "127.0.0.1");
         ASSERT_EQ_UINT(c.listen_port, 8080);
+        ASSERT_EQ_UINT(c.admin_port, 0);
         assert_numeric_defaults(&c);
         ASSERT_EQ_STR(c.time_zone, "+00:00");
         ASSERT_TRUE(c.workers >= 1);
@@ -321,6 +323,7 @@ static void test_env_empty_values_mean_defaults(void)
         ASSERT_EQ_INT(config_from_env(&c, err, sizeof(err)), 0);
         ASSERT_EQ_STR(c.listen_host, "127.0.0.1");
         ASSERT_EQ_UINT(c.listen_port, 8080);
+        ASSERT_EQ_UINT(c.admin_port, 0);
         assert_numeric_defaults(&c);
         ASSERT_EQ_STR(c.time_zone, "+00:00");
         config_done(&c);
@@ -349,7 +352,10 @@ static void test_env_every_variable_set(void)
         setenv("QUERYD_TIME_ZONE", "-05:30", 1);
         setenv("QUERYD_START_TIMEOUT_MS", "0", 1);
         setenv("QUERYD_CORS_ORIGINS", "https://app.example.com,http://localhost:3000", 1);
+        setenv("QUERYD_ADMIN_LISTEN", "localhost:9091", 1);
         ASSERT_EQ_INT(config_from_env(&c, err, sizeof(err)), 0);
+        ASSERT_EQ_STR(c.admin_host, "localhost");
+        ASSERT_EQ_UINT(c.admin_port, 9091);
         ASSERT_EQ_UINT(c.start_timeout_ms, 0);
         ASSERT_EQ_STR(c.cors_origins, "https://app.example.com,http://localhost:3000");
         ASSERT_EQ_STR(err, "");
@@ -449,6 +455,12 @@ static void test_env_invalid_values(void)
         ASSERT_ENV_REFUSED("QUERYD_LISTEN", "127.0.0.1:80 ");
         ASSERT_ENV_REFUSED("QUERYD_LISTEN",
                            "a-host-name-that-is-far-too-long-to-fit-in-sixty-four-bytes.example:80");
+        ASSERT_ENV_REFUSED("QUERYD_ADMIN_LISTEN", "9090");
+        ASSERT_ENV_REFUSED("QUERYD_ADMIN_LISTEN", ":9090");
+        ASSERT_ENV_REFUSED("QUERYD_ADMIN_LISTEN", "127.0.0.1:0");
+        ASSERT_ENV_REFUSED("QUERYD_ADMIN_LISTEN", "127.0.0.1:metrics");
+        /* The default QUERYD_LISTEN's port: the two would share its connections. */
+        ASSERT_ENV_REFUSED("QUERYD_ADMIN_LISTEN", "0.0.0.0:8080");
 
         ASSERT_ENV_REFUSED("QUERYD_WORKERS", "0");
         ASSERT_ENV_REFUSED("QUERYD_WORKERS", "257");
