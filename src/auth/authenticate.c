@@ -246,7 +246,8 @@ const identity_t *auth_identify(const api_t *api, token_cache_t *tokens, http_re
                 return by_key(auth, req, key);
         if (authorization == NULL)
                 return anonymous(auth, req);
-        if (strncasecmp(authorization, "Bearer ", 7) != 0) {
+        /* The scheme is the first word: "Bearer" alone is a bearer token missing. */
+        if (strcspn(authorization, " ") != 6 || strncasecmp(authorization, "Bearer", 6) != 0) {
                 refuse(req, NULL, "only bearer tokens are accepted in Authorization");
                 return NULL;
         }
