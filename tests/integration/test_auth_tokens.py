@@ -2,7 +2,7 @@
 
 One queryd serves /users (the demo table) with per-role rules under an
 "auth" section that accepts HS256/384/512 tokens (the secret from
-QUERYD_JWT_SECRET), RS*, PS256, ES256, ES384 and EdDSA tokens (a JWKS file
+QUERYD_JWT_SECRET), RS*, PS*, ES256, ES384 and EdDSA tokens (a JWKS file
 with kids), and API keys.  Every key is generated for this run and every
 token is minted by PyJWT, never by queryd.  The tests show that each
 algorithm is accepted with the right key and the role claim picks the
@@ -48,7 +48,8 @@ RATE = {"per_second": 2, "burst": 5}
 # it (None: the HMAC secret).
 ALGORITHMS = {
     "HS256": None, "HS384": None, "HS512": None,
-    "RS256": "rsa-1", "RS384": "rsa-1", "RS512": "rsa-1", "PS256": "rsa-1",
+    "RS256": "rsa-1", "RS384": "rsa-1", "RS512": "rsa-1",
+    "PS256": "rsa-1", "PS384": "rsa-1", "PS512": "rsa-1",
     "ES256": "ec-256", "ES384": "ec-384", "EdDSA": "ed-1",
 }
 
@@ -341,6 +342,24 @@ class TokenTests(harness.DemoServiceTestCase):
         # The untampered token still passes: the refusals are the tampering's.
         assert_json_ok(self, self.bearer("/users/1", good))
 
+    def token_of_length(self, length):
+        """An HS256 reader token of exactly length characters."""
+        for kid in ("", "k", "kk", "kkk"):
+            for n in range(5800, 6400):
+                token = jwt.encode(self.claims(sub="boundary", padding="x" * n), self.keys.secret,
+                                   algorithm="HS256", headers={"kid": kid} if kid else None)
+                if len(token) == length:
+                    return self.remember(token)
+        self.fail(f"no token of {length} characters")
+
+    def test_token_size_limit(self):
+        assert_same_json(self, assert_json_ok(self, self.bearer("/users/1",
+                                                                self.token_of_length(8192))),
+                         USER_1)
+        resp = self.bearer("/users/1", self.token_of_length(8193))
+        self.assert_invalid_token(resp)
+        self.assertIn("too long", resp.json()["detail"])
+
     def test_challenges_and_forbidden(self):
         # No credentials where the anonymous role is not admitted.
         self.assert_challenge_only(self.get("/users/1/peers"))
@@ -360,6 +379,15 @@ class TokenTests(harness.DemoServiceTestCase):
                                              "X-API-Key": self.api_key})
         assert_problem(self, resp, 400, "invalid-parameter")
         self.assertIn('error="invalid_request"', resp.headers.get("WWW-Authenticate", ""))
+        # Bearer without a token, or with more than one.
+        for value in ("Bearer", "Bearer ", "bearer", f"Bearer {self.mint()} x"):
+            with self.subTest(authorization=value):
+                resp = self.get("/users/1", headers={"Authorization": value})
+                assert_problem(self, resp, 400, "invalid-parameter")
+                self.assertIn('error="invalid_request"', resp.headers.get("WWW-Authenticate"))
+        # The scheme's name in any case.
+        assert_json_ok(self, self.get("/users/1", headers={"Authorization":
+                                                           f"bEaReR {self.mint()}"}))
         # Another scheme than Bearer.
         basic = base64.b64encode(b"reader:" + self.keys.secret.encode()).decode()
         self.remember(basic)
