@@ -206,9 +206,9 @@ static const identity_t *by_token(const api_auth_t *auth, token_cache_t *tokens,
         if (claims == NULL)
                 return NULL;
         json_t *role = identity_claim(claims, auth->jwt->role_claim);
-        if (role != NULL && !json_is_string(role)) {
+        if (role != NULL && (!json_is_string(role) || json_string_length(role) == 0)) {
                 json_decref(claims);
-                refuse(req, "invalid_token", "the token's role claim is not a string");
+                refuse(req, "invalid_token", "the token's role claim is not a role name");
                 return NULL;
         }
         /* A token naming no role is the anonymous role's, as PostgREST has it. */
@@ -251,7 +251,8 @@ const identity_t *auth_identify(const api_t *api, token_cache_t *tokens, http_re
                 return by_key(auth, req, key);
         if (authorization == NULL)
                 return anonymous(auth, req);
-        if (strncasecmp(authorization, "Bearer ", 7) != 0) {
+        /* The scheme is the first word: "Bearer" alone is a bearer token missing. */
+        if (strcspn(authorization, " ") != 6 || strncasecmp(authorization, "Bearer", 6) != 0) {
                 refuse(req, NULL, "only bearer tokens are accepted in Authorization");
                 return NULL;
         }
