@@ -832,7 +832,8 @@ class Queryd:
             tc.assertNotIn(marker, log, f"{self.name} output contains {marker!r}:\n"
                            f"{self.redacted(_around(log, marker))}")
         for secret in self.secrets:
-            tc.assertNotIn(secret, log, f"{self.name} printed a secret (a password, a key or a token)")
+            tc.assertNotIn(secret, log,
+                           f"{self.name} printed a secret (a password, a key or a token)")
 
     def stop_and_check(self, tc, sig=signal.SIGTERM, timeout=30.0):
         """Stop with sig and assert exit code 0 and a clean log."""
