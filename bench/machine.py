@@ -142,6 +142,7 @@ def versions(repo, db):
         "libmicrohttpd": pc("libmicrohttpd"),
         "jansson": pc("jansson"),
         "libuv": pc("libuv"),
+        "OpenSSL libcrypto": pc("libcrypto"),
         "wrk": wrk_v[0].split(" [")[0] if wrk_v else "?",
         "cc": cc_v[0] if cc_v else "?",
     }

@@ -2,6 +2,8 @@
 --   wrk ... -s requests.lua <url> -- id ROWS          GET /users/{random 1..ROWS}
 --   wrk ... -s requests.lua <url> -- page ROWS LIMIT  GET /users?limit=LIMIT&after={random 0..ROWS-LIMIT}
 --   wrk ... -s requests.lua <url> -- path PATH        GET PATH every time
+--   wrk ... -s requests.lua <url> -- idauth ROWS FILE  GET /users/{random 1..ROWS} with
+--                                                     Authorization: Bearer {a random line of FILE}
 -- done() prints one line "bench-json {...}" with the exact counts and latency
 -- percentiles (microseconds) that bench/run reads.
 
@@ -15,6 +17,7 @@ function setup(thread)
 end
 
 local mode, rows, limit, path
+local tokens = {}
 
 -- Random requests are drawn and formatted once, at start: formatting one per
 -- request would cost the load generator CPU that the server under test and
@@ -24,6 +27,11 @@ local DRAWN = 65536
 local function draw()
   if mode == "id" then
     return wrk.format("GET", "/users/" .. math.random(1, rows))
+  end
+  if mode == "idauth" then
+    local token = tokens[math.random(1, #tokens)]
+    return wrk.format("GET", "/users/" .. math.random(1, rows),
+                      { Authorization = "Bearer " .. token })
   end
   return wrk.format("GET", "/users?limit=" .. limit .. "&after=" .. math.random(0, rows - limit))
 end
@@ -35,6 +43,17 @@ function init(args)
   rows = tonumber(args[2] or "0")
   limit = tonumber(args[3] or "100")
   path = args[2] or "/"
+  if mode == "idauth" then
+    -- One token a line; every request carries one of them, drawn with its id.
+    local f = assert(io.open(args[3] or "", "r"))
+    for line in f:lines() do
+      if line ~= "" then
+        table.insert(tokens, line)
+      end
+    end
+    f:close()
+    assert(#tokens > 0, "idauth: no token in " .. args[3])
+  end
   math.randomseed(os.time() * 1000 + (thread_id or 0) * 7919 + math.floor(os.clock() * 1e6))
   if mode == "path" then
     -- A fixed request is formatted once, as wrk does without a script.
