@@ -3,6 +3,7 @@
  * of the build can bail out with api_free alone. */
 #include "api/api.h"
 
+#include <jansson.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -108,7 +109,7 @@ static void auth_free(api_auth_t *auth)
         }
         for (size_t i = 0; i < auth->key_count; i++) {
                 free(auth->keys[i].role);
-                free(auth->keys[i].claims);
+                json_decref(auth->keys[i].claims);
         }
         free(auth->keys);
         free(auth->anonymous_role);

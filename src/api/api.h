@@ -12,6 +12,7 @@
 #ifndef QUERYD_API_H
 #define QUERYD_API_H
 
+#include <jansson.h>
 #include <mysql.h>
 #include <stdatomic.h>
 #include <stdbool.h>
@@ -166,7 +167,8 @@ typedef struct api_jwt {
 typedef struct api_key {
         unsigned char sha256[32];
         char *role;
-        char *claims;           /* JSON object text, "{}" when absent */
+        json_t *claims;         /* an object ({} when absent), shared by every request
+                                   of the key: read only */
 } api_key_t;
 
 /** What "auth"."roles" says of a role. */

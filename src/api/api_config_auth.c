@@ -109,8 +109,7 @@ static int parse_key(const cfg_ctx_t *c, json_t *v, api_key_t *key)
                 r = cfg_fail(c, "an API key's \"claims\" must be an object");
         if (r == 0 && (key->role = strdup(json_string_value(role))) == NULL)
                 r = cfg_nomem(c);
-        if (r == 0 && (key->claims = claims ? json_dumps(claims, JSON_COMPACT) : strdup("{}")) ==
-                              NULL)
+        if (r == 0 && (key->claims = claims ? json_deep_copy(claims) : json_object()) == NULL)
                 r = cfg_nomem(c);
         return r;
 }

@@ -42,24 +42,6 @@ int auth_load_keys(api_t *api, char *err, size_t err_size)
         return 0;
 }
 
-json_t *identity_claim(json_t *claims, const char *path)
-{
-        char name[256];
-
-        while (claims != NULL) {
-                size_t len = strcspn(path, ".");
-                if (len >= sizeof(name))
-                        return NULL;
-                memcpy(name, path, len);
-                name[len] = '\0';
-                claims = json_is_object(claims) ? json_object_get(claims, name) : NULL;
-                if (path[len] == '\0')
-                        return claims;
-                path += len + 1;
-        }
-        return NULL;
-}
-
 /* ---- refusals ---- */
 
 /* 401 (or 400 for invalid_request) with the RFC 6750 challenge. error may
@@ -154,7 +136,7 @@ static const identity_t *by_key(const api_auth_t *auth, http_request_t *req, con
                 refuse(req, "invalid_token", "the API key is not valid");
                 return NULL;
         }
-        identity_t *id = new_identity(auth, req, k->role, json_loads(k->claims, 0, NULL));
+        identity_t *id = new_identity(auth, req, k->role, json_incref(k->claims));
         if (id == NULL)
                 return NULL;
         /* The key's name in logs: a prefix of its hash, which the operator's file holds. */
