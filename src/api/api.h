@@ -167,8 +167,8 @@ typedef struct api_jwt {
 typedef struct api_key {
         unsigned char sha256[32];
         char *role;
-        json_t *claims;         /* an object ({} when absent), shared by every request
-                                   of the key: read only */
+        json_t *claims;         /* an object ({} when absent), read only and shared by
+                                   every request of the key (jansson counts atomically) */
 } api_key_t;
 
 /** What "auth"."roles" says of a role. */
