@@ -37,6 +37,32 @@ static bool is_name(const char *name)
         return true;
 }
 
+/* A placeholder's name: names joined by dots (":claims.org.id"). */
+static bool is_placeholder_name(const char *name)
+{
+        char part[256];
+
+        for (;;) {
+                size_t len = strcspn(name, ".");
+                if (len >= sizeof(part))
+                        return false;
+                memcpy(part, name, len);
+                part[len] = '\0';
+                if (!is_name(part))
+                        return false;
+                if (name[len] == '\0')
+                        return true;
+                name += len + 1;
+        }
+}
+
+/* Whether a placeholder's name could go on at p: a name character, or a dot and a name. */
+static bool name_goes_on(const char *p)
+{
+        return is_name_char(p[0]) ||
+               (p[0] == '.' && is_name_char(p[1]) && !(p[1] >= '0' && p[1] <= '9'));
+}
+
 /* ---- named_sql ---- */
 
 /*
@@ -58,7 +84,8 @@ static void check_bound(const char *sql, const char *bound, char *const *names, 
                 CHECK(bound[j] == '?' && sql[i] == ':' && k < count,
                       "\"%s\": bound \"%s\" differs at %zu", sql, bound, j);
                 size_t len = strlen(names[k]);
-                CHECK(strncmp(sql + i + 1, names[k], len) == 0 && !is_name_char(sql[i + 1 + len]),
+                CHECK(strncmp(sql + i + 1, names[k], len) == 0 &&
+                              !name_goes_on(sql + i + 1 + len),
                       "\"%s\": placeholder %zu is not \"%s\"", sql, k, names[k]);
                 i += 1 + len;
                 j++;
@@ -84,7 +111,7 @@ static void check_named_sql(const char *sql)
                 return;
         }
         for (size_t i = 0; i < n.name_count; i++)
-                CHECK(is_name(n.names[i]), "\"%s\": name \"%s\"", sql, n.names[i]);
+                CHECK(is_placeholder_name(n.names[i]), "\"%s\": name \"%s\"", sql, n.names[i]);
         check_bound(sql, n.bound_sql, n.names, n.name_count);
         named_sql_done(&n);
         CHECK(n.bound_sql == NULL && n.names == NULL, "named_sql_done left something");
