@@ -26,8 +26,9 @@ int auth_load_keys(api_t *api, char *err, size_t err_size);
 
 /**
  * The identity of req under api->auth (non-NULL), allocated in req's scope;
- * tokens caches verified tokens (one cache per thread). NULL when req was
- * answered with a refusal.
+ * tokens caches the tokens verified under this api (one cache per thread;
+ * NULL: none may be used, as for a request still on a replaced api). NULL
+ * when req was answered with a refusal.
  */
 const identity_t *auth_identify(const api_t *api, token_cache_t *tokens, http_request_t *req);
 

@@ -82,6 +82,8 @@ struct http_request {
         size_t arg_count;
         bool too_many_args;
         bool vary_accept;             /* the answer depends on the Accept header */
+        bool vary_credentials;        /* and on Authorization and X-API-Key: no shared
+                                         cache may keep it (Cache-Control: private) */
         int metrics_route;            /* its route's slot in /metrics (set by the dispatcher) */
         struct http_header_line *extra_headers; /* http_add_header(), in scope */
         const char *role;             /* who sent it, for the access log: the caller's role */

@@ -15,6 +15,22 @@
 #include "core/metrics.h"
 #include "http/problem.h"
 
+/* Vary: the request headers the answer depends on. */
+static void add_vary(const http_request_t *req, struct MHD_Response *r)
+{
+        bool vary_origin = req->cors_origin != NULL && strcmp(req->cors_origin, "*") != 0;
+        char vary[64] = "";
+
+        if (vary_origin)
+                strcat(vary, ", Origin");
+        if (req->vary_accept)
+                strcat(vary, ", Accept");
+        if (req->vary_credentials)
+                strcat(vary, ", Authorization, X-API-Key");
+        if (vary[0] != '\0')
+                MHD_add_response_header(r, MHD_HTTP_HEADER_VARY, vary + 2);
+}
+
 static void add_headers(http_request_t *req, struct MHD_Response *r, unsigned status,
                         const char *content_type)
 {
@@ -30,12 +46,9 @@ static void add_headers(http_request_t *req, struct MHD_Response *r, unsigned st
                                         "X-Request-Id, Retry-After, RateLimit, "
                                         "RateLimit-Policy, WWW-Authenticate");
         }
-        bool vary_origin = req->cors_origin != NULL && strcmp(req->cors_origin, "*") != 0;
-        if (vary_origin || req->vary_accept)
-                MHD_add_response_header(r, MHD_HTTP_HEADER_VARY,
-                                        !req->vary_accept ? "Origin"
-                                        : vary_origin     ? "Origin, Accept"
-                                                          : "Accept");
+        add_vary(req, r);
+        if (req->vary_credentials)
+                MHD_add_response_header(r, MHD_HTTP_HEADER_CACHE_CONTROL, "private");
         if (req->server->stopping) /* draining: this is the connection's last answer */
                 MHD_add_response_header(r, MHD_HTTP_HEADER_CONNECTION, "close");
 }

@@ -162,6 +162,13 @@ static bool within_rate(env_t *env, http_request_t *req, const identity_t *id)
         return true;
 }
 
+/* The verified tokens a request may use and add to: none for a request
+ * still on a replaced api, whose keys and checks may no longer hold. */
+static token_cache_t *tokens_for(const env_t *env)
+{
+        return env->api == env->shared->tokens_api ? env->shared->tokens : NULL;
+}
+
 bool access_admit(env_t *env, http_request_t *req, route_match_t *match)
 {
         const api_auth_t *auth = env->api->auth;
@@ -170,7 +177,8 @@ bool access_admit(env_t *env, http_request_t *req, route_match_t *match)
 
         if (auth == NULL)
                 return true;
-        const identity_t *id = auth_identify(env->api, env->shared->tokens, req);
+        req->vary_credentials = true; /* who asks decides what is answered */
+        const identity_t *id = auth_identify(env->api, tokens_for(env), req);
         if (id == NULL)
                 return false;
         env->identity = id;

@@ -27,7 +27,8 @@ typedef struct env_shared {
         db_pool_t *const *all_primaries; /* every worker's slice, for process-wide figures */
         unsigned all_primary_count;
         list_node_t open_item_batches; /* lookups still taking others (item_batch.c) */
-        token_cache_t *tokens;       /* this worker's verified bearer tokens */
+        token_cache_t *tokens;       /* this worker's verified bearer tokens... */
+        const api_t *tokens_api;     /* ...under this api, the worker's latest */
         rate_limiter_t *limiter;     /* the process's rate limits, shared by every worker */
 } env_shared_t;
 

@@ -44,7 +44,10 @@ static void api_cb(uv_async_t *async)
                 return;
         api_unref(w->api);
         w->api = next;
-        token_cache_clear(w->shared.tokens); /* the keys may have changed with the file */
+        /* The keys and checks may have changed with the file: tokens are
+         * verified again, and requests still on the old api add none. */
+        token_cache_clear(w->shared.tokens);
+        w->shared.tokens_api = next;
 }
 
 void worker_set_api(worker_t *w, api_t *api)
@@ -173,6 +176,7 @@ static void share_with_requests(worker_t *w, token_cache_t *tokens)
                 .all_primaries = &w->pool,
                 .all_primary_count = 1,
                 .tokens = tokens,
+                .tokens_api = w->api,
         };
         list_init(&w->shared.open_item_batches);
 }

@@ -271,6 +271,16 @@ class AuthRulesTests(harness.DemoServiceTestCase):
         self.assertEqual(self.get("/orders?limit=3").status, 200)
         self.assertEqual(harness.metric(self.queryd, "queryd_db_role_switches_total"), 0)
 
+    def test_answers_that_depend_on_the_caller_are_private(self):
+        for headers in ({}, bearer(self.tenant1), {"X-API-Key": REPORT_KEY}):
+            for path in ("/orders?limit=2", "/orders/4", "/openapi.json", "/users/1"):
+                with self.subTest(path=path, headers=sorted(headers)):
+                    resp = self.get(path, headers=headers)
+                    self.assertEqual(resp.headers.get("Cache-Control"), "private",
+                                     resp.describe())
+                    vary = {v.strip() for v in resp.headers.get("Vary", "").split(",")}
+                    self.assertLessEqual({"Authorization", "X-API-Key"}, vary, resp.describe())
+
     # ---------------------------------------------------------- openapi
 
     def document(self, headers=None):

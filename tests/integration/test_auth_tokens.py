@@ -20,9 +20,11 @@ import base64
 import copy
 import hashlib
 import hmac
+import http.client
 import json
 import re
 import secrets
+import socket
 import subprocess
 import time
 import unittest
@@ -550,6 +552,35 @@ class TokenTests(harness.DemoServiceTestCase):
         finally:
             self.restore()
         assert_json_ok(self, self.bearer("/users/1", self.mint("RS256", kid="rsa-2")))
+
+    def test_a_request_on_the_replaced_configuration_caches_nothing(self):
+        # A request pinned to the configuration before a reload (its body
+        # still coming) must not leave its token verified for the new one.
+        token = self.mint("HS256")
+        doc = copy.deepcopy(self.base_config)
+        doc["auth"]["jwt"]["audience"] = "somewhere-else"
+        head = (f"GET /users/1 HTTP/1.1\r\nHost: x\r\nAuthorization: Bearer {token}\r\n"
+                "Content-Length: 5\r\n\r\n").encode()
+        sock = socket.create_connection(("127.0.0.1", self.port), timeout=30)
+        try:
+            sock.sendall(head + b"ab")
+            time.sleep(0.2)  # the head is in: the request holds the old configuration
+            self.install(doc)
+            sock.sendall(b"cde")
+            first = http.client.HTTPResponse(sock)
+            first.begin()
+            self.assertEqual(first.status, 200, "served on the configuration it started on")
+            first.read()
+            # The same connection, so the same worker and its cache.
+            sock.sendall(head + b"abcde")
+            again = http.client.HTTPResponse(sock)
+            again.begin()
+            body = again.read()
+            self.assertEqual(again.status, 401, body)
+            self.assertIn(b"audience", body)
+        finally:
+            sock.close()
+            self.restore()
 
     def test_reload_with_a_broken_jwks_keeps_the_keys(self):
         token = self.mint("EdDSA")
