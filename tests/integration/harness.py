@@ -932,6 +932,9 @@ class TestRun:
         self.dir.mkdir(parents=True)
         self.databases = []
         self.queryds = []
+        # Callables that kill other children (a browser): close() runs them
+        # first, also from the watchdog, where no class cleanup runs.
+        self.killers = []
         self.closed = False
         with _live_lock:
             _live_runs.append(self)
@@ -986,6 +989,11 @@ class TestRun:
         if self.closed:
             return
         self.closed = True
+        for kill in self.killers:
+            try:
+                kill()
+            except Exception:  # noqa: BLE001 - the databases must still stop
+                pass
         for q in self.queryds:
             q.kill()
         for db in self.databases:
