@@ -202,7 +202,7 @@ typedef struct api_role_document {
 
 /** What a route of the api leads to. */
 typedef enum api_target_kind {
-        API_TARGET_BUILTIN,     /* /healthz, /readyz, /metrics, /openapi.json */
+        API_TARGET_BUILTIN,     /* /healthz, /readyz, /metrics, /openapi.json, the explorer */
         API_TARGET_COLLECTION,
         API_TARGET_ITEM,
         API_TARGET_QUERY,
@@ -253,6 +253,16 @@ int api_views_build(api_t *api, MYSQL *mysql, char *err, size_t err_size);
 
 /** The rule of access (count of them) for role, or NULL when it names none. */
 const api_access_t *api_access_for(const api_access_t *access, size_t count, const char *role);
+
+/**
+ * Whether a caller of role may use an entry with these rules (access, count
+ * of them; NULL: the entry has no "roles"). Without "auth" every caller
+ * may; role NULL (no credentials, no anonymous role) may use nothing; an
+ * entry without "roles" admits every role but the anonymous one, one with
+ * "roles" the roles it names.
+ */
+bool api_role_may_use(const api_t *api, const api_access_t *access, size_t count,
+                      const char *role);
 
 /**
  * What api_finish puts in the route table: the built-in routes as they are,

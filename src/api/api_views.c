@@ -142,3 +142,17 @@ const api_access_t *api_access_for(const api_access_t *access, size_t count, con
                         return &access[i];
         return NULL;
 }
+
+bool api_role_may_use(const api_t *api, const api_access_t *access, size_t count,
+                      const char *role)
+{
+        const char *anonymous = api->auth ? api->auth->anonymous_role : NULL;
+
+        if (api->auth == NULL)
+                return true;
+        if (role == NULL)
+                return false;
+        if (access == NULL) /* no "roles": every role a caller proved */
+                return anonymous == NULL || strcmp(role, anonymous) != 0;
+        return api_access_for(access, count, role) != NULL;
+}

@@ -1,6 +1,6 @@
 /*
- * The parts every OpenAPI document has: the probes', metrics' and the
- * document's own paths, and the schemas of their answers and of problems
+ * The parts every OpenAPI document has: the probes', metrics', the
+ * document's own and the explorer page's paths, and the schemas of their answers and of problems
  * (a variant per error answer of oa_errors).
  */
 #include "api/openapi_parts.h"
@@ -163,6 +163,65 @@ static json_t *document_properties(void)
                 oa_object_of("type", oa_str("object"), NULL), NULL);
 }
 
+static json_t *text_schema(void)
+{
+        return oa_object_of("type", oa_str("string"), NULL);
+}
+
+/* GET /'s JSON: the entries the caller may use and where the document is. */
+static json_t *index_schema(void)
+{
+        json_t *entry = oa_object_of(
+                "type", oa_str("object"), "required", oa_strings_of("path", "kind", NULL),
+                "additionalProperties", json_false(), "properties",
+                oa_object_of("path", text_schema(), "kind",
+                             oa_object_of("enum", oa_strings_of("resource", "query", NULL), NULL),
+                             "item",
+                             oa_object_of("description",
+                                          oa_str("A resource's item path (resources only)."),
+                                          "type", oa_str("string"), NULL),
+                             NULL),
+                NULL);
+
+        return oa_object_of(
+                "type", oa_str("object"), "required", oa_strings_of("entries", "openapi", NULL),
+                "additionalProperties", json_false(), "properties",
+                oa_object_of("entries",
+                             oa_object_of("type", oa_str("array"), "items", entry, NULL),
+                             "openapi", oa_object_of("const", oa_str("/openapi.json"), NULL),
+                             NULL),
+                NULL);
+}
+
+/* The page for a browser (Accept prefers text/html), the index otherwise. */
+static json_t *explorer_response(void)
+{
+        return oa_object_of(
+                "description",
+                oa_str("`text/html` when the Accept header prefers it (browsers), otherwise "
+                       "the JSON index."),
+                "headers", oa_x_request_id(), "content",
+                oa_object_of("text/html", oa_object_of("schema", text_schema(), NULL),
+                             "application/json", oa_object_of("schema", index_schema(), NULL),
+                             NULL),
+                NULL);
+}
+
+/* The page's own files, compiled into the binary. */
+static oa_path_spec_t page_file(const char *path, const char *get_id, const char *head_id,
+                                const char *summary, const char *media_type)
+{
+        return (oa_path_spec_t){ path,
+                                 get_id,
+                                 head_id,
+                                 summary,
+                                 oa_str("A file of the explorer page served at `/`, compiled "
+                                        "into the binary. Query parameters are ignored."),
+                                 json_array(),
+                                 oa_ok_response(oa_str("The file."), media_type, text_schema()),
+                                 0 };
+}
+
 int oa_add_builtin_paths(json_t *paths, const api_t *api)
 {
         oa_path_spec_t specs[] = {
@@ -199,6 +258,17 @@ int oa_add_builtin_paths(json_t *paths, const api_t *api)
                                               oa_strings_of("openapi", "info", "paths", NULL),
                                               "properties", document_properties(), NULL)),
                   0 },
+                { "/", "getExplorer", "headExplorer", "The explorer page, or an index of the entries.",
+                  oa_str("For a browser, a page that reads this service's OpenAPI document and "
+                         "browses its resources and named queries; for any other client, the "
+                         "entries the caller may use. Query parameters are ignored."),
+                  json_array(), explorer_response(), 0 },
+                page_file("/explorer.js", "getExplorerScript", "headExplorerScript",
+                          "The explorer page's script.", "text/javascript"),
+                page_file("/explorer.css", "getExplorerStyle", "headExplorerStyle",
+                          "The explorer page's style sheet.", "text/css"),
+                page_file("/favicon.ico", "getFavicon", "headFavicon", "The icon of the page.",
+                          "image/svg+xml"),
         };
         int r = 0;
 

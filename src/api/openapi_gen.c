@@ -124,18 +124,17 @@ static json_t *info(void)
 }
 
 /* Whether audience may use an entry with these rules; its rule in *ret_rule. */
-static bool admits(const openapi_audience_t *audience, const api_access_t *access, size_t count,
-                   const api_access_t **ret_rule)
+static bool admits(const api_t *api, const openapi_audience_t *audience,
+                   const api_access_t *access, size_t count, const api_access_t **ret_rule)
 {
         *ret_rule = NULL;
         if (audience == NULL)
                 return true;
-        if (audience->role == NULL)
+        if (!api_role_may_use(api, access, count, audience->role))
                 return false;
-        if (access == NULL) /* no "roles": every authenticated role */
-                return !audience->anonymous;
-        *ret_rule = api_access_for(access, count, audience->role);
-        return *ret_rule != NULL;
+        if (access != NULL)
+                *ret_rule = api_access_for(access, count, audience->role);
+        return true;
 }
 
 /* Every entry's paths and schemas, in the file's order: resources, then
@@ -151,7 +150,7 @@ static int add_entries(const api_t *api, const openapi_audience_t *audience, jso
                 r = name_add(&names, oa_fixed_schema_name(i));
         for (size_t i = 0; r == 0 && i < api->resource_count; i++) {
                 const api_resource_t *res = &api->resources[i];
-                if (!admits(audience, res->access, res->access_count, &rule))
+                if (!admits(api, audience, res->access, res->access_count, &rule))
                         continue;
                 char *name = unique_name(&names, res->path);
                 if (rule != NULL && rule->view != NULL)
@@ -161,7 +160,7 @@ static int add_entries(const api_t *api, const openapi_audience_t *audience, jso
         }
         for (size_t i = 0; r == 0 && i < api->query_count; i++) {
                 const api_query_t *q = &api->queries[i];
-                if (!admits(audience, q->access, q->access_count, &rule))
+                if (!admits(api, audience, q->access, q->access_count, &rule))
                         continue;
                 char *name = unique_name(&names, q->path);
                 r = name ? oa_add_query(paths, schemas, api, q, name) : -ENOMEM;

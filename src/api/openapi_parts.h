@@ -115,7 +115,10 @@ const char *oa_fixed_schema_name(size_t i);
 /** Adds those schemas (of the errors in errors) to schemas, after the entries' own. */
 int oa_add_fixed_schemas(json_t *schemas, unsigned errors);
 
-/** Adds the built-in paths (/healthz, /readyz, /metrics, /openapi.json). 0 or -ENOMEM. */
+/**
+ * Adds the built-in paths (/healthz, /readyz, /metrics, /openapi.json, and
+ * the explorer's /, /explorer.js, /explorer.css, /favicon.ico). 0 or -ENOMEM.
+ */
 int oa_add_builtin_paths(json_t *paths, const api_t *api);
 
 /* ------------------------------------------------------------------ openapi_columns.c */

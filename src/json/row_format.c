@@ -47,16 +47,17 @@ static bool token_is(const char *s, size_t len, const char *word)
         return strlen(word) == len && strncasecmp(s, word, len) == 0;
 }
 
+/* How the range type/sub matches the media type want_type/want_sub. */
 static int match(const char *type, size_t type_len, const char *sub, size_t sub_len,
-                 row_format_t f)
+                 const char *want_type, const char *want_sub)
 {
         if (token_is(type, type_len, "*"))
                 return token_is(sub, sub_len, "*") ? ANY_TYPE : NO_MATCH;
-        if (!token_is(type, type_len, formats[f].type))
+        if (!token_is(type, type_len, want_type))
                 return NO_MATCH;
         if (token_is(sub, sub_len, "*"))
                 return ANY_SUBTYPE;
-        return token_is(sub, sub_len, formats[f].subtype) ? EXACT : NO_MATCH;
+        return token_is(sub, sub_len, want_sub) ? EXACT : NO_MATCH;
 }
 
 /* q=0..1 with at most three decimals, as thousandths; -1 if malformed. */
@@ -99,8 +100,10 @@ static int range_quality(const char *params, const char *end)
         return q;
 }
 
-/* Reads one media range [s, end) and updates each format's best match. */
-static void weigh_range(const char *s, const char *end, int specificity[], int quality[])
+/* Reads one media range [s, end) and updates the best match of each of the
+ * count media types want (type, subtype pairs). */
+static void weigh_range(const char *s, const char *end, const char *const want[][2], int count,
+                        int specificity[], int quality[])
 {
         s = skip_space(s);
         const char *params = memchr(s, ';', (size_t)(end - s));
@@ -113,8 +116,9 @@ static void weigh_range(const char *s, const char *end, int specificity[], int q
         int q = range_quality(params ? params : end, end);
         if (q < 0)
                 return;
-        for (int f = 0; f < FORMAT_COUNT; f++) {
-                int m = match(s, (size_t)(slash - s), sub, (size_t)(sub_end - sub), f);
+        for (int f = 0; f < count; f++) {
+                int m = match(s, (size_t)(slash - s), sub, (size_t)(sub_end - sub), want[f][0],
+                              want[f][1]);
                 if (m > specificity[f]) {
                         specificity[f] = m;
                         quality[f] = q;
@@ -122,9 +126,28 @@ static void weigh_range(const char *s, const char *end, int specificity[], int q
         }
 }
 
+/* Each of the count media types' quality in the header: that of its most
+ * specific range, 0 when none matches. */
+static void weigh(const char *accept, const char *const want[][2], int count, int quality[])
+{
+        int specificity[FORMAT_COUNT];
+
+        for (int f = 0; f < count; f++) {
+                specificity[f] = NO_MATCH;
+                quality[f] = 0;
+        }
+        for (const char *s = accept; *s != '\0';) {
+                const char *comma = strchr(s, ',');
+                const char *end = comma ? comma : s + strlen(s);
+                weigh_range(s, end, want, count, specificity, quality);
+                s = comma ? comma + 1 : end;
+        }
+}
+
 int row_format_negotiate(const char *accept, row_format_t *ret_format)
 {
-        int specificity[FORMAT_COUNT], quality[FORMAT_COUNT];
+        const char *want[FORMAT_COUNT][2];
+        int quality[FORMAT_COUNT];
         int best = -1;
 
         if (accept == NULL || *skip_space(accept) == '\0') {
@@ -132,15 +155,10 @@ int row_format_negotiate(const char *accept, row_format_t *ret_format)
                 return 0;
         }
         for (int f = 0; f < FORMAT_COUNT; f++) {
-                specificity[f] = NO_MATCH;
-                quality[f] = 0;
+                want[f][0] = formats[f].type;
+                want[f][1] = formats[f].subtype;
         }
-        for (const char *s = accept; *s != '\0';) {
-                const char *comma = strchr(s, ',');
-                const char *end = comma ? comma : s + strlen(s);
-                weigh_range(s, end, specificity, quality);
-                s = comma ? comma + 1 : end;
-        }
+        weigh(accept, want, FORMAT_COUNT, quality);
         for (int f = 0; f < FORMAT_COUNT; f++)
                 if (quality[f] > 0 && (best < 0 || quality[f] > quality[best]))
                         best = f;
@@ -148,6 +166,17 @@ int row_format_negotiate(const char *accept, row_format_t *ret_format)
                 return -1;
         *ret_format = (row_format_t)best;
         return 0;
+}
+
+int row_format_quality(const char *accept, const char *type, const char *subtype)
+{
+        const char *want[1][2] = { { type, subtype } };
+        int quality[1];
+
+        if (accept == NULL || *skip_space(accept) == '\0')
+                return 1000;
+        weigh(accept, want, 1, quality);
+        return quality[0];
 }
 
 const char *row_format_content_type(row_format_t format)

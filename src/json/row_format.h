@@ -20,6 +20,13 @@ typedef enum row_format {
  */
 int row_format_negotiate(const char *accept, row_format_t *ret_format);
 
+/**
+ * The quality, in thousandths, the Accept header gives the media type
+ * type/subtype ("text", "html"): that of the most specific range matching
+ * it, 0 when none does, 1000 when there is no header (NULL) or it is empty.
+ */
+int row_format_quality(const char *accept, const char *type, const char *subtype);
+
 /** The Content-Type sent with a format. */
 const char *row_format_content_type(row_format_t format);
 

@@ -10,6 +10,10 @@ static const route_t builtin_routes[] = {
         { .template = "/readyz", .methods = { { "GET", health_ready } } },
         { .template = "/metrics", .methods = { { "GET", metrics_get } } },
         { .template = "/openapi.json", .methods = { { "GET", openapi_get } } },
+        { .template = "/", .methods = { { "GET", explorer_get } } },
+        { .template = "/explorer.js", .methods = { { "GET", explorer_file } } },
+        { .template = "/explorer.css", .methods = { { "GET", explorer_file } } },
+        { .template = "/favicon.ico", .methods = { { "GET", explorer_file } } },
 };
 
 const route_t *const routes_admin = builtin_routes;

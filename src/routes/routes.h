@@ -23,6 +23,19 @@ void health_live(env_t *env, http_request_t *req, const route_match_t *match);
 void health_ready(env_t *env, http_request_t *req, const route_match_t *match);
 void metrics_get(env_t *env, http_request_t *req, const route_match_t *match);
 void openapi_get(env_t *env, http_request_t *req, const route_match_t *match);
+void explorer_get(env_t *env, http_request_t *req, const route_match_t *match);  /* GET / */
+void explorer_file(env_t *env, http_request_t *req, const route_match_t *match); /* its files */
+
+/** Whether an answer to Accept should be the explorer page rather than JSON. */
+bool explorer_wants_html(const char *accept);
+
+/**
+ * GET /'s JSON index: {"entries": [{"path", "kind": "resource"|"query",
+ * "item" (resources)}], "openapi": "/openapi.json"}, in the file's order,
+ * only the entries role may use under "auth" (api_role_may_use). A new
+ * reference, or NULL when out of memory.
+ */
+json_t *explorer_index(const api_t *api, const char *role);
 
 /* Entries of the configuration file; match->target is the entry, as the caller sees it. */
 void collection_get(env_t *env, http_request_t *req, const route_match_t *match);
