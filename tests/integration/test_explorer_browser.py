@@ -37,7 +37,7 @@ except ImportError as exc:
 ARTIFACTS = harness.take_option("artifacts")
 
 # CI shares two cores with the database and the sanitized queryd.
-WAIT = 90
+WAIT = 60
 WINDOW = (1366, 900)
 
 HOSTILE_NAME = '<img src=x onerror="window.__pwned=1;alert(1)">'
