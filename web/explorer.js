@@ -11,7 +11,7 @@ const RESERVED = ['select', 'order', 'limit', 'after', 'offset', 'count'];
 const STORE_KIND = 'queryd.credential-kind';
 const STORE_VALUE = 'queryd.credential';
 
-const state = { doc: null, entries: [], pending: 0, seq: 0 };
+const state = { doc: null, entries: [], pending: 0, seq: 0, loads: 0, reload: null, loadedWith: '' };
 
 function $(selector) {
   return document.querySelector(selector);
@@ -131,24 +131,27 @@ function readEntries(doc) {
   return entries;
 }
 
+/* (Re)reads the document as the current credential may see it; the list
+ * is replaced only once the new one is in. */
 async function loadEntries() {
-  const nav = $('#entries');
-  state.doc = null;
-  state.entries = [];
-  nav.replaceChildren();
+  const load = ++state.loads;
+  let doc;
   try {
-    const resp = await request('/openapi.json');
-    state.doc = await resp.json();
+    doc = await (await request('/openapi.json')).json();
   } catch (problem) {
+    if (load !== state.loads) return;
+    state.doc = null;
+    state.entries = [];
+    $('#entries').replaceChildren();
+    $('#view').replaceChildren();
     showProblem(problem);
     return;
   }
-  state.entries = readEntries(state.doc);
-  for (const entry of state.entries) {
-    const link = el('a', { href: '#' + entry.path, 'data-entry': entry.path, 'data-kind': entry.kind },
-      entry.path);
-    nav.append(link);
-  }
+  if (load !== state.loads) return;
+  state.doc = doc;
+  state.entries = readEntries(doc);
+  $('#entries').replaceChildren(...state.entries.map((entry) =>
+    el('a', { href: '#' + entry.path, 'data-entry': entry.path, 'data-kind': entry.kind }, entry.path)));
   route();
 }
 
@@ -481,15 +484,27 @@ function setupCredentials() {
   const value = $('#credential');
   kind.value = sessionStorage.getItem(STORE_KIND) || 'bearer';
   value.value = sessionStorage.getItem(STORE_VALUE) || '';
-  const changed = () => {
+  state.loadedWith = kind.value + ' ' + value.value.trim();
+  /* Every request reads the fields; the entry list follows once typing pauses. */
+  const changed = (delay) => {
     sessionStorage.setItem(STORE_KIND, kind.value);
     if (value.value.trim() === '') sessionStorage.removeItem(STORE_VALUE);
     else sessionStorage.setItem(STORE_VALUE, value.value.trim());
-    hideProblem();
-    loadEntries();
+    const key = kind.value + ' ' + value.value.trim();
+    if (key === state.loadedWith) return;
+    if (state.reload === null) setBusy(1); /* a reload is coming: "loading" already */
+    clearTimeout(state.reload);
+    state.reload = setTimeout(() => {
+      state.reload = null;
+      setBusy(-1);
+      state.loadedWith = key;
+      hideProblem();
+      loadEntries();
+    }, delay);
   };
-  kind.addEventListener('change', changed);
-  value.addEventListener('change', changed);
+  kind.addEventListener('change', () => changed(0));
+  value.addEventListener('input', () => changed(300));
+  value.addEventListener('change', () => changed(0));
 }
 
 document.addEventListener('DOMContentLoaded', () => {
