@@ -106,6 +106,13 @@ class AdminListenTests(unittest.TestCase):
         self.assertIn("/users", paths)
         self.assertIn("/users/{id}", paths)
 
+    def test_the_explorer_stays_on_the_public_address(self):
+        for path in ("/", "/explorer.js", "/explorer.css", "/favicon.ico"):
+            with self.subTest(path=path):
+                self.assertEqual(self.q.get(path).status, 200)
+                assert_problem(self, self.admin(path), 404, "not-found")
+        self.assertIn("/", self.q.get("/openapi.json").json()["paths"])
+
     def test_admin_address_serves_nothing_else(self):
         for path in ("/users", "/users/1", "/openapi.json", "/", "/metrics/x"):
             with self.subTest(path=path):

@@ -157,6 +157,9 @@ BAD_FILES = {
     "readyz-query": (with_query({"path": "/readyz", "sql": "SELECT 1 AS one"}), ['"/readyz"']),
     "metrics": (with_resource(path="/metrics"), ['"/metrics"']),
     "openapi": (with_resource(path="/openapi.json"), ['"/openapi.json"']),
+    "explorer-script": (with_resource(path="/explorer.js"), ['"/explorer.js"']),
+    "favicon-query": (with_query({"path": "/favicon.ico", "sql": "SELECT 1 AS one"}),
+                      ['"/favicon.ico"']),
 }
 
 EVERY_KEY = {

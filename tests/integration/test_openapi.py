@@ -392,7 +392,8 @@ class OpenAPITests(harness.DemoServiceTestCase):
                 ("GET", "/users/2", 200), ("GET", "/users/1/peers?limit=500", 200),
                 ("GET", "/users?age=eq.x", 400), ("GET", "/users/0", 404),
                 ("GET", "/users/1/peers?hi=x", 400), ("GET", "/readyz", 200),
-                ("GET", "/healthz", 200), ("GET", "/openapi.json", 200),
+                ("GET", "/healthz", 200), ("GET", "/openapi.json", 200), ("GET", "/", 200),
+                ("GET", "/explorer.js", 200),
                 ("DELETE", "/users", 405), ("GET", "/nope", 404), ("HEAD", "/users/1", 200)):
             with self.subTest(method=method, path=path):
                 self.check(method, path, status, spec=generated, timeout=30)
@@ -417,7 +418,8 @@ class OpenAPITests(harness.DemoServiceTestCase):
         self.assertEqual(doc.get("openapi"), "3.1.0")
         self.assertEqual(set(doc["paths"]), {"/users", "/users/{id}", "/users/{id}/peers",
                                              "/healthz", "/readyz", "/metrics",
-                                             "/openapi.json"})
+                                             "/openapi.json", "/", "/explorer.js",
+                                             "/explorer.css", "/favicon.ico"})
         for template, item in doc["paths"].items():
             with self.subTest(path=template):
                 self.assertIn("get", item)
@@ -518,6 +520,15 @@ class OpenAPITests(harness.DemoServiceTestCase):
     def test_openapi_document(self):
         self.check("GET", "/openapi.json", 200)
         self.check("GET", "/openapi.json?x=1", 200)
+
+    def test_explorer(self):
+        browser = {"Accept": "text/html,application/xhtml+xml,*/*;q=0.8"}
+        self.check("GET", "/", 200)
+        self.check("GET", "/", 200, headers=browser)
+        for path in ("/explorer.js", "/explorer.css", "/favicon.ico"):
+            self.check("GET", path, 200)
+            self.check("HEAD", path, 200)
+        self.check("HEAD", "/", 200)
 
     def test_probes(self):
         self.check("GET", "/healthz", 200)
