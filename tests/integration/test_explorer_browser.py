@@ -117,11 +117,12 @@ def binary_columns(node):
     return found
 
 
-def start_chromium(run_dir):
+def start_chromium(run_dir, killers):
     """A headless Chromium whose profile and downloads live under run_dir.
 
-    Returns (driver, killer): killer() SIGKILLs chromedriver and the browser
-    it started, for the harness's watchdog.
+    Returns (driver, downloads directory).  Appends to killers a callable that
+    SIGKILLs chromedriver and the browser it started, for the harness's
+    watchdog; it is there before the browser starts.
     """
     chromedriver = shutil.which("chromedriver") or "/usr/bin/chromedriver"
     chromium = shutil.which("chromium") or "/usr/bin/chromium"
@@ -147,6 +148,8 @@ def start_chromium(run_dir):
         "download.prompt_for_download": False,
         "download.directory_upgrade": True,
         "safebrowsing.enabled": False,
+        # The page saves a file after its fetch, not within the click itself.
+        "profile.default_content_setting_values.automatic_downloads": 1,
     })
     options.set_capability("goog:loggingPrefs", {"browser": "ALL", "performance": "ALL"})
     # Leave any alert open so the test can see it instead of chromedriver
@@ -155,18 +158,22 @@ def start_chromium(run_dir):
     # Its own session (process group), so the browser can be killed with it.
     service = Service(executable_path=chromedriver, log_path=str(run_dir / "chromedriver.log"),
                       popen_kw={"start_new_session": True})
-    driver = webdriver.Chrome(service=service, options=options)
 
     def killer():
-        proc = service.process
+        proc = getattr(service, "process", None)
         if proc is not None and proc.poll() is None:
             os.killpg(proc.pid, signal.SIGKILL)
-
-    driver.set_page_load_timeout(WAIT)
-    driver.set_script_timeout(WAIT)
-    driver.execute_cdp_cmd("Page.setDownloadBehavior",
-                           {"behavior": "allow", "downloadPath": str(downloads)})
-    return driver, killer, downloads
+    killers.append(killer)
+    driver = webdriver.Chrome(service=service, options=options)
+    try:
+        driver.set_page_load_timeout(WAIT)
+        driver.set_script_timeout(WAIT)
+        driver.execute_cdp_cmd("Page.setDownloadBehavior",
+                               {"behavior": "allow", "downloadPath": str(downloads)})
+    except BaseException:
+        driver.quit()
+        raise
+    return driver, downloads
 
 
 class ExplorerBrowserTests(harness.DemoServiceTestCase):
@@ -177,18 +184,20 @@ class ExplorerBrowserTests(harness.DemoServiceTestCase):
         super().setUpClass()
         cls.base = f"http://127.0.0.1:{cls.port}"
         cls.binary = binary_columns(harness.http_request(cls.port, "GET", "/openapi.json").json())
-        assert "avatar" in cls.binary, cls.binary
-        cls.driver, killer, cls.downloads = start_chromium(cls.fixture.dir)
-        cls.fixture.killers.append(killer)
-        cls.addClassCleanup(cls.quit_browser, killer)
+        if "avatar" not in cls.binary:
+            raise AssertionError(f"openapi.json marks no avatar as base64: {cls.binary}")
+        cls.addClassCleanup(shutil.rmtree, cls.fixture.dir / "chromium-profile",
+                            ignore_errors=True)
+        cls.driver, cls.downloads = start_chromium(cls.fixture.dir, cls.fixture.killers)
+        cls.addClassCleanup(cls.quit_browser)
 
     @classmethod
-    def quit_browser(cls, killer):
+    def quit_browser(cls):
         try:
             cls.driver.quit()
         finally:
-            killer()
-            shutil.rmtree(cls.fixture.dir / "chromium-profile", ignore_errors=True)
+            for kill in cls.fixture.killers:
+                kill()
 
     def setUp(self):
         super().setUp()
