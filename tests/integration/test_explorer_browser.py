@@ -155,7 +155,8 @@ def start_chromium(run_dir, killers):
     # Leave any alert open so the test can see it instead of chromedriver
     # dismissing it.
     options.set_capability("unhandledPromptBehavior", "ignore")
-    # Its own session (process group), so the browser can be killed with it.
+    # chromedriver leads a process group of its own, with the browser it starts,
+    # so both can be killed at once.
     service = Service(executable_path=chromedriver, log_path=str(run_dir / "chromedriver.log"),
                       popen_kw={"start_new_session": True})
 
