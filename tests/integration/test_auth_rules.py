@@ -35,6 +35,11 @@ SECRET = secrets.token_hex(32)
 REPORT_KEY = "rk_" + secrets.token_urlsafe(24)
 
 
+# The paths every caller's document lists, whatever its role.
+BUILT_IN_PATHS = {"/", "/explorer.js", "/explorer.css", "/favicon.ico", "/healthz", "/readyz",
+                  "/metrics", "/openapi.json"}
+
+
 def tenant_of(order_id):
     return 1 if order_id % 2 == 0 else 2
 
@@ -290,8 +295,7 @@ class AuthRulesTests(harness.DemoServiceTestCase):
 
     def test_each_role_reads_its_own_document(self):
         anon = self.document()
-        self.assertEqual(sorted(anon["paths"]), ["/healthz", "/metrics", "/openapi.json",
-                                                 "/orders", "/orders/{id}", "/readyz"])
+        self.assertEqual(set(anon["paths"]) - BUILT_IN_PATHS, {"/orders", "/orders/{id}"})
         self.assertEqual(sorted(anon["components"]["schemas"]["Orders"]["properties"]),
                          ["id", "status"])
         customer = self.document(bearer(self.tenant1))
