@@ -5,7 +5,9 @@ page is only ever compared with queryd's own answers: every table the page
 shows must hold exactly the rows the API gives for the query string in the
 page's hash, fetched here over plain HTTP.  After every test the browser's
 console must hold no error and every request the page made must have gone to
-this queryd (or be a blob:/data: URL of its own).
+this queryd (or be a blob:/data: URL of its own).  The credential tests start
+a second queryd with an "auth" section and compare with its answers as the
+same credential gets them.
 
 Needs the Debian packages chromium, chromium-driver and python3-selenium
 (scripts/deps installs them).  Without them this program fails: it never
@@ -13,15 +15,19 @@ skips.  The screenshot of the users table is written to the run directory and
 to --artifacts DIR (CTest passes <build dir>/artifacts).
 """
 
+import hashlib
 import json
 import os
+import secrets
 import shutil
 import signal
 import sys
+import time
 import urllib.parse
 from pathlib import Path
 
 import harness
+import jwt
 from harness import assert_same_json, json_text
 
 try:
@@ -45,6 +51,36 @@ HOSTILE_EMAIL = '"><script>window.__pwned=2;alert(2)</script>@example.com'
 HOSTILE_BIO = ('</td></tr><tr><td data-column="id">666</td></tr>'
                '<b>&amp; &lt;i&gt;</b><svg onload="window.__pwned=3">')
 HOSTILE_PREFS = {"html": '<img src=x onerror="window.__pwned=4">', "n": [1, 2]}
+
+# The second queryd's identities: per run, never printed (its check_log looks).
+AUTH_SECRET = secrets.token_hex(32)
+AUTH_AUDIENCE = "queryd-explorer"
+AUTH_ISSUER = "https://id.example.test"
+READER_KEY = "rk_" + secrets.token_urlsafe(24)
+
+
+def auth_config():
+    """The demo configuration with an "auth" section: anonymous callers see
+    /users' id and name; the "reader" role sees every column and the peers query."""
+    config = harness.demo_config()
+    config["auth"] = {
+        "jwt": {"secret_env": "QUERYD_JWT_SECRET", "audience": AUTH_AUDIENCE,
+                "issuer": AUTH_ISSUER},
+        "api_keys": [{"sha256": hashlib.sha256(READER_KEY.encode()).hexdigest(),
+                      "role": "reader"}],
+        "anonymous_role": "anon",
+    }
+    by_path = {e["path"]: e for e in config["resources"] + config["queries"]}
+    by_path["/users"]["roles"] = {"anon": {"columns": ["id", "name"]}, "reader": {}}
+    by_path["/users/{id}/peers"]["roles"] = {"reader": {}}
+    return config
+
+
+def reader_token():
+    now = int(time.time())
+    return jwt.encode({"role": "reader", "sub": "rita", "aud": AUTH_AUDIENCE,
+                       "iss": AUTH_ISSUER, "iat": now, "exp": now + 900},
+                      AUTH_SECRET, algorithm="HS256")
 
 
 
@@ -206,12 +242,24 @@ class ExplorerBrowserTests(harness.DemoServiceTestCase):
         self.driver.get_log("browser")
         self.driver.get_log("performance")
         self.allowed_console = []
+        self.bases = [self.base]
+        self.network_log = []
 
     def tearDown(self):
         try:
             self.check_browser_logs()
+            if getattr(type(self), "auth", None) is not None:
+                type(self).auth.check_log(self)
         finally:
             super().tearDown()
+
+    def network(self):
+        """Every network event of this test so far (the log is read only once)."""
+        for entry in self.driver.get_log("performance"):
+            msg = json.loads(entry["message"])["message"]
+            if msg["method"].startswith("Network."):
+                self.network_log.append(msg)
+        return self.network_log
 
     # -- the browser's logs
 
@@ -220,14 +268,13 @@ class ExplorerBrowserTests(harness.DemoServiceTestCase):
                   and not any(a in e["message"] for a in self.allowed_console)]
         self.assertEqual(errors, [], "console errors")
         outside, blocked, seen = [], [], 0
-        for entry in self.driver.get_log("performance"):
-            msg = json.loads(entry["message"])["message"]
+        ours = tuple(b + "/" for b in self.bases) + tuple("blob:" + b + "/" for b in self.bases)
+        for msg in self.network():
             params = msg.get("params", {})
             if msg["method"] == "Network.requestWillBeSent":
                 url = params["request"]["url"]
                 seen += 1
-                if not (url.startswith(self.base + "/") or url == "about:blank"
-                        or url.startswith(("blob:" + self.base + "/", "data:"))):
+                if not (url.startswith(ours) or url == "about:blank" or url.startswith("data:")):
                     outside.append(url)
             elif msg["method"] == "Network.loadingFailed" and params.get("blockedReason"):
                 blocked.append(params)
@@ -259,9 +306,12 @@ class ExplorerBrowserTests(harness.DemoServiceTestCase):
             ".forEach(tr => tr.setAttribute('data-test-stale', ''))")
 
     def open(self, location_hash=""):
+        self.open_at(self.base, location_hash)
+
+    def open_at(self, base, location_hash=""):
         """Load the page afresh (not a same-document hash change)."""
         self.driver.get("about:blank")
-        self.driver.get(f"{self.base}/{location_hash}")
+        self.driver.get(f"{base}/{location_hash}")
 
     def wait_for_hash(self, param, value):
         st = self.wait(lambda s: urllib.parse.parse_qs(hash_parts(s["hash"])[1])
@@ -270,8 +320,9 @@ class ExplorerBrowserTests(harness.DemoServiceTestCase):
 
     # -- the API's answers
 
-    def api_json(self, path):
-        resp = self.get(path, headers={"Accept": "application/json"})
+    def api_json(self, path, server=None, headers=None):
+        resp = (server or self.queryd).get(path, headers={"Accept": "application/json",
+                                                          **(headers or {})})
         self.assertEqual(resp.status, 200, resp.describe())
         return resp
 
@@ -282,9 +333,12 @@ class ExplorerBrowserTests(harness.DemoServiceTestCase):
 
     # -- comparing the table with an answer
 
-    def expect_table(self, path):
-        """Wait until table#rows shows the answer of GET path, then compare every cell."""
-        resp = self.api_json(path)
+    def expect_table(self, path, server=None, headers=None):
+        """Wait until table#rows shows the answer of GET path, then compare every cell.
+
+        server and headers: another queryd than the class's, and the credential.
+        """
+        resp = self.api_json(path, server, headers)
         doc, raw = resp.json(), resp.raw_json()
         rows = doc["data"]
         columns = list(rows[0].keys()) if rows else None
@@ -565,6 +619,102 @@ class ExplorerBrowserTests(harness.DemoServiceTestCase):
             api = self.get(f"/users?{query}", headers={"Accept": accept})
             self.assertEqual(api.status, 200, api.describe())
             self.assertEqual(self.download(link_id, name), api.body, name)
+
+    # -- credentials, against a second queryd with an "auth" section
+
+    @classmethod
+    def auth_queryd(cls):
+        """The queryd with auth_config(), started by the first test that needs it."""
+        if getattr(cls, "auth", None) is None:
+            cls.auth = cls.fixture.queryd(cls.database_url, name="queryd-auth", workers=1,
+                                          pool_size=2, config=auth_config(),
+                                          QUERYD_JWT_SECRET=AUTH_SECRET)
+            cls.auth.secrets += [AUTH_SECRET, READER_KEY]
+            cls.addClassCleanup(cls.auth.stop_and_check, harness._ClassAsserter())
+        return cls.auth
+
+    def entries_shown(self):
+        # One script: the list is replaced as a whole when it reloads.
+        return sorted(tuple(e) for e in self.driver.execute_script(
+            "return [...document.querySelectorAll('nav#entries a[data-entry]')]"
+            ".map(a => [a.dataset.entry, a.dataset.kind])"))
+
+    def wait_entries(self, expected, what):
+        try:
+            WebDriverWait(self.driver, WAIT, poll_frequency=0.1).until(
+                lambda _d: self.entries_shown() == expected)
+        except TimeoutException:
+            self.fail(f"{what}: the entry list is {self.entries_shown()}, not {expected}")
+
+    def check_credential(self, kind, value, header):
+        """Anonymous first, then kind/value typed in: the entries and the users
+        table follow the role, every request carries header, and the value is
+        kept in sessionStorage alone."""
+        server = self.auth_queryd()
+        base = f"http://127.0.0.1:{server.port}"
+        self.bases.append(base)
+        server.secrets.append(value)
+        # Typing is slow under load: a prefix of the credential may be tried
+        # (and refused) before the whole one.
+        self.allowed_console = [f"{base}/openapi.json - Failed to load resource: "
+                                "the server responded with a status of 401",
+                                f"{base}/users - Failed to load resource: "
+                                "the server responded with a status of 401"]
+        self.open_at(base)
+        self.driver.execute_script("sessionStorage.clear()")
+        self.open_at(base, "#/users")
+
+        anonymous = [(e["path"], e["kind"]) for e in self.api_json("/", server).json()["entries"]]
+        self.assertEqual(anonymous, [("/users", "resource")])
+        self.wait_entries(anonymous, "without a credential")
+        doc = self.expect_table("/users", server)
+        self.assertEqual(list(doc["data"][0].keys()), ["id", "name"])
+
+        credential = {header: f"Bearer {value}" if kind == "bearer" else value}
+        entries = sorted((e["path"], e["kind"]) for e in
+                         self.api_json("/", server, credential).json()["entries"])
+        self.assertIn(("/users/{id}/peers", "query"), entries)
+        self.network()  # what follows is the credential's
+        first_request = len(self.network_log)
+        self.mark_stale()
+        Select(self.driver.find_element(By.ID, "credential-kind")).select_by_value(kind)
+        self.driver.find_element(By.ID, "credential").send_keys(value)
+        self.wait_entries(entries, f"with the {kind} credential")
+        doc = self.expect_table("/users", server, credential)
+        self.assertEqual(list(doc["data"][0].keys()), harness.DEMO_COLUMNS)
+
+        # The last /openapi.json and /users requests carried the credential.
+        sent = {}
+        for msg in self.network()[first_request:]:
+            if msg["method"] == "Network.requestWillBeSent":
+                request = msg["params"]["request"]
+                path = urllib.parse.urlsplit(request["url"]).path
+                headers = {k.lower(): v for k, v in request["headers"].items()}
+                sent[path] = headers.get(header.lower())
+        self.assertEqual({p: sent.get(p) for p in ("/openapi.json", "/users")},
+                         {p: credential[header] for p in ("/openapi.json", "/users")})
+
+        # sessionStorage holds it; localStorage, cookies and the URL never do.
+        where = self.driver.execute_script("""
+            const values = s => [...Array(s.length).keys()].map(i => s.getItem(s.key(i)));
+            return {session: values(sessionStorage), local: values(localStorage),
+                    cookie: document.cookie, href: location.href};""")
+        self.assertIn(value, where["session"])
+        self.assertIn(kind, where["session"])
+        self.assertFalse(any(value in v for v in where["local"]), "credential in localStorage")
+        self.assertNotIn(value, where["cookie"])
+        self.assertNotIn(value, where["href"])
+        self.assertEqual(self.driver.get_cookies(), [])
+        urls = [m["params"]["request"]["url"] for m in self.network()
+                if m["method"] == "Network.requestWillBeSent"]
+        self.assertFalse([u for u in urls if value in u or
+                          urllib.parse.quote(value, safe="") in u], "credential in a URL")
+
+    def test_bearer_token_credential(self):
+        self.check_credential("bearer", reader_token(), "Authorization")
+
+    def test_api_key_credential(self):
+        self.check_credential("api-key", READER_KEY, "X-API-Key")
 
 
 if __name__ == "__main__":
