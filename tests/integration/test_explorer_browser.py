@@ -630,7 +630,7 @@ class ExplorerBrowserTests(harness.DemoServiceTestCase):
                                           pool_size=2, config=auth_config(),
                                           QUERYD_JWT_SECRET=AUTH_SECRET)
             cls.auth.secrets += [AUTH_SECRET, READER_KEY]
-            cls.addClassCleanup(cls.auth.stop_and_check, harness._ClassAsserter())
+            cls.addClassCleanup(cls.auth.stop_and_check, harness.class_asserter())
         return cls.auth
 
     def entries_shown(self):
