@@ -285,6 +285,23 @@ class Metrics:
                 for k in ("size", "idle", "busy", "waiting")}
 
 
+def settled_scrape(q, timeout=10.0):
+    """A scrape of a queryd just started, once every request before it is
+    counted. A request is counted when libmicrohttpd reports it complete,
+    which may come after the client has read its answer: the start's health
+    check (one 200) and earlier scrapes may still be on their way."""
+    deadline = time.monotonic() + timeout
+    earlier = 0
+    while True:
+        m = scrape(q)
+        health = m.value("queryd_http_requests_total", route="/healthz", status="200")
+        scrapes = m.value("queryd_http_requests_total", route="/metrics", status="200")
+        if (health >= 1 and scrapes == earlier) or time.monotonic() > deadline:
+            return m
+        earlier += 1
+        time.sleep(0.02)
+
+
 def scrape(q, timeout=5.0):
     resp = q.get("/metrics", timeout=timeout)
     if resp.status != 200:
@@ -1206,7 +1223,7 @@ class ResilienceTests(unittest.TestCase):
     def test_metrics(self):
         """Prometheus text whose counters, gauges and histograms add up."""
         q = self.start_queryd("metrics")
-        first = scrape(q)
+        first = settled_scrape(q)
         first_bytes = len(first.text.encode("utf-8"))
         calls = ([("GET", "/users/1", 200, "/users/{id}")] * 5
                  + [("GET", "/users/999999", 404, "/users/{id}")] * 3
