@@ -19,6 +19,8 @@ import time
 import urllib.error
 import urllib.request
 
+from baseline import ms, ratio, rps
+
 SECRET_ENV = "QUERYD_JWT_SECRET"
 AUTH = {"jwt": {"secret_env": SECRET_ENV, "audience": "queryd",
                 "issuer": "https://id.example.com"}}
@@ -118,18 +120,6 @@ def check(url, tokens):
 
 
 # ---- report -------------------------------------------------------------------
-
-def rps(x):
-    return "{:,.0f}".format(x)
-
-
-def ms(x):
-    return "%.2f" % x if x < 100 else "%.0f" % x
-
-
-def ratio(a, b):
-    return a / b if b else 0.0
-
 
 def table(results, rounds, pick):
     """AJ against A of the same rounds: per round and the ratio of the means."""

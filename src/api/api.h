@@ -188,6 +188,7 @@ typedef struct api_auth {
         char *anonymous_role;   /* a caller without credentials; NULL: 401 */
         api_role_t *roles;
         size_t role_count;
+        bool uses_db_roles;     /* some role names a db_role */
         void *verifier;         /* the loaded token keys (auth/), freed by verifier_free */
         void (*verifier_free)(void *verifier);
 } api_auth_t;

@@ -198,6 +198,7 @@ static int parse_roles(const cfg_ctx_t *c, json_t *v, api_auth_t *auth)
                 int r = parse_role(c, name, role, &auth->roles[auth->role_count++]);
                 if (r < 0)
                         return r;
+                auth->uses_db_roles |= auth->roles[auth->role_count - 1].db_role != NULL;
         }
         return 0;
 }

@@ -134,10 +134,7 @@ static const char *db_role_of(const api_auth_t *auth, const identity_t *id)
 {
         if (id->settings != NULL && id->settings->db_role != NULL)
                 return id->settings->db_role;
-        for (size_t i = 0; i < auth->role_count; i++)
-                if (auth->roles[i].db_role != NULL)
-                        return "";
-        return NULL;
+        return auth->uses_db_roles ? "" : NULL;
 }
 
 /* The role's rate, per identity: its subject, else its address. */
