@@ -37,22 +37,21 @@ static bool is_name(const char *name)
         return true;
 }
 
-/* A placeholder's name: names joined by dots (":claims.org.id"). */
+/* A placeholder's name: names joined by dots (":claims.org.id"), of any length. */
 static bool is_placeholder_name(const char *name)
 {
-        char part[256];
+        bool part_start = true;
 
-        for (;;) {
-                size_t len = strcspn(name, ".");
-                if (len >= sizeof(part))
+        for (const char *p = name;; p++) {
+                if (part_start && (!is_name_char(*p) || (*p >= '0' && *p <= '9')))
                         return false;
-                memcpy(part, name, len);
-                part[len] = '\0';
-                if (!is_name(part))
-                        return false;
-                if (name[len] == '\0')
+                part_start = false;
+                if (*p == '\0')
                         return true;
-                name += len + 1;
+                if (*p == '.')
+                        part_start = true;
+                else if (!is_name_char(*p))
+                        return false;
         }
 }
 
