@@ -48,4 +48,12 @@ void named_query_get(env_t *env, http_request_t *req, const route_match_t *match
  */
 bool routes_row_format(http_request_t *req, row_format_t *ret_format);
 
+/**
+ * Binds the key values of an item path (match's parameters) to binds
+ * (res->key_count of them), parsed by their columns' rules; false once the
+ * request is answered 400.
+ */
+bool routes_bind_key(http_request_t *req, const api_resource_t *res, const route_match_t *match,
+                     MYSQL_BIND *binds);
+
 #endif

@@ -1,0 +1,81 @@
+/*
+ * What the write handlers share (write_insert.c, write_change.c): reading
+ * the body's format and the Prefer header, writing rows read back, and
+ * ending a transaction with one answer, whatever happened before.
+ */
+#ifndef QUERYD_WRITE_COMMON_H
+#define QUERYD_WRITE_COMMON_H
+
+#include <stdbool.h>
+
+#include "body/body_reader.h"
+#include "core/strbuf.h"
+#include "http/prefer.h"
+#include "request/env.h"
+#include "request/write_tx.h"
+#include "sql/row_keys.h"
+#include "sql/write_sql.h"
+
+/* A row of a body is at most this long; a whole body is bounded only by
+ * QUERYD_MAX_BODY_BYTES, since rows are written as they arrive. */
+enum { WRITE_MAX_ROW_BYTES = 16 * 1024 * 1024 };
+
+/* return=representation answers with at most this many rows: they are held
+ * until the transaction commits, so that an answer never shows a row a
+ * rollback took back. */
+enum { WRITE_MAX_REPRESENTATION_ROWS = 10000 };
+
+/** One write request's state common to every method. */
+typedef struct write_request {
+        env_t *env;
+        http_request_t *req;
+        const api_resource_t *res;   /* as the caller sees it: a role's view, or the entry */
+        prefer_t prefer;
+        write_tx_t *tx;
+        strbuf_t rows;               /* return=representation: the rows read back, as JSON */
+        unsigned long long row_count; /* rows read back */
+        bool single;                 /* the answer is one object, not an array */
+        bool failed;                 /* answered, or rolling back to answer */
+} write_request_t;
+
+/**
+ * Sets up w for req on res: reads Prefer (a bad one is answered 400) and
+ * makes the transaction. false once the request is answered.
+ */
+bool write_request_init(write_request_t *w, env_t *env, http_request_t *req,
+                        const api_resource_t *res);
+
+/**
+ * The body format Content-Type names: application/json, application/x-ndjson
+ * or text/csv (csv only when allow_bulk). false once answered 415.
+ */
+bool write_body_format(http_request_t *req, bool allow_bulk, body_format_t *ret_format);
+
+/** Answers the reader's error: 400 naming the row of a bulk body, 413 for a long row. */
+void write_fail_body(write_request_t *w, const body_reader_t *reader, int status);
+
+/** Sets the query's row options for rows of w->res read back (RETURNING, re-reads). */
+void write_read_back_options(write_request_t *w);
+
+/** A write_tx row callback: appends the row fetched to w->rows (data is w). */
+bool write_keep_row(db_query_t *q, void *data);
+
+/**
+ * Rolls the transaction back (when it is open) and then answers with the
+ * problem status/slug/detail. For a failure found once statements ran.
+ */
+void write_abort(write_request_t *w, unsigned status, const char *slug, const char *fmt, ...)
+        __attribute__((format(printf, 4, 5)));
+
+/** Rolls back, then answers the database's refusal of a write (answer_write_error). */
+void write_abort_db(write_request_t *w, const db_error_t *error);
+
+/**
+ * Commits (or, under Prefer: tx=rollback, rolls back) and answers status:
+ * with the rows read back under return=representation, else with no body
+ * (201 stays 201; 200 becomes 204). location, when non-NULL, goes out as
+ * the Location header.
+ */
+void write_finish(write_request_t *w, unsigned status, const char *location);
+
+#endif
