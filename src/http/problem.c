@@ -25,6 +25,10 @@ static const struct {
         { "too-many-requests", "Too Many Requests" },
         { "unauthorized", "Unauthorized" },
         { "forbidden", "Forbidden" },
+        { "conflict", "Conflict" },
+        { "constraint-violation", "Constraint Violation" },
+        { "invalid-body", "Invalid Body" },
+        { "busy", "Busy" },
 };
 
 static const char *title_of(const char *slug)
