@@ -343,10 +343,26 @@ static int query_types(const cfg_ctx_t *c, json_t *types, api_query_t *q)
         return 0;
 }
 
+/* "method": one of GET (the default), POST, PUT, PATCH and DELETE. */
+static int parse_method(const cfg_ctx_t *c, json_t *entry, api_query_t *q)
+{
+        json_t *v = json_object_get(entry, "method");
+        const char *name = json_string_value(v);
+
+        q->method = API_METHOD_GET;
+        if (v == NULL)
+                return 0;
+        q->method = name != NULL && strcmp(name, "HEAD") != 0 ? api_method_bit(name) : 0;
+        if (q->method == 0)
+                return cfg_fail(c, "\"method\" must be one of GET, POST, PUT, PATCH, DELETE");
+        return 0;
+}
+
 int cfg_parse_query(cfg_ctx_t *c, json_t *entry, api_query_t *q)
 {
         static const char *const keys[] = { "path",     "sql",        "params", "types",
-                                            "max_rows", "timeout_ms", "roles",  NULL };
+                                            "max_rows", "timeout_ms", "roles",  "method",
+                                            NULL };
         named_sql_t named = { 0 };
         int r = cfg_entry_path(c, entry, true, &q->path);
 
@@ -366,7 +382,9 @@ int cfg_parse_query(cfg_ctx_t *c, json_t *entry, api_query_t *q)
                 r = cfg_get_unsigned(c, entry, "timeout_ms", 1, CFG_TIMEOUT_MAX_MS, 0,
                                      &q->timeout_ms);
         if (r == 0)
-                r = cfg_parse_access(c, entry, false, &q->access, &q->access_count);
+                r = parse_method(c, entry, q);
+        if (r == 0)
+                r = cfg_parse_access(c, entry, false, q->method, &q->access, &q->access_count);
         named_sql_done(&named);
         return r;
 }

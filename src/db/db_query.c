@@ -149,6 +149,7 @@ static void execute_done(db_conn_t *conn)
                 fail_with_stmt_error(q);
                 return;
         }
+        q->affected_rows = mysql_stmt_affected_rows(q->stmt);
         int r = db_row_bind(&q->row, q->scope, q->stmt);
         if (r == 0)
                 r = rowjson_prepare(&q->rows, q->scope, &q->row, &q->row_options);

@@ -48,6 +48,7 @@ struct db_query {
         db_row_t row;      /* the result's columns and the values of the row fetched last */
         rowjson_t rows;    /* how they are written */
         db_error_t error;
+        unsigned long long affected_rows;
         /* internal */
         db_lease_t *lease;
         scope_t *scope;
