@@ -2,12 +2,14 @@
  * parameters (from the path and declared) and how its columns are written. */
 #include "api/api_config_parse.h"
 
+#include <ctype.h>
 #include <errno.h>
 #include <math.h>
 #include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <strings.h>
 
 #include "sql/named_sql.h"
 #include "sql/typed_value.h"
@@ -343,18 +345,44 @@ static int query_types(const cfg_ctx_t *c, json_t *types, api_query_t *q)
         return 0;
 }
 
-/* "method": one of GET (the default), POST, PUT, PATCH and DELETE. */
+/* Whether sql starts with a statement that writes: INSERT, REPLACE,
+ * UPDATE, DELETE or CALL (a CALL may also only read: it is the operator's). */
+static bool is_write_statement(const char *sql)
+{
+        static const char *const verbs[] = { "INSERT", "REPLACE", "UPDATE", "DELETE", "CALL" };
+
+        while (*sql == ' ' || *sql == '\t' || *sql == '\n' || *sql == '\r' || *sql == '(')
+                sql++;
+        for (size_t i = 0; i < sizeof(verbs) / sizeof(verbs[0]); i++) {
+                size_t len = strlen(verbs[i]);
+                if (strncasecmp(sql, verbs[i], len) == 0 &&
+                    !isalnum((unsigned char)sql[len]) && sql[len] != '_')
+                        return true;
+        }
+        return false;
+}
+
+/* "method": one of GET (the default), POST, PUT, PATCH and DELETE; a
+ * write method for a statement that writes, and only for one. */
 static int parse_method(const cfg_ctx_t *c, json_t *entry, api_query_t *q)
 {
         json_t *v = json_object_get(entry, "method");
         const char *name = json_string_value(v);
 
         q->method = API_METHOD_GET;
-        if (v == NULL)
-                return 0;
-        q->method = name != NULL && strcmp(name, "HEAD") != 0 ? api_method_bit(name) : 0;
-        if (q->method == 0)
-                return cfg_fail(c, "\"method\" must be one of GET, POST, PUT, PATCH, DELETE");
+        if (v != NULL) {
+                q->method = name != NULL && strcmp(name, "HEAD") != 0 ? api_method_bit(name) : 0;
+                if (q->method == 0)
+                        return cfg_fail(c, "\"method\" must be one of GET, POST, PUT, PATCH, "
+                                        "DELETE");
+        }
+        bool writes = is_write_statement(q->sql);
+        if (writes && q->method == API_METHOD_GET)
+                return cfg_fail(c, "an INSERT, REPLACE, UPDATE, DELETE or CALL statement needs a "
+                                "\"method\": POST, PUT, PATCH or DELETE");
+        if (!writes && q->method != API_METHOD_GET)
+                return cfg_fail(c, "\"method\": %s is for an INSERT, REPLACE, UPDATE, DELETE or "
+                                "CALL statement", name);
         return 0;
 }
 

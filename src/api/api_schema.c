@@ -468,8 +468,10 @@ static int check_query(api_t *api, size_t index, MYSQL *mysql, char *err, size_t
         if (mysql_stmt_param_count(stmt) != q->bind_count)
                 snprintf(why, sizeof(why), "the statement has %lu placeholders, not %zu",
                          mysql_stmt_param_count(stmt), q->bind_count);
-        else if (meta == NULL)
+        else if (meta == NULL && q->method == API_METHOD_GET)
                 snprintf(why, sizeof(why), "the statement returns no rows");
+        else if (meta == NULL) /* a write answers {"affected_rows": N} */
+                r = 0;
         else
                 r = take_result_columns(q, mysql_fetch_fields(meta), mysql_num_fields(meta), why,
                                         sizeof(why));

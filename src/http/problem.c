@@ -25,6 +25,8 @@ static const struct {
         { "too-many-requests", "Too Many Requests" },
         { "unauthorized", "Unauthorized" },
         { "forbidden", "Forbidden" },
+        { "invalid-body", "Invalid Body" },
+        { "unsupported-media-type", "Unsupported Media Type" },
 };
 
 static const char *title_of(const char *slug)
