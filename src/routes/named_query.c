@@ -8,6 +8,7 @@
 #include <string.h>
 
 #include "request/access.h"
+#include "routes/named_query.h"
 #include "request/query_call.h"
 #include "routes/routes.h"
 #include "sql/typed_value.h"
@@ -34,8 +35,8 @@ static bool param_text(http_request_t *req, const route_match_t *match, const ap
         return true;
 }
 
-/* A parameter "from" the claims: the caller's own value, never the request's. */
-static bool bind_claim(env_t *env, http_request_t *req, const api_param_t *p, MYSQL_BIND *value)
+bool named_query_bind_claim(env_t *env, http_request_t *req, const api_param_t *p,
+                            MYSQL_BIND *value)
 {
         char why[256];
 
@@ -66,7 +67,7 @@ static bool bind_params(env_t *env, http_request_t *req, const route_match_t *ma
                 const char *text;
                 size_t len;
                 if (p->from_claim != NULL) {
-                        if (!bind_claim(env, req, p, &values[i]))
+                        if (!named_query_bind_claim(env, req, p, &values[i]))
                                 return false;
                         continue;
                 }
