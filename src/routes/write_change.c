@@ -12,6 +12,7 @@
 #include "routes/routes.h"
 #include "routes/write_common.h"
 #include "sql/collection_plan.h"
+#include "sql/typed_value.h"
 #include "sql/write_values.h"
 
 typedef enum change_kind { CHANGE_PATCH, CHANGE_PUT, CHANGE_DELETE } change_kind_t;
@@ -140,7 +141,8 @@ static unsigned success_status(const change_t *c)
 
 static void finish(change_t *c)
 {
-        const char *location = c->kind == CHANGE_PUT && c->matched == 0 ? c->w.req->path : NULL;
+        const char *location =
+                c->kind == CHANGE_PUT && c->matched == 0 ? write_location(&c->w, c->key) : NULL;
 
         write_finish(&c->w, success_status(c), location);
 }
@@ -477,7 +479,6 @@ static int on_body(http_request_t *req, const char *chunk, size_t len, void *dat
         (void)req;
         if (c->w.failed)
                 return HTTP_BODY_STOP;
-        c->w.single = true;
         r = len == 0 ? body_reader_finish(c->reader, take_row, c)
                      : body_reader_feed(c->reader, chunk, len, take_row, c);
         if (r == 0 && body_reader_rows(c->reader) > 0 && !body_reader_single(c->reader)) {

@@ -61,6 +61,24 @@ static bool charset_is_utf8(const char *content_type)
         return strncasecmp(p, "utf-8", 5) == 0 || strncasecmp(p, "utf8", 4) == 0;
 }
 
+/* A path segment, percent-encoded but for RFC 3986's unreserved bytes. */
+static void append_segment(strbuf_t *out, const unsigned char *bytes, size_t len)
+{
+        static const char hex[] = "0123456789ABCDEF";
+
+        for (size_t i = 0; i < len; i++) {
+                unsigned char c = bytes[i];
+                if ((c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9') ||
+                    strchr("-._~", c) != NULL) {
+                        strbuf_append_char(out, (char)c);
+                } else {
+                        strbuf_append_char(out, '%');
+                        strbuf_append_char(out, hex[c >> 4]);
+                        strbuf_append_char(out, hex[c & 15]);
+                }
+        }
+}
+
 bool write_body_format(http_request_t *req, bool allow_bulk, body_format_t *ret_format)
 {
         const char *type = http_header(req, "Content-Type");
@@ -91,10 +109,35 @@ void write_fail_body(write_request_t *w, const body_reader_t *reader, int status
                 write_abort(w, 500, "internal", "out of memory");
         else if (status == -E2BIG)
                 write_abort(w, 413, "body-too-large", "row %llu: %s", row, why);
-        else if (w->single)
-                write_abort(w, 400, "invalid-body", "the body %s", why);
+        else if (w->single || body_reader_single(reader))
+                write_abort(w, 400, "invalid-body", "the body: %s", why);
         else
                 write_abort(w, 400, "invalid-body", "row %llu: %s", row, why);
+}
+
+const char *write_location(const write_request_t *w, const MYSQL_BIND *key)
+{
+        const api_resource_t *res = w->res;
+        strbuf_t out = { 0 };
+
+        if (res->item_path == NULL)
+                return NULL;
+        strbuf_append_str(&out, res->path);
+        for (size_t k = 0; k < res->key_count; k++) {
+                const MYSQL_BIND *b = &key[k];
+                strbuf_append_char(&out, '/');
+                if (b->buffer_type == MYSQL_TYPE_LONGLONG && b->is_unsigned)
+                        strbuf_appendf(&out, "%llu", *(const unsigned long long *)b->buffer);
+                else if (b->buffer_type == MYSQL_TYPE_LONGLONG)
+                        strbuf_appendf(&out, "%lld", *(const long long *)b->buffer);
+                else if (b->buffer_type == MYSQL_TYPE_STRING || b->buffer_type == MYSQL_TYPE_VAR_STRING)
+                        append_segment(&out, b->buffer, b->length ? *b->length : b->buffer_length);
+                else
+                        out.failed = true; /* dates, binary: no Location rather than a wrong one */
+        }
+        const char *text = out.failed ? NULL : scope_strndup(w->req->scope, out.data, out.len);
+        strbuf_done(&out);
+        return text;
 }
 
 void write_read_back_options(write_request_t *w)

@@ -54,6 +54,13 @@ bool write_body_format(http_request_t *req, bool allow_bulk, body_format_t *ret_
 /** Answers the reader's error: 400 naming the row of a bulk body, 413 for a long row. */
 void write_fail_body(write_request_t *w, const body_reader_t *reader, int status);
 
+/**
+ * The item path of the row with key values key (res->key_count binds made
+ * by typed_value_parse or row_keys), percent-encoded, in the request's
+ * scope; NULL for a key of dates or bytes, or out of memory.
+ */
+const char *write_location(const write_request_t *w, const MYSQL_BIND *key);
+
 /** Sets the query's row options for rows of w->res read back (RETURNING, re-reads). */
 void write_read_back_options(write_request_t *w);
 

@@ -323,44 +323,14 @@ static void start_batch(insert_t *ins)
 
 /* ---- the answer ---- */
 
-/* Location of a single row: the item path with its key, percent-encoded. */
-static const char *location_of(insert_t *ins)
-{
-        const api_resource_t *res = ins->w.res;
-        strbuf_t out = { 0 };
-
-        if (res->item_path == NULL || ins->first_key.rows == 0)
-                return NULL;
-        strbuf_append_str(&out, res->path);
-        for (size_t k = 0; k < res->key_count; k++) {
-                const MYSQL_BIND *b = &ins->first_key.binds[k];
-                strbuf_append_char(&out, '/');
-                if (b->buffer_type == MYSQL_TYPE_LONGLONG && b->is_unsigned)
-                        strbuf_appendf(&out, "%llu", *(const unsigned long long *)b->buffer);
-                else if (b->buffer_type == MYSQL_TYPE_LONGLONG)
-                        strbuf_appendf(&out, "%lld", *(const long long *)b->buffer);
-                else if (b->buffer_type == MYSQL_TYPE_STRING)
-                        for (unsigned long i = 0; i < *b->length; i++) {
-                                unsigned char c = ((const unsigned char *)b->buffer)[i];
-                                if ((c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') ||
-                                    (c >= '0' && c <= '9') || strchr("-._~", c) != NULL)
-                                        strbuf_append_char(&out, (char)c);
-                                else
-                                        strbuf_appendf(&out, "%%%02X", c);
-                        }
-                else
-                        out.failed = true; /* dates, binary: no Location rather than a wrong one */
-        }
-        const char *text = out.failed ? NULL : scope_strndup(ins->w.req->scope, out.data, out.len);
-        strbuf_done(&out);
-        return text;
-}
-
 static void batch_written(insert_t *ins)
 {
         ins->writing = false;
         if (ins->body_ended) {
-                write_finish(&ins->w, 201, ins->w.single ? location_of(ins) : NULL);
+                write_finish(&ins->w, 201,
+                             ins->w.single && ins->first_key.rows > 0
+                                     ? write_location(&ins->w, ins->first_key.binds)
+                                     : NULL);
                 return;
         }
         close_batch(ins);
