@@ -83,6 +83,9 @@ int body_fail(body_reader_t *r, int err, const char *fmt, ...) __attribute__((fo
 /** The slow half of body_out_reserve: grows r->out; -ENOMEM (recorded). */
 int body_out_grow(body_reader_t *r, size_t n);
 
+/** How many bytes of a name an error detail shows: at most 64, cut between characters. */
+size_t body_name_shown(const char *name, size_t len);
+
 /** Makes room for n more bytes in r->out; -ENOMEM (recorded). */
 static inline int body_out_reserve(body_reader_t *r, size_t n)
 {

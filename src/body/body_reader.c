@@ -42,6 +42,19 @@ int body_fail(body_reader_t *r, int err, const char *fmt, ...)
         return err;
 }
 
+size_t body_name_shown(const char *name, size_t len)
+{
+        size_t shown = len;
+
+        if (shown > 64) {
+                /* Cut on a character boundary: the detail stays valid UTF-8. */
+                shown = 64;
+                while (shown > 0 && ((unsigned char)name[shown] & 0xC0) == 0x80)
+                        shown--;
+        }
+        return shown;
+}
+
 static int out_of_memory(body_reader_t *r)
 {
         return body_fail(r, -ENOMEM, "out of memory");

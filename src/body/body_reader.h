@@ -47,9 +47,10 @@ typedef int (*body_row_cb)(const body_row_t *row, void *data);
 typedef struct body_reader body_reader_t;
 
 /**
- * A reader for one body. max_row_bytes bounds one row's text (a JSON object,
- * an NDJSON line, a CSV record; also the CSV header); max_fields the keys of
- * one row (and the columns of a CSV header). NULL when out of memory.
+ * A reader for one body. max_row_bytes bounds one row's text (a JSON object
+ * from '{' to '}'; an NDJSON line or a CSV record up to its LF, a CR before
+ * it counted; also the CSV header); max_fields the keys of one row (and the
+ * columns of a CSV header). NULL when out of memory.
  */
 body_reader_t *body_reader_new(body_format_t format, size_t max_row_bytes, size_t max_fields);
 

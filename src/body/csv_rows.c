@@ -119,6 +119,15 @@ static int parse_record(body_reader_t *r, const char *text, size_t len)
         }
 }
 
+static int duplicate_column(body_reader_t *r, const body_slot_t *s)
+{
+        const char *name = r->out + s->text_at;
+        size_t shown = body_name_shown(name, s->len);
+
+        return body_fail(r, -EINVAL, "duplicate column \"%.*s%s\" in the header", (int)shown,
+                         name, shown < s->len ? "..." : "");
+}
+
 /* The parsed record is the header: checks the names and keeps them. */
 static int take_header(body_reader_t *r)
 {
@@ -135,8 +144,7 @@ static int take_header(body_reader_t *r)
                 if (rc < 0)
                         return rc;
                 if (repeated)
-                        return body_fail(r, -EINVAL, "duplicate column \"%.*s\" in the header",
-                                         s->len > 64 ? 64 : (int)s->len, r->out + s->text_at);
+                        return duplicate_column(r, s);
         }
         r->header = malloc(r->out_len);
         r->columns = malloc(r->slot_count * sizeof(*r->columns));

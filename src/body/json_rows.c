@@ -23,9 +23,6 @@ static const unsigned char STRING_STOPS[256] = {
         STOP16, STOP16, STOP16, STOP16, STOP16, STOP16, STOP16, STOP16, /* not ASCII */
 };
 
-/* Key names in an error detail are cut to this many bytes. */
-#define NAME_SHOWN 64
-
 static const char *skip_ws(const char *p, const char *end)
 {
         while (p < end && (*p == ' ' || *p == '\t' || *p == '\n' || *p == '\r'))
@@ -369,15 +366,10 @@ static int parse_value(body_reader_t *r, const char **pp, const char *end, body_
 
 static int duplicate_key(body_reader_t *r, const body_slot_t *s)
 {
-        size_t shown = s->name_len;
+        const char *name = r->out + s->name_at;
+        size_t shown = body_name_shown(name, s->name_len);
 
-        if (shown > NAME_SHOWN) {
-                /* Cut on a character boundary: the detail stays valid UTF-8. */
-                shown = NAME_SHOWN;
-                while (shown > 0 && ((unsigned char)r->out[s->name_at + shown] & 0xC0) == 0x80)
-                        shown--;
-        }
-        return body_fail(r, -EINVAL, "duplicate key \"%.*s%s\"", (int)shown, r->out + s->name_at,
+        return body_fail(r, -EINVAL, "duplicate key \"%.*s%s\"", (int)shown, name,
                          shown < s->name_len ? "..." : "");
 }
 

@@ -192,8 +192,28 @@ static void test_json_duplicate_keys(void)
         body.len--; /* reopen the object */
         strbuf_append_str(&body, ",\"k25\":0}");
         JSON(body.data, EINVAL_AT(0, "duplicate key \"k25\"") " single");
+
+        /* A long name is cut in the detail, between characters. */
+        strbuf_t name = { 0 };
+        for (int i = 0; i < 40; i++)
+                strbuf_append_str(&name, "\xC3\xA9"); /* 80 bytes */
         strbuf_done(&body);
+        strbuf_appendf(&body, "%s,%s\n", name.data, name.data);
         strbuf_done(&want);
+        strbuf_appendf(&want, "duplicate column \"%.64s...\" in the header", name.data);
+        char *got = read_body(BODY_FORMAT_CSV, body.data, body.len, 3, BIG, 10, -1);
+        ASSERT_CONTAINS(got, want.data);
+        free(got);
+        strbuf_done(&body);
+        strbuf_appendf(&body, "{\"%s\":1,\"%s\":2}", name.data, name.data);
+        got = read_body(BODY_FORMAT_JSON, body.data, body.len, 3, BIG, 10, -1);
+        strbuf_done(&want);
+        strbuf_appendf(&want, "duplicate key \"%.64s...\" single", name.data);
+        ASSERT_CONTAINS(got, want.data);
+        strbuf_done(&want);
+        free(got);
+        strbuf_done(&name);
+        strbuf_done(&body);
 }
 
 static void test_json_nested_values(void)
