@@ -63,7 +63,7 @@ static char *statement(change_t *c, const char *head, const MYSQL_BIND *lead, si
                                               head, lead_count, req->scope, &sql, ret_binds,
                                               &bound, &filters, &err);
                 if (r == -EINVAL) {
-                        write_abort(&c->w, 400, "invalid-parameter", "%s", err.detail);
+                        write_abort_param(&c->w, err.parameter, "%s", err.detail);
                         return NULL;
                 }
                 strbuf_append_str(&text, r == 0 ? sql : "");

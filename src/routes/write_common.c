@@ -200,30 +200,49 @@ static void abort_with(write_request_t *w, abort_answer_t *a)
         answer_abort(a);
 }
 
-void write_abort(write_request_t *w, unsigned status, const char *slug, const char *fmt, ...)
+/* Rolls back, then answers problem (NULL: out of memory). */
+static void abort_problem(write_request_t *w, json_t *problem)
 {
         abort_answer_t *a = scope_alloc(w->req->scope, sizeof(*a));
+
+        if (w->failed) {
+                json_decref(problem);
+                return;
+        }
+        if (a == NULL || problem == NULL) {
+                json_decref(problem);
+                w->failed = true;
+                http_fail(w->req, 500, "internal", "out of memory");
+                return;
+        }
+        a->w = w;
+        a->problem = problem;
+        abort_with(w, a);
+}
+
+void write_abort(write_request_t *w, unsigned status, const char *slug, const char *fmt, ...)
+{
         char detail[512];
         va_list ap;
 
         va_start(ap, fmt);
         vsnprintf(detail, sizeof(detail), fmt, ap);
         va_end(ap);
-        if (w->failed)
-                return;
-        if (a == NULL) {
-                w->failed = true;
-                http_fail(w->req, 500, "internal", "out of memory");
-                return;
-        }
-        a->w = w;
-        a->problem = problem_new(status, slug, detail, w->req->id);
-        if (a->problem == NULL) {
-                w->failed = true;
-                http_fail(w->req, 500, "internal", "out of memory");
-                return;
-        }
-        abort_with(w, a);
+        abort_problem(w, problem_new(status, slug, detail, w->req->id));
+}
+
+void write_abort_param(write_request_t *w, const char *parameter, const char *fmt, ...)
+{
+        char detail[512];
+        va_list ap;
+
+        va_start(ap, fmt);
+        vsnprintf(detail, sizeof(detail), fmt, ap);
+        va_end(ap);
+        json_t *problem = problem_new(400, "invalid-parameter", detail, w->req->id);
+        if (problem != NULL)
+                json_object_set_new(problem, "parameter", json_string(parameter));
+        abort_problem(w, problem);
 }
 
 void write_abort_db(write_request_t *w, const db_error_t *error)

@@ -74,6 +74,10 @@ bool write_keep_row(db_query_t *q, void *data);
 void write_abort(write_request_t *w, unsigned status, const char *slug, const char *fmt, ...)
         __attribute__((format(printf, 4, 5)));
 
+/** As write_abort, a 400 invalid-parameter naming the request parameter at fault. */
+void write_abort_param(write_request_t *w, const char *parameter, const char *fmt, ...)
+        __attribute__((format(printf, 3, 4)));
+
 /** Rolls back, then answers the database's refusal of a write (answer_write_error). */
 void write_abort_db(write_request_t *w, const db_error_t *error);
 

@@ -17,6 +17,10 @@ every write.
 """
 
 import json
+import secrets
+import time
+
+import jwt
 
 import harness
 from harness import assert_invalid, assert_problem, assert_same_json
@@ -304,6 +308,117 @@ class WriteTests(harness.DemoServiceTestCase):
         self.assertEqual(self.send("DELETE", "/items?qty=gt.90").status, 204)
         self.assertEqual(self.count(), 86)
         self.assertEqual(self.send("DELETE", "/pairs/1/x").status, 404)
+
+
+# ---- role rules on writes ----
+
+SECRET = secrets.token_urlsafe(32)
+ROLE_SETUP_SQL = """
+CREATE TABLE orders (id INT NOT NULL PRIMARY KEY, tenant INT NOT NULL,
+                     status VARCHAR(10) NOT NULL DEFAULT 'open', note VARCHAR(20) NULL);
+INSERT INTO orders VALUES (1, 1, 'open', 'a'), (2, 2, 'open', 'b'), (3, 1, 'paid', 'c'),
+                          (4, 2, 'paid', 'd');
+""" + "".join(f"GRANT INSERT, UPDATE, DELETE ON queryd.orders TO 'queryd'@'{host}';\n"
+              for host in ("localhost", "127.0.0.1", "%"))
+ROLE_CONFIG = {
+    "auth": {"jwt": {"secret_env": "QUERYD_JWT_SECRET"}},
+    "resources": [
+        {"path": "/orders", "table": "orders", "key": "id",
+         "methods": ["GET", "POST", "PUT", "PATCH", "DELETE"],
+         "roles": {
+             "customer": {"rows": "tenant = :claims.tenant"},
+             "clerk": {"columns": ["id", "tenant", "status"], "methods": ["GET", "PATCH"]},
+             "viewer": {"methods": ["GET"]},
+         }},
+    ],
+}
+
+
+def token(role, **claims):
+    now = int(time.time())
+    return jwt.encode({"role": role, "iat": now, "exp": now + 600, **claims}, SECRET,
+                      algorithm="HS256")
+
+
+class RoleWriteTests(harness.DemoServiceTestCase):
+    queryd_config = ROLE_CONFIG
+    setup_sql = ROLE_SETUP_SQL
+    queryd_env = {"QUERYD_JWT_SECRET": SECRET}
+
+    @classmethod
+    def setUpClass(cls):
+        super().setUpClass()
+        cls.alice = {"Authorization": "Bearer " + token("customer", sub="alice", tenant=1)}
+        cls.clerk = {"Authorization": "Bearer " + token("clerk", sub="carl")}
+        cls.viewer = {"Authorization": "Bearer " + token("viewer", sub="vic")}
+        cls.queryd.secrets += [SECRET] + [h["Authorization"][7:]
+                                          for h in (cls.alice, cls.clerk, cls.viewer)]
+
+    def setUp(self):
+        self.before = self.table()
+
+    def table(self):
+        return [list(r) for r in harness.query_rows(
+            self.db, "SELECT id, tenant, status, note FROM orders ORDER BY id")]
+
+    def send(self, method, path, doc=None, headers=None):
+        body = None if doc is None else json.dumps(doc).encode()
+        hdrs = {"Content-Type": "application/json"} if body is not None else {}
+        hdrs.update(headers or {})
+        return self.request(method, path, body=body, headers=hdrs)
+
+    def assert_unchanged(self):
+        self.assertEqual(self.table(), self.before)
+
+    def test_methods_per_role(self):
+        assert_problem(self, self.send("POST", "/orders", {"id": 9, "tenant": 1}, self.viewer),
+                       403, "forbidden", mentions="POST")
+        assert_problem(self, self.send("DELETE", "/orders/1", None, self.clerk), 403, "forbidden")
+        self.assertEqual(self.send("GET", "/orders/1", None, self.viewer).status, 200)
+        self.assertEqual(self.send("POST", "/orders", {"id": 9, "tenant": 1}).status, 401)
+        self.assert_unchanged()
+
+    def test_hidden_columns_are_not_writable(self):
+        resp = self.send("PATCH", "/orders/1", {"note": "x"}, self.clerk)
+        assert_problem(self, resp, 400, "invalid-body", mentions="note")
+        resp = self.send("PATCH", "/orders/1", {"status": "void"}, self.clerk)
+        self.assertEqual(resp.status, 204, resp.describe())
+        self.before[0][2] = "void"
+        self.assert_unchanged()
+        self.send("PATCH", "/orders/1", {"status": "open"}, self.clerk)
+
+    def test_other_tenants_rows_never_change(self):
+        assert_problem(self, self.send("PATCH", "/orders/2", {"note": "x"}, self.alice), 404,
+                       "not-found")
+        assert_problem(self, self.send("DELETE", "/orders/2", None, self.alice), 404, "not-found")
+        resp = self.send("PATCH", "/orders?status=eq.paid", {"note": "x"},
+                         {**self.alice, "Prefer": "return=representation"})
+        self.assertEqual(resp.status, 200, resp.describe())
+        self.assertEqual([r["id"] for r in resp.json()], [3])
+        self.before[2][3] = "x"
+        self.assert_unchanged()
+        resp = self.send("PUT", "/orders/4", {"tenant": 1, "status": "open", "note": "mine"},
+                         self.alice)
+        assert_problem(self, resp, 409, "conflict")
+        self.assert_unchanged()
+        self.send("PATCH", "/orders/3", {"note": "c"}, self.alice)
+        self.before[2][3] = "c"
+
+    def test_rows_cannot_leave_or_enter_another_tenant(self):
+        resp = self.send("POST", "/orders", [{"id": 10, "tenant": 1}, {"id": 11, "tenant": 2}],
+                         self.alice)
+        assert_problem(self, resp, 403, "forbidden")
+        resp = self.send("PATCH", "/orders/1", {"tenant": 2}, self.alice)
+        assert_problem(self, resp, 403, "forbidden")
+        resp = self.send("POST", "/orders", {"id": 2, "tenant": 1, "note": "steal"},
+                         {**self.alice, "Prefer": "resolution=merge-duplicates"})
+        assert_problem(self, resp, 403, "forbidden")
+        self.assert_unchanged()
+        resp = self.send("POST", "/orders", {"id": 12, "tenant": 1}, self.alice)
+        self.assertEqual(resp.status, 201, resp.describe())
+        self.assertEqual(resp.headers.get("Location"), "/orders/12")
+        self.assertEqual(self.send("DELETE", "/orders/12", None, self.alice).status, 204)
+        self.assert_unchanged()
 
 
 if __name__ == "__main__":
