@@ -29,6 +29,7 @@ static const struct {
         { "constraint-violation", "Constraint Violation" },
         { "invalid-body", "Invalid Body" },
         { "busy", "Busy" },
+        { "max-affected", "Too Many Rows Affected" },
         { "unsupported-media-type", "Unsupported Media Type" },
 };
 

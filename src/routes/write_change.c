@@ -350,12 +350,12 @@ static void found(write_tx_t *tx, int status, const db_error_t *error, void *dat
         if (c->outside > 0) {
                 write_abort(&c->w, 500, "internal", "out of memory");
         } else if (c->matched > c->keys.capacity && c->w.res->row_sql != NULL) {
-                write_abort(&c->w, 400, "too-many-rows",
+                write_abort(&c->w, 400, "max-affected",
                             "under a row rule a change touches at most %zu rows, and this one "
                             "would touch %llu; nothing was changed", c->keys.capacity,
                             c->matched);
         } else if (c->matched > c->max_affected) {
-                write_abort(&c->w, 400, "too-many-rows",
+                write_abort(&c->w, 400, "max-affected",
                             "this change would touch %llu rows, more than the %llu allowed "
                             "(max_affected, or Prefer: max-affected); nothing was changed",
                             c->matched, c->max_affected);

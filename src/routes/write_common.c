@@ -323,7 +323,7 @@ void write_finish(write_request_t *w, unsigned status, const char *location)
                 return;
         }
         if (w->prefer.representation && w->row_count > WRITE_MAX_REPRESENTATION_ROWS) {
-                write_abort(w, 400, "too-many-rows",
+                write_abort(w, 400, "max-affected",
                             "return=representation answers with at most %d rows; this write "
                             "touched %llu and was rolled back", WRITE_MAX_REPRESENTATION_ROWS,
                             w->row_count);
