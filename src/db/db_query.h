@@ -54,8 +54,10 @@ struct db_query {
         db_row_t row;      /* the result's columns and the values of the row fetched last */
         rowjson_t rows;    /* how they are written */
         db_error_t error;
-        unsigned long long affected_rows; /* after success: rows changed, as the server counts */
-        unsigned long long insert_id;     /* after success: the first AUTO_INCREMENT value made */
+        /* After success, for a statement without rows (a CALL: its last
+         * statement); with rows (RETURNING), count them instead. */
+        unsigned long long affected_rows; /* rows changed, as the server counts */
+        unsigned long long insert_id;     /* the first AUTO_INCREMENT value made, or 0 */
         /* internal */
         db_lease_t *lease;
         scope_t *scope;
