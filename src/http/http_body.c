@@ -62,7 +62,8 @@ static void deliver(http_request_t *req, const char *chunk, size_t len)
 
         if (r == HTTP_BODY_STOP) {
                 req->on_body = NULL; /* it has answered: the rest is thrown away */
-        } else if (r == HTTP_BODY_PAUSE) {
+        } else if (r == HTTP_BODY_PAUSE && !req->answered) {
+                /* A reader that answered meanwhile has nothing to wait for. */
                 req->body_paused = true;
                 http_request_suspend(req);
         }
