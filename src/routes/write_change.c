@@ -115,16 +115,6 @@ static char *by_keys(change_t *c, const char *head, write_keys_scope_t which,
         return sql;
 }
 
-/* A step's outcome: true to go on; otherwise the request is being answered. */
-static bool step_ok(change_t *c, int status, const db_error_t *error)
-{
-        if (status == -EIO)
-                write_abort_db(&c->w, error);
-        else if (status < 0)
-                c->w.failed = true;
-        return status == 0 && !c->w.failed;
-}
-
 static void run(change_t *c, const char *sql, MYSQL_BIND *binds, db_query_row_cb row_cb,
                 write_tx_done_fn done)
 {
@@ -159,7 +149,7 @@ static void read_back_done(write_tx_t *tx, int status, const db_error_t *error, 
         change_t *c = data;
 
         (void)tx;
-        if (step_ok(c, status, error))
+        if (write_step_ok(&c->w, status, error))
                 finish(c);
 }
 
@@ -195,7 +185,7 @@ static void checked(write_tx_t *tx, int status, const db_error_t *error, void *d
         change_t *c = data;
 
         (void)tx;
-        if (!step_ok(c, status, error))
+        if (!write_step_ok(&c->w, status, error))
                 return;
         if (c->outside > 0) {
                 write_abort(&c->w, 403, "forbidden", "the change would move rows outside the "
@@ -241,7 +231,7 @@ static void changed(write_tx_t *tx, int status, const db_error_t *error, void *d
         change_t *c = data;
 
         (void)tx;
-        if (!step_ok(c, status, error))
+        if (!write_step_ok(&c->w, status, error))
                 return;
         if (c->kind == CHANGE_DELETE) {
                 finish(c);
@@ -345,7 +335,7 @@ static void found(write_tx_t *tx, int status, const db_error_t *error, void *dat
         change_t *c = data;
 
         (void)tx;
-        if (!step_ok(c, status, error))
+        if (!write_step_ok(&c->w, status, error))
                 return;
         if (c->outside > 0) {
                 write_abort(&c->w, 500, "internal", "out of memory");
@@ -401,7 +391,7 @@ static void began(write_tx_t *tx, int status, const db_error_t *error, void *dat
         change_t *c = data;
 
         (void)tx;
-        if (step_ok(c, status, error))
+        if (write_step_ok(&c->w, status, error))
                 find_rows(c);
 }
 

@@ -261,6 +261,15 @@ void write_abort_db(write_request_t *w, const db_error_t *error)
         abort_with(w, a);
 }
 
+bool write_step_ok(write_request_t *w, int status, const db_error_t *error)
+{
+        if (status == -EIO)
+                write_abort_db(w, error);
+        else if (status < 0)
+                w->failed = true; /* answered by write_tx */
+        return status == 0 && !w->failed;
+}
+
 typedef struct finish {
         write_request_t *w;
         unsigned status;

@@ -68,6 +68,12 @@ void write_read_back_options(write_request_t *w);
 bool write_keep_row(db_query_t *q, void *data);
 
 /**
+ * A write_tx step's outcome: true to go on. Otherwise the request is
+ * answered, or being answered: a database refusal (-EIO) after a rollback.
+ */
+bool write_step_ok(write_request_t *w, int status, const db_error_t *error);
+
+/**
  * Rolls the transaction back (when it is open) and then answers with the
  * problem status/slug/detail. For a failure found once statements ran.
  */

@@ -204,13 +204,13 @@ static void counted_outside(write_tx_t *tx, int status, const db_error_t *error,
         insert_t *ins = data;
 
         (void)tx;
-        if (status == -EIO)
-                write_abort_db(&ins->w, error);
-        else if (status == 0 && ins->outside > 0)
+        if (!write_step_ok(&ins->w, status, error))
+                return;
+        if (ins->outside > 0)
                 write_abort(&ins->w, 403, "forbidden",
                             "the body holds rows this role may not write: they lie outside "
                             "the rows its rule gives it");
-        else if (status == 0)
+        else
                 batch_written(ins);
 }
 
@@ -250,14 +250,8 @@ static void piece_written(write_tx_t *tx, int status, const db_error_t *error, v
         insert_t *ins = data;
 
         (void)tx;
-        if (status == -EIO) {
-                write_abort_db(&ins->w, error);
+        if (!write_step_ok(&ins->w, status, error))
                 return;
-        }
-        if (status < 0) {
-                ins->w.failed = true;
-                return;
-        }
         if (ins->outside > 0) {
                 counted_outside(tx, 0, NULL, ins);
                 return;
@@ -301,14 +295,8 @@ static void began(write_tx_t *tx, int status, const db_error_t *error, void *dat
         insert_t *ins = data;
 
         (void)tx;
-        if (status == -EIO) {
-                write_abort_db(&ins->w, error);
+        if (!write_step_ok(&ins->w, status, error))
                 return;
-        }
-        if (status < 0) {
-                ins->w.failed = true;
-                return;
-        }
         write_batch(ins);
 }
 
