@@ -150,6 +150,10 @@ static void execute_done(db_conn_t *conn)
                 return;
         }
         q->affected_rows = mysql_stmt_affected_rows(q->stmt);
+        if (mysql_stmt_field_count(q->stmt) == 0) {
+                finish(q, 0); /* no result set (INSERT, UPDATE...): nothing to fetch */
+                return;
+        }
         int r = db_row_bind(&q->row, q->scope, q->stmt);
         if (r == 0)
                 r = rowjson_prepare(&q->rows, q->scope, &q->row, &q->row_options);
