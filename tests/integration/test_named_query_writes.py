@@ -32,14 +32,14 @@ Q = [
      "sql": "INSERT INTO notes (title, amount, big, done) VALUES (:title, :amount, :big, :done)",
      "params": {"title": {"type": "string", "max_length": 40},
                 "amount": {"type": "decimal", "default": "0"},
-                "big": {"type": "int", "default": 0},
+                "big": {"type": "int", "min": 0, "default": 0},
                 "done": {"type": "boolean", "default": False}}},
     {"path": "/notes/{id}/title", "method": "PATCH",
      "sql": "UPDATE notes SET title = :title WHERE id = :id",
      "params": {"id": {"type": "int"}, "title": {"type": "string"}}},
-    {"path": "/notes/older-than", "method": "DELETE",
-     "sql": "DELETE FROM notes WHERE id < :below AND title = :title",
-     "params": {"below": {"type": "int"}, "title": {"type": "string"}}},
+    {"path": "/notes/newer-than", "method": "DELETE",
+     "sql": "DELETE FROM notes WHERE id > :above AND title = :title",
+     "params": {"above": {"type": "int"}, "title": {"type": "string"}}},
     {"path": "/notes/add-returning", "method": "POST",
      "sql": "INSERT INTO notes (title) VALUES (:title) RETURNING id, title",
      "params": {"title": {"type": "string"}}},
@@ -68,12 +68,12 @@ class NamedQueryWriteTests(harness.DemoServiceTestCase):
 
     def test_numbers_keep_every_digit(self):
         body = (b'{"title": "digits", "amount": 12345678901234567890.0123456789, '
-                b'"big": 18446744073709551615}')
+                b'"big": 9223372036854775807}')
         assert_same_json(self, assert_json_ok(self, self.post("/notes/add", body)),
                          {"affected_rows": 1})
         rows = self.rows("SELECT amount, big FROM notes WHERE title = 'digits'")
         self.assertEqual([list(r) for r in rows],
-                         [["12345678901234567890.0123456789", "18446744073709551615"]])
+                         [["12345678901234567890.0123456789", "9223372036854775807"]])
 
     def test_query_string_and_path_parameters(self):
         assert_json_ok(self, self.post("/notes/add?title=from-query", {"big": 7}))
@@ -88,7 +88,7 @@ class NamedQueryWriteTests(harness.DemoServiceTestCase):
 
     def test_delete_and_empty_body(self):
         assert_json_ok(self, self.post("/notes/add", {"title": "gone"}))
-        resp = self.request("DELETE", "/notes/older-than?below=999&title=gone")
+        resp = self.request("DELETE", "/notes/newer-than?above=1000&title=gone")
         assert_same_json(self, assert_json_ok(self, resp), {"affected_rows": 1})
         self.assertEqual(self.rows("SELECT id FROM notes WHERE title = 'gone'"), [])
 
