@@ -132,21 +132,43 @@ static json_t *no_content(const char *description)
                             NULL);
 }
 
-/* The rows a write changed, with Prefer: return=representation. */
-static json_t *representation(const char *name)
+/* The rows a write changed, with Prefer: return=representation: an item's
+ * row, a collection's rows, or for a POST either (an object body or an array). */
+static json_t *rows_schema(const char *name, bool item, unsigned method)
+{
+        json_t *array = oa_object_of("type", oa_str("array"), "items", oa_ref("schemas", name),
+                                     NULL);
+
+        if (method == API_METHOD_POST)
+                return oa_object_of("oneOf", oa_push(oa_push(json_array(),
+                                                             oa_ref("schemas", name)),
+                                                     array),
+                                    NULL);
+        if (item) {
+                json_decref(array);
+                return oa_ref("schemas", name);
+        }
+        return array;
+}
+
+static json_t *representation(const char *name, bool item, unsigned method)
 {
         return oa_ok_response(oa_str("The rows as they are after the write "
                                      "(`Prefer: return=representation`)."),
-                              "application/json",
-                              oa_object_of("type", oa_str("array"), "items",
-                                           oa_ref("schemas", name), NULL));
+                              "application/json", rows_schema(name, item, method));
 }
 
-static json_t *created(void)
+/* 201: no body, or the rows with Prefer: return=representation (the
+ * extension says the body may be empty). */
+static json_t *created(const char *name, bool item, unsigned method)
 {
-        json_t *r = no_content("Created (`Prefer: return=minimal` or none); `Location` is the "
-                               "new row's path when one row was inserted.");
+        json_t *r = representation(name, item, method);
 
+        json_object_set_new(r, "description",
+                            oa_str("Created. Without `Prefer: return=representation` the body "
+                                   "is empty; `Location` is the new row's path when one row "
+                                   "was written."));
+        json_object_set_new(r, "x-body-optional", json_true());
         json_object_set_new(json_object_get(r, "headers"), "Location",
                             oa_object_of("description", oa_str("The path of the row created."),
                                          "schema", oa_object_of("type", oa_str("string"), NULL),
@@ -158,15 +180,10 @@ static json_t *write_responses(const api_t *api, unsigned method, bool item, con
 {
         json_t *r = json_object();
 
-        if (method == API_METHOD_POST) {
-                r = oa_with(r, "201", created());
-                r = oa_with(r, "200", representation(name));
-        } else {
-                r = oa_with(r, "200", representation(name));
-                if (method == API_METHOD_PUT)
-                        r = oa_with(r, "201", no_content("The row did not exist and was "
-                                                         "created."));
-        }
+        if (method == API_METHOD_POST || method == API_METHOD_PUT)
+                r = oa_with(r, "201", created(name, item, method));
+        if (method != API_METHOD_POST)
+                r = oa_with(r, "200", representation(name, item, method));
         r = oa_with(r, "204", no_content("Done (`Prefer: return=minimal`)."));
         r = oa_with(r, "400", problem("The body, a value or a parameter is malformed, or names "
                                       "a column that may not be written."));
@@ -177,15 +194,14 @@ static json_t *write_responses(const api_t *api, unsigned method, bool item, con
         }
         if (item)
                 r = oa_with(r, "404", oa_ref("responses", "NotFound"));
-        r = oa_with(r, "409", problem("The write conflicts with a row (a duplicate key) or a "
-                                      "constraint, or would change more rows than allowed."));
+        r = oa_with(r, "409", problem("The write conflicts with a row: a duplicate key, or a "
+                                      "foreign key."));
         if (method != API_METHOD_DELETE) {
                 r = oa_with(r, "413", problem("The body is larger than the server takes."));
                 r = oa_with(r, "415", problem("The body's Content-Type is not one this method "
                                               "takes."));
         }
-        r = oa_with(r, "422", problem("The database refused a value (out of range, missing, "
-                                      "not a reference)."));
+        r = oa_with(r, "422", problem("A row breaks a CHECK constraint."));
         r = oa_with(r, "500", oa_ref("responses", "InternalError"));
         r = oa_with(r, "503", oa_ref("responses", "ServiceUnavailable"));
         return oa_with(r, "504", oa_ref("responses", "Timeout"));
