@@ -97,7 +97,8 @@ def post_bulk(url, body_path, log_path):
     out = r.stdout.decode().split()
     if r.returncode != 0 or len(out) != 2:
         return {"status": 0, "seconds": 0.0,
-                "error": "curl exit %d: %s" % (r.returncode, r.stderr.decode()[-500:])}
+                "error": "curl exit %d: %s" % (r.returncode,
+                                               r.stderr.decode().strip()[-500:])}
     return {"status": int(out[0]), "seconds": float(out[1]), "error": None}
 
 
