@@ -298,8 +298,8 @@ static int ndjson_line(body_reader_t *r, const char *text, size_t len, body_row_
 static int feed_ndjson(body_reader_t *r, const char *p, size_t len, body_row_cb cb, void *data)
 {
         const char *end = p + len;
-        const char *text;
-        size_t n;
+        const char *text = NULL;
+        size_t n = 0;
         int rc;
 
         while (p < end) {
@@ -319,8 +319,8 @@ static int feed_ndjson(body_reader_t *r, const char *p, size_t len, body_row_cb 
 /* A JSON object, from '{' to its '}', ended the open row. */
 static int json_row(body_reader_t *r, const char *bytes, size_t n, body_row_cb cb, void *data)
 {
-        const char *text;
-        size_t len;
+        const char *text = NULL;
+        size_t len = 0;
         int rc = row_text(r, bytes, n, &text, &len);
 
         if (rc == 0)
@@ -440,8 +440,8 @@ static int feed_json(body_reader_t *r, const char *p, size_t len, body_row_cb cb
 /* A CSV record's text, without its LF. */
 static int csv_row(body_reader_t *r, const char *bytes, size_t n, body_row_cb cb, void *data)
 {
-        const char *text;
-        size_t len;
+        const char *text = NULL;
+        size_t len = 0;
         int rc = row_text(r, bytes, n, &text, &len);
 
         if (rc < 0)

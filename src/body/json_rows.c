@@ -105,7 +105,7 @@ static int unescape(body_reader_t *r, const unsigned char **pp, const unsigned c
         static const char simple_from[] = "\"\\/bfnrt", simple_to[] = "\"\\/\b\f\n\r\t";
         const unsigned char *p = *pp;
         const char *hit;
-        uint32_t cp;
+        uint32_t cp = 0;
         size_t used;
         int rc;
 

@@ -228,7 +228,7 @@ static void test_json_nested_values(void)
         JSON("{\"a\":[}]}", EINVAL_AT(0, "expected a value") " single");
         JSON("{\"a\":{\"b\":1]}", EINVAL_AT(0, "expected ',' or '}' in a nested value") " single");
 
-        char deep[256] = "{\"a\":", deeper[256];
+        char deep[256] = "{\"a\":", deeper[300];
         size_t n = strlen(deep);
         for (int i = 0; i < 64; i++)
                 deep[n++] = '[';
