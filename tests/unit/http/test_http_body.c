@@ -196,7 +196,7 @@ static void *client_main(void *arg)
                 int n = snprintf(head, sizeof(head), "%s\r\n\r\n", x->head);
                 if (send_all(fd, head, (size_t)n))
                         send_body(fd, x);
-                ssize_t got;
+                ssize_t got = -1;
                 while (x->answer_len < sizeof(x->answer) - 1 &&
                        (got = recv(fd, x->answer + x->answer_len,
                                    sizeof(x->answer) - 1 - x->answer_len, 0)) > 0)
