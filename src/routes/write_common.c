@@ -296,6 +296,8 @@ static void respond(write_request_t *w, unsigned status)
                 strbuf_done(&body);
                 return;
         }
+        if (w->row_count == 0) /* one row asked for, none written (a duplicate ignored) */
+                strbuf_append_str(&w->rows, "null");
         strbuf_append_char(&w->rows, '\n');
         http_respond_buffer(w->req, status, "application/json", &w->rows);
 }

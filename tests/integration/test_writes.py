@@ -238,6 +238,11 @@ class WriteTests(harness.DemoServiceTestCase):
         resp = self.send("POST", "/pairs", [{"a": 4, "b": "q", "v": None}, {"a": 4, "b": None}],
                          headers={"Prefer": "resolution=ignore-duplicates"})
         assert_problem(self, resp, 400, "invalid-body", mentions="row 1")
+        resp = self.send("POST", "/pairs", {"a": 1, "b": "x", "v": 99},
+                         headers={"Prefer": "resolution=ignore-duplicates, return=representation"})
+        self.assertEqual(resp.status, 201, resp.describe())
+        # the row as stored: the existing one, unchanged
+        assert_same_json(self, resp.json(), {"a": 1, "b": "x", "v": 10})
         resp = self.send("POST", "/pairs", {"a": 9, "b": "dry", "v": 1},
                          headers={"Prefer": "tx=rollback, return=representation"})
         self.assertEqual(resp.status, 201, resp.describe())
