@@ -340,6 +340,8 @@ class WriteFailureTests(WriteTestCase):
                     for start in range(0, bulk_rows, 500):
                         if start == first_part:
                             bulk["waited"] = killed.wait(90)
+                        if start > first_part:
+                            time.sleep(0.02)  # the rest trickles in while the kill goes on
                         sock.sendall(chunk(ndjson(rows[start:start + 500])))
                     sock.sendall(b"0\r\n\r\n")
                     bulk["answer"] = read_answer(sock)
@@ -354,8 +356,10 @@ class WriteFailureTests(WriteTestCase):
             started = harness.wait_until(
                 lambda: self.open_transaction_rows() >= 10 * STATEMENT_ROWS, 60, interval=0.1)
             self.assertTrue(started, "the bulk POST's batches were not inserted within 60 s")
-            self.db.kill()
+            # The bulk body goes on at once: queryd answers 504 to a body
+            # that stops for its statement timeout and grace.
             killed.set()
+            self.db.kill()
             time.sleep(1.0)  # the outage, besides the restart's own time
             self.db.start(timeout=120)
             # Recovered: a POST is taken and /readyz is ready again.
