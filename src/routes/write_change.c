@@ -54,9 +54,9 @@ static char *statement(change_t *c, const char *head, const MYSQL_BIND *lead, si
                 strbuf_append_str(&text, head);
                 write_sql_where_keys(&text, res, 1, WRITE_KEYS_VISIBLE);
                 if (*ret_binds != NULL) {
-                        memcpy(&(*ret_binds)[lead_count], c->key, res->key_count * sizeof(MYSQL_BIND));
-                        memcpy(&(*ret_binds)[lead_count + res->key_count], c->w.env->row_binds,
-                               res->row_claim_count * sizeof(MYSQL_BIND));
+                        write_copy_binds(&(*ret_binds)[lead_count], c->key, res->key_count);
+                        write_copy_binds(&(*ret_binds)[lead_count + res->key_count],
+                                         c->w.env->row_binds, res->row_claim_count);
                 }
         } else {
                 int r = collection_plan_where(res, c->w.env->row_binds, req->args, req->arg_count,
@@ -85,8 +85,7 @@ static char *statement(change_t *c, const char *head, const MYSQL_BIND *lead, si
                 write_abort(&c->w, 500, "internal", "out of memory");
                 return NULL;
         }
-        if (lead_count > 0)
-                memcpy(*ret_binds, lead, lead_count * sizeof(MYSQL_BIND));
+        write_copy_binds(*ret_binds, lead, lead_count);
         return sql;
 }
 
@@ -110,8 +109,8 @@ static char *by_keys(change_t *c, const char *head, write_keys_scope_t which,
                 write_abort(&c->w, 500, "internal", "out of memory");
                 return NULL;
         }
-        memcpy(*ret_binds, c->keys.binds, n * sizeof(MYSQL_BIND));
-        memcpy(&(*ret_binds)[n], c->w.env->row_binds, claims * sizeof(MYSQL_BIND));
+        write_copy_binds(*ret_binds, c->keys.binds, n);
+        write_copy_binds(&(*ret_binds)[n], c->w.env->row_binds, claims);
         return sql;
 }
 
@@ -292,7 +291,7 @@ static void insert(change_t *c)
                 write_abort(&c->w, 500, "internal", "out of memory");
                 return;
         }
-        memcpy(c->keys.binds, c->key, res->key_count * sizeof(MYSQL_BIND));
+        write_copy_binds(c->keys.binds, c->key, res->key_count);
         c->keys.rows = 1;
         run(c, sql, binds, NULL, changed);
 }

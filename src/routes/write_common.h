@@ -7,6 +7,7 @@
 #define QUERYD_WRITE_COMMON_H
 
 #include <stdbool.h>
+#include <string.h>
 
 #include "body/body_reader.h"
 #include "core/strbuf.h"
@@ -37,6 +38,13 @@ typedef struct write_request {
         bool single;                 /* the answer is one object, not an array */
         bool failed;                 /* answered, or rolling back to answer */
 } write_request_t;
+
+/** Copies n binds; none at all from a NULL array (a view without claims). */
+static inline void write_copy_binds(MYSQL_BIND *to, const MYSQL_BIND *from, size_t n)
+{
+        if (n > 0)
+                memcpy(to, from, n * sizeof(*to));
+}
 
 /**
  * Sets up w for req on res: reads Prefer (a bad one is answered 400) and

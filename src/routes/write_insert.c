@@ -239,8 +239,8 @@ static void check_batch(insert_t *ins)
                 write_abort(&ins->w, 500, "internal", "out of memory");
                 return;
         }
-        memcpy(binds, ins->keys.binds, n * sizeof(*binds));
-        memcpy(&binds[n], ins->w.env->row_binds, res->row_claim_count * sizeof(*binds));
+        write_copy_binds(binds, ins->keys.binds, n);
+        write_copy_binds(&binds[n], ins->w.env->row_binds, res->row_claim_count);
         write_tx_query(ins->w.tx)->row_options = (rowjson_options_t){ 0 };
         write_tx_run(ins->w.tx, text, binds, count_outside, ins, counted_outside, ins);
 }
