@@ -25,7 +25,6 @@ import socket
 import sys
 import threading
 import time
-import unittest
 import zlib
 
 import harness
