@@ -215,8 +215,9 @@ class WriteFailureTests(WriteTestCase):
             lambda: harness.metric(self.queryd, ABANDONED) == abandoned + 1, 30),
             f"{ABANDONED} went from {abandoned} to "
             f"{harness.metric(self.queryd, ABANDONED)}, not one more, within 30 s")
-        self.assertTrue(harness.wait_until(self.no_transaction_open, 30),
-                        "a transaction is still open 30 s after the hang-up:\n"
+        # The server rolls back once the statement it was running ends.
+        self.assertTrue(harness.wait_until(self.no_transaction_open, 90),
+                        "a transaction is still open 90 s after the hang-up:\n"
                         + self.transactions())
         self.assertEqual(self.table_sum(), before)
         self.assertEqual(self.get("/healthz").status, 200)
@@ -247,8 +248,10 @@ class WriteFailureTests(WriteTestCase):
 
     def assert_bounded(self, growth, body):
         # One batch (1024 rows or 1 MiB of body), its bound values and the
-        # sanitizers' quarantine of freed memory: far less than the body.
-        self.assertLess(growth * 1024, len(body) // 2,
+        # sanitizers' quarantine of freed memory (8 MiB here). Were the
+        # body's rows held, their bound values alone (five 112-byte binds
+        # and their copies a row) would pass 60 MiB.
+        self.assertLess(growth, 32 * 1024,
                         f"queryd's RSS grew by {growth} KiB for a body of {len(body)} bytes")
 
     def test_100000_ndjson_rows(self):
