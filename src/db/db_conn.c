@@ -242,10 +242,15 @@ static void connect_done(db_conn_t *c)
 static int configure(db_conn_t *c)
 {
         unsigned timeout = CONNECT_TIMEOUT_S;
-        char init[192];
+        char init[256];
 
-        /* One statement: the session's setup costs one round trip. */
-        snprintf(init, sizeof(init), "SET time_zone = '%s', sql_mode = '" SESSION_SQL_MODE "'",
+        /* One statement: the session's setup costs one round trip. Writes
+         * count and lock the rows they mean, then change them: REPEATABLE
+         * READ's next-key locks keep others from adding rows in between,
+         * whatever isolation the server defaults to. */
+        snprintf(init, sizeof(init),
+                 "SET time_zone = '%s', sql_mode = '" SESSION_SQL_MODE "', "
+                 "tx_isolation = 'REPEATABLE-READ'",
                  c->options.time_zone);
         if (mysql_options(c->mysql, MYSQL_OPT_NONBLOCK, 0) ||
             mysql_options(c->mysql, MYSQL_SET_CHARSET_NAME, "utf8mb4") ||

@@ -31,7 +31,7 @@ typedef struct change {
         unsigned long long max_affected;
         unsigned long long matched; /* rows the change means */
         row_keys_t keys;           /* their keys, when a later step needs them */
-        unsigned long long outside; /* rows a change moved out of the caller's view */
+        unsigned long long unkept; /* keys that could not be kept (out of memory) */
 } change_t;
 
 /* ---- statements ---- */
@@ -52,7 +52,7 @@ static char *statement(change_t *c, const char *head, const MYSQL_BIND *lead, si
                 *ret_binds = scope_alloc(req->scope, (lead_count + res->key_count +
                                                       res->row_claim_count) * sizeof(MYSQL_BIND));
                 strbuf_append_str(&text, head);
-                write_sql_where_keys(&text, res, 1, WRITE_KEYS_VISIBLE);
+                write_sql_where_keys(&text, res, 1, true);
                 if (*ret_binds != NULL) {
                         write_copy_binds(&(*ret_binds)[lead_count], c->key, res->key_count);
                         write_copy_binds(&(*ret_binds)[lead_count + res->key_count],
@@ -89,18 +89,16 @@ static char *statement(change_t *c, const char *head, const MYSQL_BIND *lead, si
         return sql;
 }
 
-/* The statement by the kept keys: SELECT <what> ... WHERE keys IN (...). */
-static char *by_keys(change_t *c, const char *head, write_keys_scope_t which,
-                     MYSQL_BIND **ret_binds)
+/* head + WHERE keys IN (<the kept keys>): the rows checked, by their keys alone. */
+static char *by_keys(change_t *c, const char *head, MYSQL_BIND **ret_binds)
 {
         const api_resource_t *res = c->w.res;
         size_t n = c->keys.rows * res->key_count;
-        size_t claims = which == WRITE_KEYS_ANY ? 0 : res->row_claim_count;
         strbuf_t text = { 0 };
 
-        *ret_binds = scope_alloc(c->w.req->scope, (n + claims + 1) * sizeof(MYSQL_BIND));
+        *ret_binds = scope_alloc(c->w.req->scope, (n + 1) * sizeof(MYSQL_BIND));
         strbuf_append_str(&text, head);
-        write_sql_where_keys(&text, res, c->keys.rows, which);
+        write_sql_where_keys(&text, res, c->keys.rows, false);
         char *sql = text.failed || *ret_binds == NULL
                             ? NULL
                             : scope_strndup(c->w.req->scope, text.data, text.len);
@@ -110,7 +108,6 @@ static char *by_keys(change_t *c, const char *head, write_keys_scope_t which,
                 return NULL;
         }
         write_copy_binds(*ret_binds, c->keys.binds, n);
-        write_copy_binds(&(*ret_binds)[n], c->w.env->row_binds, claims);
         return sql;
 }
 
@@ -163,7 +160,7 @@ static void read_back(change_t *c)
                 return;
         }
         write_sql_select_head(&head, c->w.res, WRITE_RETURN_COLUMNS);
-        char *sql = head.failed ? NULL : by_keys(c, head.data, WRITE_KEYS_ANY, &binds);
+        char *sql = head.failed ? NULL : by_keys(c, head.data, &binds);
         strbuf_done(&head);
         if (sql != NULL)
                 run(c, sql, binds, keep_row, read_back_done);
@@ -171,46 +168,9 @@ static void read_back(change_t *c)
                 write_abort(&c->w, 500, "internal", "out of memory");
 }
 
-static bool count_outside(db_query_t *q, void *data)
+static void rule_checked(void *data)
 {
-        change_t *c = data;
-
-        c->outside += (unsigned long long)q->row.columns[0].value.as.i;
-        return true;
-}
-
-static void checked(write_tx_t *tx, int status, const db_error_t *error, void *data)
-{
-        change_t *c = data;
-
-        (void)tx;
-        if (!write_step_ok(&c->w, status, error))
-                return;
-        if (c->outside > 0) {
-                write_abort(&c->w, 403, "forbidden", "the change would move rows outside the "
-                                                     "rows this role's rule gives it");
-                return;
-        }
-        read_back(c);
-}
-
-/* A role's view admits only rows its condition holds for, after the change too. */
-static void check_rule(change_t *c)
-{
-        strbuf_t head = { 0 };
-        MYSQL_BIND *binds;
-
-        if (c->w.res->row_sql == NULL || c->keys.rows == 0) {
-                read_back(c);
-                return;
-        }
-        strbuf_appendf(&head, "SELECT COUNT(*) FROM %s", c->w.res->quoted_table);
-        char *sql = head.failed ? NULL : by_keys(c, head.data, WRITE_KEYS_OUTSIDE, &binds);
-        strbuf_done(&head);
-        if (sql != NULL)
-                run(c, sql, binds, count_outside, checked);
-        else if (!c->w.failed)
-                write_abort(&c->w, 500, "internal", "out of memory");
+        read_back(data);
 }
 
 /* A key column the body sets has its new value from now on. */
@@ -237,7 +197,8 @@ static void changed(write_tx_t *tx, int status, const db_error_t *error, void *d
                 return;
         }
         follow_new_keys(c);
-        check_rule(c);
+        /* A role's view admits only rows its condition holds for, after the change too. */
+        write_check_rows(&c->w, &c->keys, c->w.req->scope, rule_checked, c);
 }
 
 /* ---- the change itself ---- */
@@ -325,7 +286,7 @@ static bool keep_key(db_query_t *q, void *data)
         c->matched++;
         if (c->keys.rows < c->keys.capacity &&
             row_keys_add(&c->keys, &q->row, in_order, c->w.req->scope) < 0)
-                c->outside++; /* a key not kept cannot be checked: the change is refused */
+                c->unkept++; /* a key not kept cannot be checked: the change is refused */
         return true;
 }
 
@@ -336,8 +297,8 @@ static void found(write_tx_t *tx, int status, const db_error_t *error, void *dat
         (void)tx;
         if (!write_step_ok(&c->w, status, error))
                 return;
-        if (c->outside > 0) {
-                write_abort(&c->w, 500, "internal", "out of memory");
+        if (c->unkept > 0) {
+                write_abort(&c->w, 500, "internal", "out of memory while keeping keys");
         } else if (c->matched > c->keys.capacity && c->w.res->row_sql != NULL) {
                 write_abort(&c->w, 400, "max-affected",
                             "under a row rule a change touches at most %zu rows, and this one "

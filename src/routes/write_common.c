@@ -270,6 +270,95 @@ bool write_step_ok(write_request_t *w, int status, const db_error_t *error)
         return status == 0 && !w->failed;
 }
 
+/* ---- the row rule ---- */
+
+enum { CHECK_KEYS = 1024 };
+
+typedef struct row_check {
+        write_request_t *w;
+        const row_keys_t *keys;
+        scope_t *scope;
+        size_t checked;                /* keys counted so far */
+        unsigned long long inside;     /* of them, rows the condition admits */
+        write_checked_fn then;
+        void *data;
+} row_check_t;
+
+static void check_piece(row_check_t *check);
+
+static bool count_inside(db_query_t *q, void *data)
+{
+        row_check_t *check = data;
+
+        check->inside += (unsigned long long)q->row.columns[0].value.as.i;
+        return true;
+}
+
+static void counted(write_tx_t *tx, int status, const db_error_t *error, void *data)
+{
+        row_check_t *check = data;
+
+        (void)tx;
+        if (!write_step_ok(check->w, status, error))
+                return;
+        if (check->inside != check->checked)
+                write_abort(check->w, 403, "forbidden",
+                            "this write would leave rows outside the rows this role's rule "
+                            "gives it; nothing was written");
+        else if (check->checked < check->keys->rows)
+                check_piece(check);
+        else
+                check->then(check->data);
+}
+
+/* Counts the next piece: a power of two of keys, so that few shapes of
+ * the statement are prepared. */
+static void check_piece(row_check_t *check)
+{
+        const api_resource_t *res = check->w->res;
+        size_t left = check->keys->rows - check->checked, n = 1;
+        strbuf_t sql = { 0 };
+
+        while (n * 2 <= left && n * 2 <= CHECK_KEYS)
+                n *= 2;
+        size_t values = n * res->key_count;
+        MYSQL_BIND *binds = scope_alloc(check->scope, (values + res->row_claim_count + 1) *
+                                                              sizeof(*binds));
+        strbuf_appendf(&sql, "SELECT COUNT(*) FROM %s", res->quoted_table);
+        write_sql_where_keys(&sql, res, n, true);
+        char *text = sql.failed ? NULL : scope_strndup(check->scope, sql.data, sql.len);
+        strbuf_done(&sql);
+        if (binds == NULL || text == NULL) {
+                write_abort(check->w, 500, "internal", "out of memory");
+                return;
+        }
+        write_copy_binds(binds, &check->keys->binds[check->checked * res->key_count], values);
+        write_copy_binds(&binds[values], check->w->env->row_binds, res->row_claim_count);
+        check->checked += n;
+        write_tx_query(check->w->tx)->row_options = (rowjson_options_t){ 0 };
+        write_tx_run(check->w->tx, text, binds, count_inside, check, counted, check);
+}
+
+void write_check_rows(write_request_t *w, const row_keys_t *keys, scope_t *scope,
+                      write_checked_fn then, void *data)
+{
+        row_check_t *check = scope_alloc(scope, sizeof(*check));
+
+        if (w->res->row_sql == NULL || keys->rows == 0) {
+                then(data);
+                return;
+        }
+        if (check == NULL || w->res->key_count == 0) { /* keyless: nothing to check by */
+                write_abort(w, check ? 403 : 500, check ? "forbidden" : "internal",
+                            check ? "rows without a key cannot be written under a row rule"
+                                  : "out of memory");
+                return;
+        }
+        *check = (row_check_t){ .w = w, .keys = keys, .scope = scope, .then = then,
+                                .data = data };
+        check_piece(check);
+}
+
 typedef struct finish {
         write_request_t *w;
         unsigned status;
@@ -331,6 +420,10 @@ void write_finish(write_request_t *w, unsigned status, const char *location)
 
         if (f == NULL) {
                 write_abort(w, 500, "internal", "out of memory");
+                return;
+        }
+        if (w->rows.failed) {
+                write_abort(w, 500, "internal", "out of memory while keeping the rows written");
                 return;
         }
         if (w->prefer.representation && w->row_count > WRITE_MAX_REPRESENTATION_ROWS) {

@@ -81,6 +81,20 @@ bool write_keep_row(db_query_t *q, void *data);
  */
 bool write_step_ok(write_request_t *w, int status, const db_error_t *error);
 
+/** What runs once the rows a write touched are found inside the caller's rows. */
+typedef void (*write_checked_fn)(void *data);
+
+/**
+ * Under a view's row condition: checks that every row of keys (keys that
+ * were read back, distinct) is one the caller may see, by counting those
+ * the condition admits, in pieces of at most 1024 keys. A row outside it,
+ * or one its key no longer finds (a NULL, a key changed since), refuses
+ * the write with 403 and rolls back; otherwise then(data) runs. scope holds
+ * the statements (it must outlive the check).
+ */
+void write_check_rows(write_request_t *w, const row_keys_t *keys, scope_t *scope,
+                      write_checked_fn then, void *data);
+
 /**
  * Rolls the transaction back (when it is open) and then answers with the
  * problem status/slug/detail. For a failure found once statements ran.

@@ -43,9 +43,11 @@ typedef struct insert {
         size_t sent;               /* rows of it written */
         bool writing;
         bool body_ended;
+        bool end_pending;          /* the body ended while a batch was written */
+        const char *location;      /* a single row's item path, once known */
         row_keys_t keys;           /* the batch's keys read back, for the view's row check */
         row_keys_t first_key;      /* a single row's key, for Location */
-        unsigned long long outside; /* rows the row check found out of the caller's sight */
+        unsigned long long unkept; /* keys read back that could not be kept (out of memory) */
 } insert_t;
 
 static void write_batch(insert_t *ins);
@@ -187,62 +189,21 @@ static bool keep_returned(db_query_t *q, void *data)
 
         if (ins->w.prefer.representation)
                 write_keep_row(q, &ins->w);
-        /* A key that cannot be kept cannot be checked: the row is refused. */
-        if (ins->w.single && ins->first_key.rows == 0 &&
+        /* A key that cannot be kept cannot be checked: the body is refused. */
+        if (ins->w.single && ins->first_key.rows == 0 && ins->first_key.capacity > 0 &&
             row_keys_add(&ins->first_key, &q->row, returned_keys(ins), ins->batch) < 0)
-                ins->outside++;
+                ins->unkept++;
         if (ins->w.res->row_sql != NULL &&
             row_keys_add(&ins->keys, &q->row, returned_keys(ins), ins->batch) < 0)
-                ins->outside++;
+                ins->unkept++;
         return true;
 }
 
 static void batch_written(insert_t *ins);
 
-static void counted_outside(write_tx_t *tx, int status, const db_error_t *error, void *data)
+static void batch_checked(void *data)
 {
-        insert_t *ins = data;
-
-        (void)tx;
-        if (!write_step_ok(&ins->w, status, error))
-                return;
-        if (ins->outside > 0)
-                write_abort(&ins->w, 403, "forbidden",
-                            "the body holds rows this role may not write: they lie outside "
-                            "the rows its rule gives it");
-        else
-                batch_written(ins);
-}
-
-static bool count_outside(db_query_t *q, void *data)
-{
-        insert_t *ins = data;
-
-        ins->outside += (unsigned long long)q->row.columns[0].value.as.i;
-        return true;
-}
-
-/* A role's view admits only rows its condition holds for: a row written
- * outside it is refused, and the transaction rolled back. */
-static void check_batch(insert_t *ins)
-{
-        const api_resource_t *res = ins->w.res;
-        strbuf_t sql = { 0 };
-        size_t n = ins->keys.rows * res->key_count;
-
-        MYSQL_BIND *binds = scope_alloc(ins->batch, (n + res->row_claim_count) * sizeof(*binds));
-        strbuf_appendf(&sql, "SELECT COUNT(*) FROM %s", res->quoted_table);
-        write_sql_where_keys(&sql, res, ins->keys.rows, WRITE_KEYS_OUTSIDE);
-        char *text = sql.failed ? NULL : scope_strndup(ins->batch, sql.data, sql.len);
-        strbuf_done(&sql);
-        if (binds == NULL || text == NULL) {
-                write_abort(&ins->w, 500, "internal", "out of memory");
-                return;
-        }
-        write_copy_binds(binds, ins->keys.binds, n);
-        write_copy_binds(&binds[n], ins->w.env->row_binds, res->row_claim_count);
-        write_tx_query(ins->w.tx)->row_options = (rowjson_options_t){ 0 };
-        write_tx_run(ins->w.tx, text, binds, count_outside, ins, counted_outside, ins);
+        batch_written(data);
 }
 
 static void piece_written(write_tx_t *tx, int status, const db_error_t *error, void *data)
@@ -252,18 +213,15 @@ static void piece_written(write_tx_t *tx, int status, const db_error_t *error, v
         (void)tx;
         if (!write_step_ok(&ins->w, status, error))
                 return;
-        if (ins->outside > 0) {
-                counted_outside(tx, 0, NULL, ins);
+        if (ins->unkept > 0) {
+                write_abort(&ins->w, 500, "internal", "out of memory while keeping keys");
                 return;
         }
         if (ins->sent < ins->rows) {
                 write_batch(ins);
                 return;
         }
-        if (ins->w.res->row_sql != NULL && ins->keys.rows > 0)
-                check_batch(ins);
-        else
-                batch_written(ins);
+        write_check_rows(&ins->w, &ins->keys, ins->batch, batch_checked, ins);
 }
 
 /* Sends the next piece of the batch: the largest power of two of rows left. */
@@ -311,14 +269,16 @@ static void start_batch(insert_t *ins)
 
 /* ---- the answer ---- */
 
+static int body_ended(insert_t *ins);
+
 static void batch_written(insert_t *ins)
 {
         ins->writing = false;
+        /* The key's values lie in the batch: the Location is written before it closes. */
+        if (ins->w.single && ins->first_key.rows > 0 && ins->location == NULL)
+                ins->location = write_location(&ins->w, ins->first_key.binds);
         if (ins->body_ended) {
-                write_finish(&ins->w, 201,
-                             ins->w.single && ins->first_key.rows > 0
-                                     ? write_location(&ins->w, ins->first_key.binds)
-                                     : NULL);
+                write_finish(&ins->w, 201, ins->location);
                 return;
         }
         close_batch(ins);
@@ -326,7 +286,10 @@ static void batch_written(insert_t *ins)
                 write_abort(&ins->w, 500, "internal", "out of memory");
                 return;
         }
-        http_body_resume(ins->w.req);
+        if (ins->end_pending)
+                body_ended(ins);
+        else
+                http_body_resume(ins->w.req);
 }
 
 /* ---- the body ---- */
@@ -338,6 +301,10 @@ static bool batch_is_full(const insert_t *ins)
 
 static int body_ended(insert_t *ins)
 {
+        if (ins->writing) { /* the end came before the batch it follows was written */
+                ins->end_pending = true;
+                return HTTP_BODY_MORE;
+        }
         int r = body_reader_finish(ins->reader, take_row, ins);
 
         ins->body_ended = true;
@@ -350,7 +317,7 @@ static int body_ended(insert_t *ins)
                 start_batch(ins);
                 return HTTP_BODY_MORE;
         }
-        write_finish(&ins->w, 201, NULL);
+        write_finish(&ins->w, 201, ins->location);
         return HTTP_BODY_STOP;
 }
 

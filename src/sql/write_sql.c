@@ -120,8 +120,7 @@ void write_sql_select_head(strbuf_t *out, const api_resource_t *res, write_retur
         strbuf_appendf(out, " FROM %s", res->quoted_table);
 }
 
-void write_sql_where_keys(strbuf_t *out, const api_resource_t *res, size_t rows,
-                          write_keys_scope_t which)
+void write_sql_where_keys(strbuf_t *out, const api_resource_t *res, size_t rows, bool visible)
 {
         strbuf_append_str(out, " WHERE ");
         if (res->key_count > 1)
@@ -137,9 +136,6 @@ void write_sql_where_keys(strbuf_t *out, const api_resource_t *res, size_t rows,
                         strbuf_append_char(out, '?');
         }
         strbuf_append_char(out, ')');
-        if (res->row_sql == NULL || which == WRITE_KEYS_ANY)
-                return;
-        /* IS NOT TRUE: a condition that is NULL for a row does not admit it either. */
-        strbuf_appendf(out, which == WRITE_KEYS_VISIBLE ? " AND (%s)" : " AND ((%s) IS NOT TRUE)",
-                       res->row_sql);
+        if (visible && res->row_sql != NULL)
+                strbuf_appendf(out, " AND (%s)", res->row_sql);
 }

@@ -7,6 +7,7 @@
 #ifndef QUERYD_WRITE_SQL_H
 #define QUERYD_WRITE_SQL_H
 
+#include <stdbool.h>
 #include <stddef.h>
 
 #include "api/api.h"
@@ -43,19 +44,11 @@ void write_sql_select_head(strbuf_t *out, const api_resource_t *res, write_retur
 /** " RETURNING ..." for what (nothing for WRITE_RETURN_NOTHING). */
 void write_sql_returning(strbuf_t *out, const api_resource_t *res, write_returning_t what);
 
-/** Which rows of a key list a statement means, by the view's row condition. */
-typedef enum write_keys_scope {
-        WRITE_KEYS_ANY,     /* the keys alone */
-        WRITE_KEYS_VISIBLE, /* and the row condition: the rows the caller may see */
-        WRITE_KEYS_OUTSIDE, /* and not the row condition: rows a write moved out of sight */
-} write_keys_scope_t;
-
 /**
  * " WHERE (k1, k2) IN ((?, ?), ...)" for rows keys (k IN (?, ...) for a
- * single key), then the view's row condition as which says, when res has
- * one: its claims are bound after the keys.
+ * single key), then, when visible and res has one, " AND (<the view's row
+ * condition>)": its claims are bound after the keys.
  */
-void write_sql_where_keys(strbuf_t *out, const api_resource_t *res, size_t rows,
-                          write_keys_scope_t which);
+void write_sql_where_keys(strbuf_t *out, const api_resource_t *res, size_t rows, bool visible);
 
 #endif
