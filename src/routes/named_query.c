@@ -90,19 +90,22 @@ static bool bind_params(env_t *env, http_request_t *req, const route_match_t *ma
         return true;
 }
 
-static void query_done(query_call_t *call, int status)
+bool named_query_within_max_rows(query_call_t *call)
 {
         const api_query_t *q = call->data;
 
-        if (status < 0)
+        if (call->row_count <= q->max_rows)
+                return true;
+        query_call_fail(call, 500, "too-many-rows",
+                        "the query returned more than the %u rows its entry allows (max_rows)",
+                        q->max_rows);
+        return false;
+}
+
+static void query_done(query_call_t *call, int status)
+{
+        if (status < 0 || !named_query_within_max_rows(call))
                 return;
-        if (call->row_count > q->max_rows) {
-                query_call_fail(call, 500, "too-many-rows",
-                                "the query returned more than the %u rows its entry allows "
-                                "(max_rows)",
-                                q->max_rows);
-                return;
-        }
         /* The envelope's head went in before the rows (named_query_get). */
         if (call->format == ROW_FORMAT_JSON)
                 strbuf_append_str(&call->rows_json, "],\"next\":null}");

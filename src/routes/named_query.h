@@ -9,6 +9,7 @@
 #include "api/api.h"
 #include "http/http.h"
 #include "request/env.h"
+#include "request/query_call.h"
 
 /**
  * Binds a parameter "from" the claims to value: the caller's own value,
@@ -17,5 +18,11 @@
  */
 bool named_query_bind_claim(env_t *env, http_request_t *req, const api_param_t *p,
                             MYSQL_BIND *value);
+
+/**
+ * Whether the call's result kept within its query's max_rows (call->data
+ * is the api_query_t); false once it is answered 500 too-many-rows.
+ */
+bool named_query_within_max_rows(query_call_t *call);
 
 #endif

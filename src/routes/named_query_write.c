@@ -304,17 +304,8 @@ static bool bind_param(write_call_t *w, http_request_t *req, size_t i, MYSQL_BIN
 
 static void write_done(query_call_t *call, int status)
 {
-        const api_query_t *q = call->data;
-
-        if (status < 0)
+        if (status < 0 || !named_query_within_max_rows(call))
                 return;
-        if (call->row_count > q->max_rows) {
-                query_call_fail(call, 500, "too-many-rows",
-                                "the query returned more than the %u rows its entry allows "
-                                "(max_rows)",
-                                q->max_rows);
-                return;
-        }
         if (call->query.row.count == 0) { /* no result set: what it changed */
                 call->rows_json.len = 0;
                 call->format = ROW_FORMAT_JSON;
