@@ -4,6 +4,7 @@
 --   wrk ... -s requests.lua <url> -- path PATH        GET PATH every time
 --   wrk ... -s requests.lua <url> -- idauth ROWS FILE  GET /users/{random 1..ROWS} with
 --                                                     Authorization: Bearer {a random line of FILE}
+--   wrk ... -s requests.lua <url> -- insert PATH      POST PATH, one random row as a JSON object
 -- done() prints one line "bench-json {...}" with the exact counts and latency
 -- percentiles (microseconds) that bench/run reads.
 
@@ -32,6 +33,18 @@ local function draw()
     local token = tokens[math.random(1, #tokens)]
     return wrk.format("GET", "/users/" .. math.random(1, rows),
                       { Authorization = "Bearer " .. token })
+  end
+  if mode == "insert" then
+    -- Row i's values as bench/write_cases.py and bench/db_writes.c write them.
+    local i = math.random(1, 1000000000)
+    local floor = math.floor
+    local score, second = i * 7919 % 10000000, i % 86400
+    local body = string.format(
+      '{"name":"name-%d","email":"user%d@example.com","score":%d.%02d,' ..
+      '"created":"2024-01-%02d %02d:%02d:%02d"}',
+      i, i, floor(score / 100), score % 100, 1 + floor(i / 86400) % 28,
+      floor(second / 3600), floor(second / 60) % 60, second % 60)
+    return wrk.format("POST", path, { ["Content-Type"] = "application/json" }, body)
   end
   return wrk.format("GET", "/users?limit=" .. limit .. "&after=" .. math.random(0, rows - limit))
 end

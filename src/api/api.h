@@ -55,6 +55,12 @@ typedef enum api_output {
         API_OUTPUT_STRING,  /* numbers as strings */
 } api_output_t;
 
+/* The HTTP methods an entry or a role's rule allows: a bit each. */
+enum { API_METHOD_GET = 1, API_METHOD_POST = 2, API_METHOD_PUT = 4, API_METHOD_PATCH = 8, API_METHOD_DELETE = 16 };
+
+/** The bit of an HTTP method name ("GET", and HEAD as GET), or 0 for another. */
+unsigned api_method_bit(const char *method);
+
 /** A column as the live schema describes it (from the result metadata). */
 typedef struct api_column_meta {
         enum enum_field_types type;
@@ -73,6 +79,10 @@ typedef struct api_column {
         api_rule_t rule;        /* derived from meta: what a filter value must be */
         bool nullable;
         bool orderable;         /* not JSON, BLOB or TEXT */
+        bool writable;          /* a request may set it ("writable") */
+        bool generated;         /* computed by the database: never written */
+        bool auto_increment;
+        bool required;          /* NOT NULL without a default and not auto_increment: an insert must give it */
 } api_column_t;
 
 /**
@@ -84,6 +94,7 @@ typedef struct api_access {
         char **columns;         /* the columns the role may see; NULL: every column */
         size_t column_count;
         char *rows;             /* the row condition as written; NULL: every row */
+        unsigned methods;       /* what the role may do: a subset of the entry's */
         struct api_resource *view; /* the resource as the role sees it, when columns or
                                       rows narrow it (api_finish); NULL: as it is */
 } api_access_t;
@@ -99,11 +110,14 @@ typedef struct api_resource {
         api_column_t *columns;  /* as listed, or the table's own order when not */
         size_t column_count;
         bool all_columns;       /* "columns" was absent */
+        bool all_writable;      /* "writable" was absent: every column not generated is */
         size_t *key;            /* indexes into columns */
         size_t key_count;
         unsigned default_limit; /* 100, or max_limit when smaller */
         unsigned max_limit;     /* default 1000 */
         unsigned timeout_ms;    /* 0: QUERYD_QUERY_TIMEOUT_MS */
+        unsigned methods;       /* API_METHOD_* bits; default GET */
+        unsigned max_affected;  /* default 1000 */
         char *item_sql;         /* SELECT <columns> FROM <table> WHERE k1 = ? AND ... (api_finish) */
         api_output_t *outputs;  /* each column's output, in order: the item's (api_finish) */
         char *lookup_sql[API_LOOKUP_SIZES]; /* ... WHERE k IN (?, ...) with 2^i placeholders,
@@ -146,6 +160,7 @@ typedef struct api_query {
         api_output_t *outputs;  /* each result column's output (api_finish) */
         api_type_override_t *types;
         size_t type_count;
+        unsigned method;        /* one API_METHOD_* bit; GET unless declared */
         unsigned max_rows;      /* default 10000: more rows is an error, not a cut */
         unsigned timeout_ms;    /* 0: QUERYD_QUERY_TIMEOUT_MS */
         api_column_t *columns;  /* the result's columns (api_schema_check) */
@@ -267,20 +282,22 @@ bool api_role_may_use(const api_t *api, const api_access_t *access, size_t count
 
 /**
  * What api_finish puts in the route table: the built-in routes as they are,
- * then a route for each entry with the methods of its kind.
+ * then a route for each entry with the methods of its kind that the entry
+ * answers (api_resource_t.methods, api_query_t.method).
  */
 typedef struct api_handlers {
         const route_t *builtins;
         size_t builtin_count;
-        route_method_t collection[ROUTER_MAX_METHODS]; /* GET /<resource> */
-        route_method_t item[ROUTER_MAX_METHODS];       /* GET /<resource>/<key> */
-        route_method_t query[ROUTER_MAX_METHODS];      /* a named query's path */
+        route_method_t collection[ROUTER_MAX_METHODS]; /* GET, POST, PATCH, DELETE /<resource> */
+        route_method_t item[ROUTER_MAX_METHODS];       /* GET, PUT, PATCH, DELETE /<resource>/<key> */
+        route_method_t query[ROUTER_MAX_METHODS];      /* a named query's path: one per method */
 } api_handlers_t;
 
 /**
  * Builds the route table alone: the builtins first, then a route for each
- * entry (api_finish's first step; the OpenAPI document reads it).
- * Returns 0 or -ENOMEM.
+ * entry with the handlers of the methods it answers (api_finish's first
+ * step; the OpenAPI document, 405's Allow and CORS preflights read it). An
+ * entry built by hand with methods 0 answers GET. Returns 0 or -ENOMEM.
  */
 int api_build_routes(api_t *api, const api_handlers_t *handlers);
 

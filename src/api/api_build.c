@@ -179,6 +179,49 @@ static int check_clashes(const api_t *api, char *err, size_t n)
         return 0;
 }
 
+unsigned api_method_bit(const char *method)
+{
+        static const struct {
+                const char *name;
+                unsigned bit;
+        } methods[] = {
+                { "GET", API_METHOD_GET },     { "HEAD", API_METHOD_GET },
+                { "POST", API_METHOD_POST },   { "PUT", API_METHOD_PUT },
+                { "PATCH", API_METHOD_PATCH }, { "DELETE", API_METHOD_DELETE },
+        };
+
+        for (size_t i = 0; method != NULL && i < sizeof(methods) / sizeof(methods[0]); i++)
+                if (strcmp(method, methods[i].name) == 0)
+                        return methods[i].bit;
+        return 0;
+}
+
+/* The handlers of a kind that answer one of the entry's methods, in the
+ * kind's order; the rest of ret stays empty, which ends the list. */
+static void entry_methods(const route_method_t *kind, unsigned allowed,
+                          route_method_t ret[ROUTER_MAX_METHODS])
+{
+        size_t n = 0;
+
+        memset(ret, 0, ROUTER_MAX_METHODS * sizeof(*ret));
+        if (allowed == 0) /* an entry built by hand, not by the configuration */
+                allowed = API_METHOD_GET;
+        for (size_t i = 0; i < ROUTER_MAX_METHODS && kind[i].name != NULL; i++)
+                if (api_method_bit(kind[i].name) & allowed)
+                        ret[n++] = kind[i];
+}
+
+static int add_entry_route(api_t *api, const char *template, const route_method_t *kind,
+                           unsigned allowed, const void *target)
+{
+        route_method_t methods[ROUTER_MAX_METHODS];
+
+        entry_methods(kind, allowed, methods);
+        if (methods[0].name == NULL)
+                return 0; /* an item path of an entry whose methods are all the collection's */
+        return add_route(api, template, methods, target);
+}
+
 int api_build_routes(api_t *api, const api_handlers_t *h)
 {
         size_t total = h->builtin_count + 2 * api->resource_count + api->query_count;
@@ -191,12 +234,13 @@ int api_build_routes(api_t *api, const api_handlers_t *h)
                 r = add_route(api, h->builtins[i].template, h->builtins[i].methods, NULL);
         for (size_t i = 0; r == 0 && i < api->resource_count; i++) {
                 api_resource_t *res = &api->resources[i];
-                r = add_route(api, res->path, h->collection, res);
+                r = add_entry_route(api, res->path, h->collection, res->methods, res);
                 if (r == 0)
-                        r = add_route(api, res->item_path, h->item, res);
+                        r = add_entry_route(api, res->item_path, h->item, res->methods, res);
         }
         for (size_t i = 0; r == 0 && i < api->query_count; i++)
-                r = add_route(api, api->queries[i].path, h->query, &api->queries[i]);
+                r = add_entry_route(api, api->queries[i].path, h->query, api->queries[i].method,
+                                    &api->queries[i]);
         return r;
 }
 

@@ -4,6 +4,7 @@
  * caller's claims, so nothing a request sends is ever spliced into it. */
 #include <errno.h>
 #include <jansson.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -85,14 +86,32 @@ static int rule_rows(const cfg_ctx_t *c, json_t *v, api_access_t *a)
         return r;
 }
 
-static int parse_rule(const cfg_ctx_t *c, const char *role, json_t *v, bool narrows,
-                      api_access_t *a)
+/* "methods": what the role may do, within what the entry answers. */
+static int rule_methods(const cfg_ctx_t *c, json_t *v, unsigned entry_methods, api_access_t *a)
 {
-        static const char *const resource_keys[] = { "columns", "rows", NULL };
+        static const char *const names[] = { "GET", "POST", "PUT", "PATCH", "DELETE" };
+        char what[4 * CFG_NAME_MAX_CHARS + 16]; /* a role name is at most 64 characters */
+        int r;
+
+        snprintf(what, sizeof(what), "roles \"%s\": ", a->role);
+        if ((r = cfg_parse_methods(c, v, what, &a->methods)) < 0)
+                return r;
+        for (size_t i = 0; i < sizeof(names) / sizeof(names[0]); i++)
+                if ((a->methods & ~entry_methods) & 1u << i)
+                        return cfg_fail(c, "roles \"%s\": \"methods\": %s is not among the "
+                                        "entry's \"methods\"", a->role, names[i]);
+        return 0;
+}
+
+static int parse_rule(const cfg_ctx_t *c, const char *role, json_t *v, bool narrows,
+                      unsigned entry_methods, api_access_t *a)
+{
+        static const char *const resource_keys[] = { "columns", "rows", "methods", NULL };
         static const char *const query_keys[] = { NULL };
         char b[CFG_SHOW_SIZE];
         json_t *columns = json_object_get(v, "columns");
         json_t *rows = json_object_get(v, "rows");
+        json_t *methods = json_object_get(v, "methods");
         int r;
 
         if (!cfg_is_role_name(role))
@@ -111,11 +130,14 @@ static int parse_rule(const cfg_ctx_t *c, const char *role, json_t *v, bool narr
                 return r;
         if (rows != NULL && (r = rule_rows(c, rows, a)) < 0)
                 return r;
+        a->methods = entry_methods;
+        if (methods != NULL && (r = rule_methods(c, methods, entry_methods, a)) < 0)
+                return r;
         return 0;
 }
 
-int cfg_parse_access(const cfg_ctx_t *c, json_t *entry, bool narrows, api_access_t **ret,
-                     size_t *ret_count)
+int cfg_parse_access(const cfg_ctx_t *c, json_t *entry, bool narrows, unsigned methods,
+                     api_access_t **ret, size_t *ret_count)
 {
         json_t *roles = json_object_get(entry, "roles");
         const char *role;
@@ -129,7 +151,7 @@ int cfg_parse_access(const cfg_ctx_t *c, json_t *entry, bool narrows, api_access
         if (*ret == NULL)
                 return cfg_nomem(c);
         json_object_foreach(roles, role, rule) {
-                int r = parse_rule(c, role, rule, narrows, &(*ret)[(*ret_count)++]);
+                int r = parse_rule(c, role, rule, narrows, methods, &(*ret)[(*ret_count)++]);
                 if (r < 0)
                         return r;
         }

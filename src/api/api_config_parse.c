@@ -119,6 +119,34 @@ int cfg_get_unsigned(const cfg_ctx_t *c, json_t *object, const char *key, unsign
         return 0;
 }
 
+int cfg_parse_methods(const cfg_ctx_t *c, json_t *v, const char *what, unsigned *ret)
+{
+        static const char *const names[] = { "GET", "POST", "PUT", "PATCH", "DELETE" };
+        char b[CFG_SHOW_SIZE];
+        unsigned methods = 0;
+
+        if (!json_is_array(v) || json_array_size(v) == 0)
+                return cfg_fail(c, "%s\"methods\" must be a non-empty array of GET, POST, PUT, "
+                                "PATCH and DELETE", what);
+        for (size_t i = 0; i < json_array_size(v); i++) {
+                const char *name = json_string_value(json_array_get(v, i));
+                unsigned bit = 0;
+                for (size_t j = 0; name != NULL && j < sizeof(names) / sizeof(names[0]); j++)
+                        if (strcmp(name, names[j]) == 0)
+                                bit = 1u << j; /* API_METHOD_* in this order */
+                if (bit == 0)
+                        return cfg_fail(c, "%s\"methods\": %s is not one of GET, POST, PUT, "
+                                        "PATCH, DELETE", what,
+                                        name ? cfg_show(b, name) : "a non-string");
+                if (methods & bit)
+                        return cfg_fail(c, "%s\"methods\": %s appears twice", what,
+                                        cfg_show(b, name));
+                methods |= bit;
+        }
+        *ret = methods;
+        return 0;
+}
+
 static bool is_ascii_letter(char ch)
 {
         return (ch >= 'a' && ch <= 'z') || (ch >= 'A' && ch <= 'Z');

@@ -54,6 +54,13 @@ int cfg_check_keys(const cfg_ctx_t *c, json_t *object, const char *const *allowe
 int cfg_get_unsigned(const cfg_ctx_t *c, json_t *object, const char *key, unsigned min,
                      unsigned max, unsigned def, unsigned *ret);
 
+/**
+ * A "methods" array: a non-empty set of GET, POST, PUT, PATCH and DELETE,
+ * none twice, as API_METHOD_* bits in *ret. what prefixes the messages
+ * ("" for an entry's, "roles \"r\": " for a role's).
+ */
+int cfg_parse_methods(const cfg_ctx_t *c, json_t *v, const char *what, unsigned *ret);
+
 /** Whether name (len bytes) is a placeholder name: letters, digits and _, no digit first. */
 bool cfg_is_param_name(const char *name, size_t len);
 
@@ -102,11 +109,13 @@ int cfg_parse_auth(cfg_ctx_t *c, json_t *v, api_auth_t *auth);
 
 /**
  * Reads an entry's "roles", when present, into a new array (*ret, *ret_count
- * counting the rules read, also on failure). narrows: "columns" and "rows"
- * are allowed (resources); otherwise every rule must be {}.
+ * counting the rules read, also on failure). narrows: "columns", "rows" and
+ * "methods" are allowed (resources); otherwise every rule must be {}.
+ * methods: the entry's, which a rule's "methods" must lie within and
+ * which a rule without "methods" gets.
  */
-int cfg_parse_access(const cfg_ctx_t *c, json_t *entry, bool narrows, api_access_t **ret,
-                     size_t *ret_count);
+int cfg_parse_access(const cfg_ctx_t *c, json_t *entry, bool narrows, unsigned methods,
+                     api_access_t **ret, size_t *ret_count);
 
 /**
  * A role's "rows" condition rewritten for the server: each :claims.<path>

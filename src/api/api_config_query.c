@@ -2,12 +2,14 @@
  * parameters (from the path and declared) and how its columns are written. */
 #include "api/api_config_parse.h"
 
+#include <ctype.h>
 #include <errno.h>
 #include <math.h>
 #include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <strings.h>
 
 #include "sql/named_sql.h"
 #include "sql/typed_value.h"
@@ -343,10 +345,52 @@ static int query_types(const cfg_ctx_t *c, json_t *types, api_query_t *q)
         return 0;
 }
 
+/* Whether sql starts with a statement that writes: INSERT, REPLACE,
+ * UPDATE, DELETE or CALL (a CALL may also only read: it is the operator's). */
+static bool is_write_statement(const char *sql)
+{
+        static const char *const verbs[] = { "INSERT", "REPLACE", "UPDATE", "DELETE", "CALL" };
+
+        while (*sql == ' ' || *sql == '\t' || *sql == '\n' || *sql == '\r' || *sql == '(')
+                sql++;
+        for (size_t i = 0; i < sizeof(verbs) / sizeof(verbs[0]); i++) {
+                size_t len = strlen(verbs[i]);
+                if (strncasecmp(sql, verbs[i], len) == 0 &&
+                    !isalnum((unsigned char)sql[len]) && sql[len] != '_')
+                        return true;
+        }
+        return false;
+}
+
+/* "method": one of GET (the default), POST, PUT, PATCH and DELETE; a
+ * write method for a statement that writes, and only for one. */
+static int parse_method(const cfg_ctx_t *c, json_t *entry, api_query_t *q)
+{
+        json_t *v = json_object_get(entry, "method");
+        const char *name = json_string_value(v);
+
+        q->method = API_METHOD_GET;
+        if (v != NULL) {
+                q->method = name != NULL && strcmp(name, "HEAD") != 0 ? api_method_bit(name) : 0;
+                if (q->method == 0)
+                        return cfg_fail(c, "\"method\" must be one of GET, POST, PUT, PATCH, "
+                                        "DELETE");
+        }
+        bool writes = is_write_statement(q->sql);
+        if (writes && q->method == API_METHOD_GET)
+                return cfg_fail(c, "an INSERT, REPLACE, UPDATE, DELETE or CALL statement needs a "
+                                "\"method\": POST, PUT, PATCH or DELETE");
+        if (!writes && q->method != API_METHOD_GET)
+                return cfg_fail(c, "\"method\": %s is for an INSERT, REPLACE, UPDATE, DELETE or "
+                                "CALL statement", name);
+        return 0;
+}
+
 int cfg_parse_query(cfg_ctx_t *c, json_t *entry, api_query_t *q)
 {
         static const char *const keys[] = { "path",     "sql",        "params", "types",
-                                            "max_rows", "timeout_ms", "roles",  NULL };
+                                            "max_rows", "timeout_ms", "roles",  "method",
+                                            NULL };
         named_sql_t named = { 0 };
         int r = cfg_entry_path(c, entry, true, &q->path);
 
@@ -366,7 +410,9 @@ int cfg_parse_query(cfg_ctx_t *c, json_t *entry, api_query_t *q)
                 r = cfg_get_unsigned(c, entry, "timeout_ms", 1, CFG_TIMEOUT_MAX_MS, 0,
                                      &q->timeout_ms);
         if (r == 0)
-                r = cfg_parse_access(c, entry, false, &q->access, &q->access_count);
+                r = parse_method(c, entry, q);
+        if (r == 0)
+                r = cfg_parse_access(c, entry, false, q->method, &q->access, &q->access_count);
         named_sql_done(&named);
         return r;
 }

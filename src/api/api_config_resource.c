@@ -224,6 +224,66 @@ static int parse_limits(const cfg_ctx_t *c, json_t *entry, api_resource_t *res)
         return r;
 }
 
+/* "methods" (default GET) and "max_affected" (default 1000). */
+static int parse_methods(const cfg_ctx_t *c, json_t *entry, api_resource_t *res)
+{
+        json_t *v = json_object_get(entry, "methods");
+        int r = v == NULL ? 0 : cfg_parse_methods(c, v, "", &res->methods);
+
+        if (v == NULL)
+                res->methods = API_METHOD_GET;
+        if (r == 0)
+                r = cfg_get_unsigned(c, entry, "max_affected", 1, CFG_ROWS_MAX, 1000,
+                                     &res->max_affected);
+        return r;
+}
+
+/*
+ * "writable": the columns a request may set. Absent, every served column
+ * that is not generated (api_schema_check knows which). Its names are
+ * served columns: without "columns" they join the placeholders until
+ * api_schema_check takes the table's list, as "types" names do.
+ */
+static int parse_writable(const cfg_ctx_t *c, json_t *entry, api_resource_t *res)
+{
+        json_t *v = json_object_get(entry, "writable");
+        char b[CFG_SHOW_SIZE];
+
+        res->all_writable = v == NULL;
+        if (v == NULL)
+                return 0;
+        if (!json_is_array(v))
+                return cfg_fail(c, "\"writable\" must be an array of column names");
+        if (json_array_size(v) > 0 && res->all_columns) {
+                api_column_t *more = realloc(res->columns, (res->column_count +
+                                                            json_array_size(v)) * sizeof(*more));
+                if (more == NULL)
+                        return cfg_nomem(c);
+                res->columns = more;
+        }
+        for (size_t i = 0; i < json_array_size(v); i++) {
+                json_t *name = json_array_get(v, i);
+                int r = check_column_name(c, "\"writable\"", name);
+                if (r < 0)
+                        return r;
+                size_t index = find_column(res, json_string_value(name));
+                if (index == SIZE_MAX && !res->all_columns)
+                        return cfg_fail(c, "\"writable\": column %s is not in \"columns\"",
+                                        cfg_show(b, json_string_value(name)));
+                if (index == SIZE_MAX) {
+                        index = res->column_count;
+                        res->columns[index] = (api_column_t){ 0 };
+                        if ((r = add_column(c, res, json_string_value(name))) < 0)
+                                return r;
+                }
+                if (res->columns[index].writable)
+                        return cfg_fail(c, "\"writable\": %s appears twice",
+                                        cfg_show(b, json_string_value(name)));
+                res->columns[index].writable = true;
+        }
+        return 0;
+}
+
 /* path + "/{k1}/{k2}...": the key columns in key order. */
 static int build_item_path(const cfg_ctx_t *c, api_resource_t *res)
 {
@@ -244,7 +304,8 @@ int cfg_parse_resource(cfg_ctx_t *c, json_t *entry, api_resource_t *res)
 {
         static const char *const keys[] = { "path",  "table",     "key",           "columns",
                                             "types", "max_limit", "default_limit", "timeout_ms",
-                                            "roles", NULL };
+                                            "roles", "methods",   "writable",      "max_affected",
+                                            NULL };
         int r = cfg_entry_path(c, entry, false, &res->path);
 
         if (r == 0)
@@ -256,8 +317,13 @@ int cfg_parse_resource(cfg_ctx_t *c, json_t *entry, api_resource_t *res)
         if (r == 0)
                 r = parse_limits(c, entry, res);
         if (r == 0)
+                r = parse_methods(c, entry, res);
+        if (r == 0)
+                r = parse_writable(c, entry, res);
+        if (r == 0)
                 r = build_item_path(c, res);
         if (r == 0)
-                r = cfg_parse_access(c, entry, true, &res->access, &res->access_count);
+                r = cfg_parse_access(c, entry, true, res->methods, &res->access,
+                                     &res->access_count);
         return r;
 }

@@ -100,8 +100,9 @@ static int build_view(const cfg_ctx_t *c, api_resource_t *base, api_access_t *a,
         v = a->view = malloc(sizeof(*v));
         if (v == NULL)
                 return cfg_nomem(c);
-        *v = *base; /* names, limits and column rules are the entry's */
+        *v = *base; /* names, limits, max_affected and column rules are the entry's */
         v->base = base;
+        v->methods = a->methods; /* writable: of the columns the role sees, by their copies */
         v->access = NULL;
         v->access_count = 0;
         v->all_columns = false;

@@ -153,9 +153,12 @@ static int add_entries(const api_t *api, const openapi_audience_t *audience, jso
                 if (!admits(api, audience, res->access, res->access_count, &rule))
                         continue;
                 char *name = unique_name(&names, res->path);
+                unsigned methods = rule != NULL ? rule->methods : res->methods;
                 if (rule != NULL && rule->view != NULL)
                         res = rule->view;
                 r = name ? oa_add_resource(paths, schemas, api, res, name) : -ENOMEM;
+                if (r == 0 && methods != 0) /* 0: an entry built by hand, as it reads */
+                        r = oa_add_resource_writes(paths, api, res, name, methods);
                 free(name);
         }
         for (size_t i = 0; r == 0 && i < api->query_count; i++) {

@@ -152,4 +152,18 @@ int oa_add_resource(json_t *paths, json_t *schemas, const api_t *api, const api_
 int oa_add_query(json_t *paths, json_t *schemas, const api_t *api, const api_query_t *q,
                  const char *name);
 
+/* ------------------------------------------------------------------ openapi_writes.c */
+
+/**
+ * Adds to a resource's path items (oa_add_resource put them in paths) the
+ * write operations of methods (API_METHOD_*: what the audience may use),
+ * and drops get and head when methods lack GET. 0 or -ENOMEM.
+ */
+int oa_add_resource_writes(json_t *paths, const api_t *api, const api_resource_t *res,
+                           const char *name, unsigned methods);
+
+/** Adds a named query's write operation (its method) to its path item. 0 or -ENOMEM. */
+int oa_add_query_write(json_t *paths, const api_t *api, const api_query_t *q, const char *name,
+                       const char *result);
+
 #endif

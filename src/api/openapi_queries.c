@@ -31,7 +31,9 @@ static json_t *query_parameters(const api_query_t *q)
                 char phrase[160];
                 if (p->from_claim != NULL) /* the caller's own, never the request's */
                         continue;
-                bool required = p->in_path || p->default_text == NULL;
+                /* A write's parameters may come from its body instead. */
+                bool required = p->in_path || (p->default_text == NULL &&
+                                               q->method <= API_METHOD_GET);
                 json_t *schema = oa_rule_schema(&p->rule);
                 oa_rule_phrase(&p->rule, phrase, sizeof(phrase));
                 json_t *description =
@@ -106,5 +108,7 @@ int oa_add_query(json_t *paths, json_t *schemas, const api_t *api, const api_que
 
         r |= oa_put(schemas, result, result_schema(q, name));
         r |= oa_add_path(paths, api, &spec);
+        if (r == 0 && q->method > API_METHOD_GET)
+                r = oa_add_query_write(paths, api, q, name, result);
         return r < 0 ? -ENOMEM : 0;
 }

@@ -11,8 +11,8 @@
 
 enum { MAX_ROUTES = 64, MAX_LABEL = 128, BUCKETS = 14 };
 
-static const unsigned statuses[] = { 200, 204, 400, 401, 403, 404, 405, 406, 413,
-                                     414, 429, 431, 499, 500, 503, 504 };
+static const unsigned statuses[] = { 200, 204, 400, 401, 403, 404, 405, 406, 409, 413,
+                                     414, 422, 429, 431, 499, 500, 503, 504 };
 enum { STATUS_COUNT = sizeof(statuses) / sizeof(statuses[0]), OTHER_STATUS = STATUS_COUNT };
 
 static const double bucket_bounds[BUCKETS] = { 0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025, 0.05,
@@ -28,6 +28,7 @@ static struct {
         atomic_ulong db_errors;
         atomic_ulong reconnects;
         atomic_ulong role_switches;
+        atomic_ulong transactions_abandoned;
         atomic_ulong streams_cut;
         atomic_ulong lookup_statements;
         atomic_ulong lookups;
@@ -101,6 +102,11 @@ void metrics_count_db_error(void)
 void metrics_count_reconnect(void)
 {
         atomic_fetch_add(&m.reconnects, 1);
+}
+
+void metrics_count_transaction_abandoned(void)
+{
+        atomic_fetch_add(&m.transactions_abandoned, 1);
 }
 
 void metrics_count_role_switch(void)
@@ -189,6 +195,10 @@ void metrics_render(strbuf_t *out, const db_pool_stats_t *pool)
         render_counter(out, "queryd_db_reconnects_total",
                        "Connections reopened after being lost or discarded.",
                        atomic_load(&m.reconnects));
+        render_counter(out, "queryd_db_transactions_abandoned_total",
+                       "Transactions left open by their request, rolled back by reopening "
+                       "the connection.",
+                       atomic_load(&m.transactions_abandoned));
         render_counter(out, "queryd_db_role_switches_total",
                        "SET ROLE statements sent because a connection ran under another role.",
                        atomic_load(&m.role_switches));

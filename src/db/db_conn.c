@@ -228,12 +228,30 @@ static void connect_done(db_conn_t *c)
         o->events->connect_failed_cb(c, err, message, o->owner);
 }
 
+/*
+ * Every session is strict: a value that does not fit its column, a date
+ * that does not exist or a division by zero fails the statement instead of
+ * being stored truncated, coerced or as NULL with a warning nobody reads.
+ * NO_AUTO_VALUE_ON_ZERO keeps an explicit 0 an explicit 0; NO_ENGINE_
+ * SUBSTITUTION refuses a table that could not get the engine asked for.
+ */
+#define SESSION_SQL_MODE                                                                         \
+        "STRICT_ALL_TABLES,ERROR_FOR_DIVISION_BY_ZERO,NO_ZERO_DATE,NO_ZERO_IN_DATE,"             \
+        "NO_ENGINE_SUBSTITUTION,NO_AUTO_VALUE_ON_ZERO"
+
 static int configure(db_conn_t *c)
 {
         unsigned timeout = CONNECT_TIMEOUT_S;
-        char init[64];
+        char init[256];
 
-        snprintf(init, sizeof(init), "SET time_zone = '%s'", c->options.time_zone);
+        /* One statement: the session's setup costs one round trip. Writes
+         * count and lock the rows they mean, then change them: REPEATABLE
+         * READ's next-key locks keep others from adding rows in between,
+         * whatever isolation the server defaults to. */
+        snprintf(init, sizeof(init),
+                 "SET time_zone = '%s', sql_mode = '" SESSION_SQL_MODE "', "
+                 "tx_isolation = 'REPEATABLE-READ'",
+                 c->options.time_zone);
         if (mysql_options(c->mysql, MYSQL_OPT_NONBLOCK, 0) ||
             mysql_options(c->mysql, MYSQL_SET_CHARSET_NAME, "utf8mb4") ||
             mysql_options(c->mysql, MYSQL_INIT_COMMAND, init) ||

@@ -167,6 +167,7 @@ static void grant(db_pool_t *pool, db_lease_t *lease, pooled_conn_t *pc)
         lease->conn = &pc->conn;
         lease->statement_open = false;
         lease->broken = false;
+        lease->transaction_open = false;
         atomic_fetch_add(&pool->busy_count, 1);
         lease->cb(lease, 0, lease->data);
 }
@@ -198,12 +199,16 @@ static void lease_release(void *arg)
         lease->conn = NULL;
         pc->lease = NULL;
         atomic_fetch_sub(&pool->busy_count, 1);
+        if (lease->transaction_open)
+                metrics_count_transaction_abandoned();
         if (pool->closing) {
                 db_conn_close(&pc->conn);
-        } else if (lease->statement_open || lease->broken || db_conn_is_calling(&pc->conn)) {
-                /* A statement may still run or have rows unread, or the link
-                 * failed under it: never lend such a connection again; reopen
-                 * it instead (conn_closed connects it). */
+        } else if (lease->statement_open || lease->broken || lease->transaction_open ||
+                   db_conn_is_calling(&pc->conn)) {
+                /* A statement may still run or have rows unread, the link
+                 * failed under it, or a transaction is open on it: never lend
+                 * such a connection again; reopen it instead (conn_closed
+                 * connects it). Closing the session rolls its transaction back. */
                 pool->conns_up--;
                 db_conn_close(&pc->conn);
         } else {
@@ -269,6 +274,11 @@ void db_pool_drop_rider(db_lease_t *lease)
 void db_pool_release(db_lease_t *lease)
 {
         scope_release_now(lease->release);
+}
+
+void db_pool_transaction_open(db_lease_t *lease, bool open)
+{
+        lease->transaction_open = open;
 }
 
 bool db_pool_is_up(const db_pool_t *pool)

@@ -35,6 +35,7 @@ struct db_lease {
         list_node_t queue_node;  /* on the wait queue until granted */
         bool statement_open;     /* a statement started and has not finished */
         bool broken;             /* a statement failed at the client level */
+        bool transaction_open;   /* the holder began a transaction and has not ended it */
 };
 
 typedef struct db_pool_stats {
@@ -70,7 +71,8 @@ int db_pool_new(db_pool_t **ret_pool, uv_loop_t *loop, const db_pool_options_t *
 /**
  * Asks for a connection for the request that owns scope. The lease is
  * released when the scope closes: the connection goes back to the pool, or is
- * reopened if a statement on it did not finish or failed at the client level.
+ * reopened if a statement on it did not finish or failed at the client level,
+ * or a transaction on it is still open.
  * cb runs exactly once, on a later loop turn,
  * unless this returns an error: -EAGAIN when the wait queue is full,
  * -ENOTCONN when the database is down, -ENOMEM, -ESHUTDOWN while closing,
@@ -93,6 +95,16 @@ void db_pool_drop_rider(db_lease_t *lease);
 
 /** Gives the connection back before the scope closes (the scope then does nothing). */
 void db_pool_release(db_lease_t *lease);
+
+/**
+ * The holder of a granted lease says that a transaction is open on its
+ * connection (open true, after START TRANSACTION succeeded) or no longer is
+ * (after COMMIT or ROLLBACK succeeded). A lease released with a transaction
+ * open never hands it on: the connection is reopened, which makes the
+ * server roll the transaction back, and queryd_db_transactions_abandoned_total
+ * counts it.
+ */
+void db_pool_transaction_open(db_lease_t *lease, bool open);
 
 /** Whether some connection is up (or the database has not been tried yet). */
 bool db_pool_is_up(const db_pool_t *pool);

@@ -1,7 +1,7 @@
 /*
  * One prepared statement on a leased connection, as a chain of non-blocking
- * client calls: prepare -> execute -> fetch* -> free result. Each link is a
- * step function driven by db_conn_drive().
+ * client calls: prepare -> execute -> fetch* -> free result -> next result*.
+ * Each link is a step function driven by db_conn_drive().
  */
 #include "db/db_query.h"
 
@@ -71,6 +71,54 @@ static void fail_out_of_memory(db_query_t *q)
         finish(q, -EIO);
 }
 
+/* ---- further results ---- */
+
+/*
+ * A CALL answers with the result sets of its procedure and then a status of
+ * its own; the connection takes no other statement until all have been
+ * read. Rows of the results after the first are skipped: the library reads
+ * past what is unread when asked for the next result.
+ */
+static int next_result_step(db_conn_t *conn, int ready)
+{
+        db_query_t *q = query_of(conn);
+
+        if (ready == 0)
+                return mysql_stmt_next_result_start(&q->ret, q->stmt);
+        return mysql_stmt_next_result_cont(&q->ret, q->stmt, ready);
+}
+
+static void next_result_done(db_conn_t *conn);
+
+static void read_other_results(db_query_t *q, db_conn_t *conn)
+{
+        if (!mysql_stmt_more_results(q->stmt)) {
+                finish(q, 0);
+                return;
+        }
+        db_conn_drive(conn, next_result_step, next_result_done, q);
+}
+
+static void next_result_done(db_conn_t *conn)
+{
+        db_query_t *q = query_of(conn);
+
+        if (q->ret > 0) {
+                fail_with_stmt_error(q);
+                return;
+        }
+        if (q->ret < 0) { /* the library saw no more after all */
+                finish(q, 0);
+                return;
+        }
+        if (mysql_stmt_field_count(q->stmt) == 0) {
+                /* A status: the figures of the procedure's last statement. */
+                q->affected_rows = mysql_stmt_affected_rows(q->stmt);
+                q->insert_id = mysql_stmt_insert_id(q->stmt);
+        }
+        read_other_results(q, conn);
+}
+
 /* ---- free result ---- */
 
 static int free_result_step(db_conn_t *conn, int ready)
@@ -84,7 +132,7 @@ static int free_result_step(db_conn_t *conn, int ready)
 
 static void free_result_done(db_conn_t *conn)
 {
-        finish(query_of(conn), 0);
+        read_other_results(query_of(conn), conn);
 }
 
 /* ---- fetch ---- */
@@ -149,12 +197,20 @@ static void execute_done(db_conn_t *conn)
                 fail_with_stmt_error(q);
                 return;
         }
+        q->affected_rows = mysql_stmt_affected_rows(q->stmt);
+        q->insert_id = mysql_stmt_insert_id(q->stmt);
+        /* Without a result set both leave row and rows with no columns, so
+         * nothing of an earlier statement's result can be read there. */
         int r = db_row_bind(&q->row, q->scope, q->stmt);
         if (r == 0)
                 r = rowjson_prepare(&q->rows, q->scope, &q->row, &q->row_options);
         if (r < 0) {
                 /* The result is unread: finish() marks the conn for reopening. */
                 fail_out_of_memory(q);
+                return;
+        }
+        if (mysql_stmt_field_count(q->stmt) == 0) {
+                read_other_results(q, conn); /* nothing to fetch */
                 return;
         }
         db_conn_drive(conn, fetch_step, fetch_done, q);
@@ -231,6 +287,9 @@ void db_query_run(db_query_t *q, db_lease_t *lease, scope_t *scope)
 
         q->lease = lease;
         q->scope = scope;
+        q->paused = false;
+        q->affected_rows = q->insert_id = 0;
+        memset(&q->error, 0, sizeof(q->error));
         q->stmt = db_conn_statement(conn, q->sql, q->timeout_ms);
         if (q->stmt != NULL) {
                 execute(q, conn);

@@ -1,7 +1,10 @@
 /*
  * Runs one prepared statement on a leased connection through the
  * non-blocking API: prepare (once per connection, then cached), bind,
- * execute, fetch rows one by one, free the result.
+ * execute, fetch rows one by one, free the result. A statement without a
+ * result set (INSERT, UPDATE, START TRANSACTION, ...) just runs; one with
+ * several (CALL) hands on the rows of its first and reads past the others,
+ * so the connection is ready for the next statement.
  */
 #ifndef QUERYD_DB_QUERY_H
 #define QUERYD_DB_QUERY_H
@@ -20,13 +23,16 @@ typedef struct db_query db_query_t;
 enum { DB_QUERY_GRACE_MS = 1000 };
 
 /**
- * Called after each fetched row; q->row holds its values and q->rows writes
- * them. Returns true to go on, false to pause the fetch until
+ * Called after each fetched row of the statement's first result set; q->row
+ * holds its values and q->rows writes them. Returns true to go on, false to pause the fetch until
  * db_query_resume().
  */
 typedef bool (*db_query_row_cb)(db_query_t *q, void *data);
 
-/** Called once at the end: status 0, or -EIO with q->error filled in. */
+/**
+ * Called once at the end: status 0 with affected_rows and insert_id set, or
+ * -EIO with q->error filled in.
+ */
 typedef void (*db_query_done_cb)(db_query_t *q, int status, void *data);
 
 typedef struct db_error {
@@ -48,6 +54,10 @@ struct db_query {
         db_row_t row;      /* the result's columns and the values of the row fetched last */
         rowjson_t rows;    /* how they are written */
         db_error_t error;
+        /* After success, for a statement without rows (a CALL: its last
+         * statement); with rows (RETURNING), count them instead. */
+        unsigned long long affected_rows; /* rows changed, as the server counts */
+        unsigned long long insert_id;     /* the first AUTO_INCREMENT value made, or 0 */
         /* internal */
         db_lease_t *lease;
         scope_t *scope;

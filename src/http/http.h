@@ -106,6 +106,8 @@ struct http_request {
         http_continue_fn after_body;  /* what runs once a discarded body is read */
         void *body_data;
         bool body_paused;
+        bool body_delivering;         /* on_body is running */
+        bool body_resumed_early;      /* and called http_body_resume before returning */
         http_stream_fn read_stream;   /* a streamed answer's source, or NULL */
         void *stream_data;
         bool stream_failed;           /* the stream is to be cut short */
@@ -169,7 +171,11 @@ void http_after_body(http_request_t *req, http_continue_fn fn, void *data);
  */
 void http_receive_body(http_request_t *req, http_body_fn on_body, void *data);
 
-/** Hands on_body the next piece after it returned HTTP_BODY_PAUSE. */
+/**
+ * Hands on_body the next piece after it returned HTTP_BODY_PAUSE. Called
+ * while on_body runs (its work finished at once), the pause it is about to
+ * return is void.
+ */
 void http_body_resume(http_request_t *req);
 
 /* ---- deadlines ---- */

@@ -34,7 +34,8 @@ static void add_vary(const http_request_t *req, struct MHD_Response *r)
 static void add_headers(http_request_t *req, struct MHD_Response *r, unsigned status,
                         const char *content_type)
 {
-        MHD_add_response_header(r, MHD_HTTP_HEADER_CONTENT_TYPE, content_type);
+        if (content_type != NULL) /* NULL: an answer without a body (204, 201) */
+                MHD_add_response_header(r, MHD_HTTP_HEADER_CONTENT_TYPE, content_type);
         MHD_add_response_header(r, "X-Request-Id", req->id);
         for (const struct http_header_line *h = req->extra_headers; h != NULL; h = h->next)
                 MHD_add_response_header(r, h->name, h->value);

@@ -58,11 +58,16 @@ static void end_body(http_request_t *req)
 
 static void deliver(http_request_t *req, const char *chunk, size_t len)
 {
+        req->body_delivering = true;
+        req->body_resumed_early = false;
         int r = req->on_body(req, chunk, len, req->body_data);
+        req->body_delivering = false;
 
         if (r == HTTP_BODY_STOP) {
                 req->on_body = NULL; /* it has answered: the rest is thrown away */
-        } else if (r == HTTP_BODY_PAUSE) {
+        } else if (r == HTTP_BODY_PAUSE && !req->answered && !req->body_resumed_early) {
+                /* A reader that answered meanwhile, or whose work finished
+                 * before it returned, has nothing to wait for. */
                 req->body_paused = true;
                 http_request_suspend(req);
         }
@@ -100,6 +105,8 @@ void http_receive_body(http_request_t *req, http_body_fn on_body, void *data)
 
 void http_body_resume(http_request_t *req)
 {
+        if (req->body_delivering)
+                req->body_resumed_early = true; /* the pause it returns is void */
         if (!req->body_paused)
                 return;
         req->body_paused = false;

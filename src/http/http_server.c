@@ -159,7 +159,11 @@ static enum MHD_Result access_cb(void *cls, struct MHD_Connection *connection, c
         if (*upload_data_size > 0) {
                 /* A paused reader's next piece stays unread: libmicrohttpd may
                  * offer it within the same round, and offers it again after
-                 * the resume. */
+                 * the resume. A request answered while its reader paused
+                 * (a write that failed mid-body) has no reader left: the
+                 * rest is read and thrown away, or the answer never leaves. */
+                if (req->body_paused && req->answered)
+                        req->body_paused = false;
                 if (req->body_paused)
                         return MHD_YES;
                 size_t len = *upload_data_size;

@@ -25,6 +25,12 @@ static const struct {
         { "too-many-requests", "Too Many Requests" },
         { "unauthorized", "Unauthorized" },
         { "forbidden", "Forbidden" },
+        { "conflict", "Conflict" },
+        { "constraint-violation", "Constraint Violation" },
+        { "invalid-body", "Invalid Body" },
+        { "busy", "Busy" },
+        { "max-affected", "Too Many Rows Affected" },
+        { "unsupported-media-type", "Unsupported Media Type" },
 };
 
 static const char *title_of(const char *slug)

@@ -191,6 +191,11 @@ bool access_admit(env_t *env, http_request_t *req, route_match_t *match)
                 deny(req, id);
                 return false;
         }
+        if (rule != NULL && !(api_method_bit(req->method) & rule->methods)) {
+                http_fail(req, 403, "forbidden", "the role %s may not use %s here", id->role,
+                          req->method);
+                return false;
+        }
         if (!within_rate(env, req, id))
                 return false;
         if (rule != NULL && rule->view != NULL) {

@@ -15,7 +15,8 @@
 
 /**
  * Admits req to match's route, or answers it: 401 (no or bad credentials),
- * 403 (a role the entry does not admit), 429 (past the role's rate), 400
+ * 403 (a role the entry does not admit, or whose rule's "methods" lack the
+ * request's method), 429 (past the role's rate), 400
  * or 500. On admission env->identity, env->row_binds and match->target are
  * set, and the access log learns the role and subject. Without "auth"
  * every request is admitted as it is.

@@ -1,7 +1,8 @@
 /*
  * Answers for requests whose database work failed: the statement's error,
- * mapped by db_errors.c, or the reason no connection could be borrowed; and
- * for requests past their identity's rate limit (answer_limits.c).
+ * mapped by db_errors.c (for writes, first by the refusals a client's data
+ * can cause), or the reason no connection could be borrowed; and for
+ * requests past their identity's rate limit (answer_limits.c).
  */
 #ifndef QUERYD_ANSWER_H
 #define QUERYD_ANSWER_H
@@ -12,6 +13,16 @@
 
 /** Answers for a failed statement, mapped by db_errors; adds errno and sqlstate. */
 void answer_db_error(http_request_t *req, const db_error_t *error);
+
+/**
+ * Answers for a write the database refused: a duplicate key or a broken
+ * foreign key 409 conflict, a failed CHECK constraint 422
+ * constraint-violation, a lock wait timeout or deadlock 503 busy with
+ * Retry-After: 1, a value its column cannot take 400 invalid-body naming
+ * the column (never the value, nor another row's); anything else as
+ * answer_db_error. Adds errno and sqlstate.
+ */
+void answer_write_error(http_request_t *req, const db_error_t *error);
 
 /**
  * Answers for a SET ROLE that failed (db_role.h): a lost link as any

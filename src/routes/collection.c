@@ -276,8 +276,7 @@ static void item_done(query_call_t *call, int status)
         query_call_respond(call);
 }
 
-/* Binds the key values from the path; false once the request is answered. */
-static bool bind_key(http_request_t *req, const api_resource_t *res, const route_match_t *match,
+bool routes_bind_key(http_request_t *req, const api_resource_t *res, const route_match_t *match,
                      MYSQL_BIND *binds)
 {
         char reason[256];
@@ -379,7 +378,7 @@ void item_get(env_t *env, http_request_t *req, const route_match_t *match)
         if (res->row_claim_count > 0) /* the view's row condition follows the key */
                 memcpy(&binds[res->key_count], env->row_binds,
                        res->row_claim_count * sizeof(*binds));
-        if (!http_check_query_args(req, allowed) || !bind_key(req, res, match, binds) ||
+        if (!http_check_query_args(req, allowed) || !routes_bind_key(req, res, match, binds) ||
             !routes_row_format(req, &format))
                 return;
         const char *select = query_args_get(req->args, req->arg_count, "select");

@@ -8,6 +8,7 @@
 #include <string.h>
 
 #include "request/access.h"
+#include "routes/named_query.h"
 #include "request/query_call.h"
 #include "routes/routes.h"
 #include "sql/typed_value.h"
@@ -34,8 +35,8 @@ static bool param_text(http_request_t *req, const route_match_t *match, const ap
         return true;
 }
 
-/* A parameter "from" the claims: the caller's own value, never the request's. */
-static bool bind_claim(env_t *env, http_request_t *req, const api_param_t *p, MYSQL_BIND *value)
+bool named_query_bind_claim(env_t *env, http_request_t *req, const api_param_t *p,
+                            MYSQL_BIND *value)
 {
         char why[256];
 
@@ -66,7 +67,7 @@ static bool bind_params(env_t *env, http_request_t *req, const route_match_t *ma
                 const char *text;
                 size_t len;
                 if (p->from_claim != NULL) {
-                        if (!bind_claim(env, req, p, &values[i]))
+                        if (!named_query_bind_claim(env, req, p, &values[i]))
                                 return false;
                         continue;
                 }
@@ -89,19 +90,22 @@ static bool bind_params(env_t *env, http_request_t *req, const route_match_t *ma
         return true;
 }
 
-static void query_done(query_call_t *call, int status)
+bool named_query_within_max_rows(query_call_t *call)
 {
         const api_query_t *q = call->data;
 
-        if (status < 0)
+        if (call->row_count <= q->max_rows)
+                return true;
+        query_call_fail(call, 500, "too-many-rows",
+                        "the query returned more than the %u rows its entry allows (max_rows)",
+                        q->max_rows);
+        return false;
+}
+
+static void query_done(query_call_t *call, int status)
+{
+        if (status < 0 || !named_query_within_max_rows(call))
                 return;
-        if (call->row_count > q->max_rows) {
-                query_call_fail(call, 500, "too-many-rows",
-                                "the query returned more than the %u rows its entry allows "
-                                "(max_rows)",
-                                q->max_rows);
-                return;
-        }
         /* The envelope's head went in before the rows (named_query_get). */
         if (call->format == ROW_FORMAT_JSON)
                 strbuf_append_str(&call->rows_json, "],\"next\":null}");

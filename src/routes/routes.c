@@ -18,20 +18,33 @@ static const route_t builtin_routes[] = {
 
 const route_t *const routes_admin = builtin_routes;
 
+/* Every method an entry's kind may answer; api_build_routes keeps those the
+ * entry declares. Writes read their own bodies. */
+#define ENTRY_METHODS                                                                  \
+        .collection = { { "GET", collection_get },                                     \
+                        { "POST", collection_post, true },                             \
+                        { "PATCH", collection_patch, true },                           \
+                        { "DELETE", collection_delete } },                             \
+        .item = { { "GET", item_get },                                                 \
+                  { "PUT", item_put, true },                                           \
+                  { "PATCH", item_patch, true },                                       \
+                  { "DELETE", item_delete } },                                         \
+        .query = { { "GET", named_query_get },                                         \
+                   { "POST", named_query_write, true },                                \
+                   { "PUT", named_query_write, true },                                 \
+                   { "PATCH", named_query_write, true },                               \
+                   { "DELETE", named_query_write, true } }
+
 const api_handlers_t routes_handlers = {
         .builtins = builtin_routes,
         .builtin_count = sizeof(builtin_routes) / sizeof(builtin_routes[0]),
-        .collection = { { "GET", collection_get } },
-        .item = { { "GET", item_get } },
-        .query = { { "GET", named_query_get } },
+        ENTRY_METHODS,
 };
 
 const api_handlers_t routes_public_handlers = {
         .builtins = builtin_routes + ROUTES_ADMIN_COUNT,
         .builtin_count = sizeof(builtin_routes) / sizeof(builtin_routes[0]) - ROUTES_ADMIN_COUNT,
-        .collection = { { "GET", collection_get } },
-        .item = { { "GET", item_get } },
-        .query = { { "GET", named_query_get } },
+        ENTRY_METHODS,
 };
 
 bool routes_row_format(http_request_t *req, row_format_t *ret_format)

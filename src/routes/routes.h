@@ -42,10 +42,33 @@ void collection_get(env_t *env, http_request_t *req, const route_match_t *match)
 void item_get(env_t *env, http_request_t *req, const route_match_t *match);
 void named_query_get(env_t *env, http_request_t *req, const route_match_t *match);
 
+/* Writes (routes/write_*.c): each reads its own body. */
+void collection_post(env_t *env, http_request_t *req, const route_match_t *match);
+void collection_patch(env_t *env, http_request_t *req, const route_match_t *match);
+void collection_delete(env_t *env, http_request_t *req, const route_match_t *match);
+void item_put(env_t *env, http_request_t *req, const route_match_t *match);
+void item_patch(env_t *env, http_request_t *req, const route_match_t *match);
+void item_delete(env_t *env, http_request_t *req, const route_match_t *match);
+
+/**
+ * A named query declared with a write method (POST, PUT, PATCH or DELETE):
+ * its parameters from the path, the query string and a JSON object body;
+ * answers the rows it returns, or {"affected_rows": N}.
+ */
+void named_query_write(env_t *env, http_request_t *req, const route_match_t *match);
+
 /**
  * The format a route that answers rows writes them in, from the Accept
  * header; false once the request is answered 406.
  */
 bool routes_row_format(http_request_t *req, row_format_t *ret_format);
+
+/**
+ * Binds the key values of an item path (match's parameters) to binds
+ * (res->key_count of them), parsed by their columns' rules; false once the
+ * request is answered 400.
+ */
+bool routes_bind_key(http_request_t *req, const api_resource_t *res, const route_match_t *match,
+                     MYSQL_BIND *binds);
 
 #endif

@@ -621,3 +621,38 @@ int collection_plan_build(collection_plan_t *p, const api_resource_t *res,
                 r = write_count(p, t, scope, err);
         return r;
 }
+
+/* ---- the conditions of a write ---- */
+
+int collection_plan_where(const api_resource_t *res, const MYSQL_BIND *row_binds,
+                          const query_arg_t *args, size_t arg_count, const char *head,
+                          size_t lead, scope_t *scope, char **ret_sql, MYSQL_BIND **ret_binds,
+                          size_t *ret_bind_count, size_t *ret_filter_count,
+                          collection_error_t *err)
+{
+        collection_plan_t p = { .res = res, .row_binds = row_binds };
+        request_terms_t *t = scope_alloc(scope, sizeof(*t));
+        writer_t w;
+
+        if (t == NULL)
+                return -ENOMEM;
+        for (size_t i = 0; i < arg_count; i++)
+                if (is_reserved(args[i].name))
+                        return refuse(err, args[i].name,
+                                      "query parameter '%s' does not apply to a write",
+                                      args[i].name);
+        int r = read_args(&p, args, arg_count, scope, t, err);
+        if (r < 0)
+                return r;
+        w = (writer_t){ .scope = scope, .bind_count = lead };
+        w.binds = scope_alloc(scope, (binds_needed(&p, t) + lead) * sizeof(*w.binds));
+        if (w.binds == NULL)
+                return -ENOMEM;
+        strbuf_append_str(&w.sql, head);
+        r = write_filters(&w, &p, t, err);
+        *ret_sql = take_sql(&w);
+        *ret_binds = w.binds;
+        *ret_bind_count = w.bind_count;
+        *ret_filter_count = t->filter_count;
+        return r < 0 ? r : *ret_sql ? 0 : -ENOMEM;
+}

@@ -66,4 +66,18 @@ int collection_plan_build(collection_plan_t *plan, const api_resource_t *res,
 int collection_plan_select(collection_plan_t *plan, const api_resource_t *res,
                            const char *select, scope_t *scope, collection_error_t *err);
 
+/**
+ * The WHERE clause of a PATCH or DELETE on a collection: the request's
+ * filters, in the grammar of reads, after the view's row condition (bound
+ * to row_binds), written after head. head holds lead placeholders of its
+ * own, whose binds the caller fills into the first lead slots of
+ * *ret_binds. Any other query argument is refused. Returns 0 with
+ * *ret_filter_count the filters given; -EINVAL with err; -ENOMEM.
+ */
+int collection_plan_where(const api_resource_t *res, const MYSQL_BIND *row_binds,
+                          const query_arg_t *args, size_t arg_count, const char *head,
+                          size_t lead, scope_t *scope, char **ret_sql, MYSQL_BIND **ret_binds,
+                          size_t *ret_bind_count, size_t *ret_filter_count,
+                          collection_error_t *err);
+
 #endif

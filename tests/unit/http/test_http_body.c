@@ -38,6 +38,7 @@ typedef struct fixture {
         http_request_t *paused;
         uint16_t port;
         bool stopped;
+        bool resume_at_once;        /* on_body resumes before returning its pause */
 } fixture_t;
 
 static fixture_t fx;
@@ -74,6 +75,10 @@ static int on_body(http_request_t *req, const char *chunk, size_t len, void *dat
         if (++seen.pieces % 4 != 0)
                 return HTTP_BODY_MORE;
         seen.pauses++;
+        if (fx.resume_at_once) { /* the work the pause waits for finished at once */
+                http_body_resume(req);
+                return HTTP_BODY_PAUSE;
+        }
         fx.paused = req;
         uv_timer_start(&fx.resume_timer, resume_cb, 5, 0);
         return HTTP_BODY_PAUSE;
@@ -191,7 +196,7 @@ static void *client_main(void *arg)
                 int n = snprintf(head, sizeof(head), "%s\r\n\r\n", x->head);
                 if (send_all(fd, head, (size_t)n))
                         send_body(fd, x);
-                ssize_t got;
+                ssize_t got = -1;
                 while (x->answer_len < sizeof(x->answer) - 1 &&
                        (got = recv(fd, x->answer + x->answer_len,
                                    sizeof(x->answer) - 1 - x->answer_len, 0)) > 0)
@@ -271,6 +276,22 @@ static void test_body_in_pieces_with_pauses(void)
         ASSERT_TRUE(seen.pauses >= 1);
         ASSERT_EQ_UINT(seen.ends, 1);
         ASSERT_EQ_INT(seen.dispatched, 1);
+}
+
+static void test_pause_resumed_before_it_returns(void)
+{
+        exchange_t x = { .head = "POST /take HTTP/1.1\r\nHost: t\r\nConnection: close\r\n"
+                                 "Content-Length: 150000",
+                         .length = BIG_BODY };
+
+        fx.resume_at_once = true;
+        run_exchange(&x);
+        fx.resume_at_once = false;
+        ASSERT_CONTAINS(x.answer, "HTTP/1.1 200");
+        ASSERT_EQ_STR(body_of(&x), "150000");
+        ASSERT_TRUE(seen.bytes_ok);
+        ASSERT_TRUE(seen.pauses >= 1);
+        ASSERT_EQ_UINT(seen.ends, 1);
 }
 
 static void test_chunked_body_in_pieces(void)
@@ -356,6 +377,7 @@ int main(void)
         if (!start_server())
                 return test_report();
         RUN_TEST(test_body_in_pieces_with_pauses);
+        RUN_TEST(test_pause_resumed_before_it_returns);
         RUN_TEST(test_chunked_body_in_pieces);
         RUN_TEST(test_no_body_still_ends);
         RUN_TEST(test_handler_without_body_runs_after_it);
