@@ -106,12 +106,14 @@ static json_t *info(void)
         return oa_object_of(
                 "title", oa_str("queryd"), "version", oa_str(DOCUMENT_VERSION), "summary",
                 oa_str("Rows of MariaDB tables and named queries served as JSON."), "description",
-                oa_str("Read-only HTTP endpoints declared in queryd's configuration file: "
-                       "resources (a table as a filtered, ordered, paged collection and its rows "
-                       "by key) and named queries (a parameterized statement).\n\n"
-                       "**Methods.** Every path accepts `GET` and `HEAD` (the same status and "
-                       "headers, no body); any other method answers 405 with `Allow: GET, HEAD` "
-                       "(`x-other-methods`), an unknown path 404 (`x-unknown-paths`).\n\n"
+                oa_str("HTTP endpoints declared in queryd's configuration file: resources (a "
+                       "table as a filtered, ordered, paged collection and its rows by key) and "
+                       "named queries (a parameterized statement). They read, and write where "
+                       "an entry's `methods` say so, each write in one transaction.\n\n"
+                       "**Methods.** A path answers the operations listed for it (`GET` comes "
+                       "with `HEAD`: the same status and headers, no body); any other method "
+                       "answers 405 with `Allow` (`x-other-methods`), an unknown path 404 "
+                       "(`x-unknown-paths`).\n\n"
                        "**Errors** are RFC 9457 problem documents (`application/problem+json`) "
                        "whose `type` is `urn:queryd:problem:<slug>`.\n\n"
                        "**Column types** follow one mapping, given on each row schema: integers "

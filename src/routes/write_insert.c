@@ -63,18 +63,23 @@ static void close_batch(void *arg)
         ins->batch = NULL;
 }
 
+/* A batch starts with room for a few rows and doubles as rows come: a
+ * single-row POST must not clear room for a thousand. */
+enum { FIRST_CAPACITY = 8 };
+
 static int open_batch(insert_t *ins)
 {
         ins->batch = scope_new();
         ins->rows = ins->bytes = ins->sent = 0;
-        ins->capacity = ins->statement_rows;
+        ins->capacity = FIRST_CAPACITY;
         ins->values = ins->batch ? scope_alloc(ins->batch, ins->capacity * ins->column_count *
                                                                sizeof(*ins->values))
                                  : NULL;
         return ins->values ? 0 : -ENOMEM;
 }
 
-/* Room for one more row: a piece of body may complete more rows than a statement takes. */
+/* Room for one more row: a batch grows to a statement's rows, and past them
+ * when a piece of body completes more rows than a statement takes. */
 static int make_room(insert_t *ins)
 {
         if (ins->rows < ins->capacity)
