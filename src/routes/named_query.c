@@ -90,6 +90,28 @@ static bool bind_params(env_t *env, http_request_t *req, const route_match_t *ma
         return true;
 }
 
+query_call_t *named_query_call(env_t *env, http_request_t *req, const api_query_t *q,
+                               const MYSQL_BIND *values, MYSQL_BIND *binds, row_format_t format)
+{
+        for (size_t i = 0; i < q->bind_count; i++)
+                binds[i] = values[q->bind_params[i]];
+        query_call_t *call = query_call_new(env, req, q->bound_sql, binds);
+        if (call == NULL) {
+                http_fail(req, 500, "internal", "out of memory");
+                return NULL;
+        }
+        if (q->timeout_ms != 0)
+                call->query.timeout_ms = q->timeout_ms;
+        call->query.row_options.outputs = q->outputs;
+        call->query.row_options.output_count = (unsigned)q->column_count;
+        call->max_rows = q->max_rows;
+        call->data = (void *)q;
+        call->format = format;
+        if (format == ROW_FORMAT_JSON)
+                strbuf_append_str(&call->rows_json, "{\"data\":[");
+        return call;
+}
+
 bool named_query_within_max_rows(query_call_t *call)
 {
         const api_query_t *q = call->data;
@@ -126,22 +148,9 @@ void named_query_get(env_t *env, http_request_t *req, const route_match_t *match
         if (!http_check_query_args(req, q->query_arg_names) ||
             !bind_params(env, req, match, q, values) || !routes_row_format(req, &format))
                 return;
-        for (size_t i = 0; i < q->bind_count; i++)
-                binds[i] = values[q->bind_params[i]];
-        query_call_t *call = query_call_new(env, req, q->bound_sql, binds);
-        if (call == NULL) {
-                http_fail(req, 500, "internal", "out of memory");
+        query_call_t *call = named_query_call(env, req, q, values, binds, format);
+        if (call == NULL)
                 return;
-        }
-        if (q->timeout_ms != 0)
-                call->query.timeout_ms = q->timeout_ms;
-        call->query.row_options.outputs = q->outputs;
-        call->query.row_options.output_count = (unsigned)q->column_count;
-        call->max_rows = q->max_rows;
-        call->data = (void *)q;
-        call->format = format;
         call->streamable = true;
-        if (format == ROW_FORMAT_JSON)
-                strbuf_append_str(&call->rows_json, "{\"data\":[");
         query_call_start(call, query_done);
 }

@@ -20,6 +20,14 @@ bool named_query_bind_claim(env_t *env, http_request_t *req, const api_param_t *
                             MYSQL_BIND *value);
 
 /**
+ * A call of q's statement for req, its binds (q->bind_count) taken from the
+ * parameters' values, with q's timeout, outputs and max_rows, and the JSON
+ * envelope's head written; call->data is q. NULL once answered 500.
+ */
+query_call_t *named_query_call(env_t *env, http_request_t *req, const api_query_t *q,
+                               const MYSQL_BIND *values, MYSQL_BIND *binds, row_format_t format);
+
+/**
  * Whether the call's result kept within its query's max_rows (call->data
  * is the api_query_t); false once it is answered 500 too-many-rows.
  */

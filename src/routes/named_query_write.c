@@ -330,24 +330,11 @@ static void run(write_call_t *w, http_request_t *req)
         for (size_t i = 0; i < q->param_count; i++)
                 if (!bind_param(w, req, i, &values[i]))
                         return;
-        for (size_t i = 0; i < q->bind_count; i++)
-                binds[i] = values[q->bind_params[i]];
-        query_call_t *call = query_call_new(w->env, req, q->bound_sql, binds);
-        if (call == NULL) {
-                http_fail(req, 500, "internal", "out of memory");
+        query_call_t *call = named_query_call(w->env, req, q, values, binds, w->format);
+        if (call == NULL)
                 return;
-        }
-        if (q->timeout_ms != 0)
-                call->query.timeout_ms = q->timeout_ms;
-        call->query.row_options.outputs = q->outputs;
-        call->query.row_options.output_count = (unsigned)q->column_count;
-        call->max_rows = q->max_rows;
-        call->data = (void *)q;
-        call->format = w->format;
         call->intent = DB_WRITE;
         call->streamable = false; /* the answer's shape is known only at the end */
-        if (w->format == ROW_FORMAT_JSON)
-                strbuf_append_str(&call->rows_json, "{\"data\":[");
         query_call_start(call, write_done);
 }
 
