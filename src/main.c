@@ -67,8 +67,10 @@ static void reload(const config_t *config, worker_t *all, unsigned count)
         }
         for (unsigned i = 0; i < count; i++)
                 worker_set_api(&all[i], api);
-        log_info("configuration reloaded from %s: %zu resources, %zu queries",
-                 config->config_path, api->resource_count, api->query_count);
+        log_info("configuration reloaded from %s%s: %zu resources, %zu queries",
+                 config->config_path ? config->config_path : "the database schema",
+                 config->config_path && api->schema ? " and the database schema" : "",
+                 api->resource_count, api->query_count);
         api_unref(api);
 }
 

@@ -104,7 +104,8 @@ enum { API_MAX_LOOKUP_KEYS = 64, API_LOOKUP_SIZES = 7 };
 
 typedef struct api_resource {
         char *path;             /* "/users" */
-        char *item_path;        /* "/users/{id}"; composite keys: "/pairs/{a}/{b}" */
+        char *item_path;        /* "/users/{id}"; composite keys: "/pairs/{a}/{b}";
+                                   NULL when key_count is 0 (a collection only) */
         char *table;
         char *quoted_table;
         api_column_t *columns;  /* as listed, or the table's own order when not */
@@ -112,7 +113,8 @@ typedef struct api_resource {
         bool all_columns;       /* "columns" was absent */
         bool all_writable;      /* "writable" was absent: every column not generated is */
         size_t *key;            /* indexes into columns */
-        size_t key_count;
+        size_t key_count;       /* 0 only for a table api_introspect found without a key,
+                                   or a view: pages then link by offset */
         unsigned default_limit; /* 100, or max_limit when smaller */
         unsigned max_limit;     /* default 1000 */
         unsigned timeout_ms;    /* 0: QUERYD_QUERY_TIMEOUT_MS */
@@ -236,6 +238,8 @@ typedef struct api {
         char *openapi_json;     /* GET /openapi.json (api_finish); without "auth" */
         size_t openapi_json_len;
         api_auth_t *auth;       /* the "auth" section; NULL when absent */
+        bool schema;            /* "schema": true, or no file: the database's own tables
+                                   are served too (api_introspect) */
         api_role_document_t *role_documents; /* with "auth": one per role (api_finish) */
         size_t role_document_count;
 } api_t;
@@ -316,6 +320,29 @@ const api_role_document_t *api_role_document(const api_t *api, const char *role)
 
 /** The route of the api whose template is template, or NULL. */
 const route_t *api_route(const api_t *api, const char *template);
+
+/* ---- zero configuration: the database's own tables (api_introspect.c) ---- */
+
+/** An api without entries, for api_introspect to fill; source names it in messages. */
+api_t *api_new(const char *source);
+
+/** Told of each table api_introspect serves or leaves out: one sentence. */
+typedef void (*api_note_fn)(void *arg, bool skipped, const char *message);
+
+/**
+ * Appends a read-only resource (GET, every column) for each base table and
+ * view of the database mysql is connected to (blocking calls: at start and
+ * on reload) that the connected user may SELECT: at "/<name>", with items
+ * by the primary key, else the first (by name) unique index of NOT NULL
+ * comparable columns; views and tables without either are collections only
+ * (key_count 0). A table is left out, with a note, when its name cannot be
+ * a path segment or its paths are taken by an entry already in api or by a
+ * route of handlers (those win). Run it before api_schema_check: it may
+ * move api->resources. Returns 0, -EIO with the server's message in err
+ * when the schema cannot be read, or -ENOMEM.
+ */
+int api_introspect(api_t *api, MYSQL *mysql, const api_handlers_t *handlers, api_note_fn note,
+                   void *note_arg, char *err, size_t err_size);
 
 void api_ref(api_t *api);
 

@@ -84,9 +84,9 @@ static bool has_integer_key(const api_resource_t *r)
 /* The item statements of a resource and its outputs; false when out of memory. */
 static bool build_items(api_resource_t *r)
 {
-        r->item_sql = item_sql(r);
+        r->item_sql = r->key_count > 0 ? item_sql(r) : NULL; /* no key: no items */
         r->outputs = calloc(r->column_count + 1, sizeof(*r->outputs));
-        if (r->item_sql == NULL || r->outputs == NULL)
+        if ((r->key_count > 0 && r->item_sql == NULL) || r->outputs == NULL)
                 return false;
         for (size_t i = 0; i < r->column_count; i++)
                 r->outputs[i] = r->columns[i].output;
@@ -235,7 +235,7 @@ int api_build_routes(api_t *api, const api_handlers_t *h)
         for (size_t i = 0; r == 0 && i < api->resource_count; i++) {
                 api_resource_t *res = &api->resources[i];
                 r = add_entry_route(api, res->path, h->collection, res->methods, res);
-                if (r == 0)
+                if (r == 0 && res->item_path != NULL) /* NULL: a collection only */
                         r = add_entry_route(api, res->item_path, h->item, res->methods, res);
         }
         for (size_t i = 0; r == 0 && i < api->query_count; i++)

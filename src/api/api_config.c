@@ -182,8 +182,9 @@ static int check_rules_need_auth(cfg_ctx_t *c, const api_t *api)
 
 static int parse_root(cfg_ctx_t *c, api_t *api, json_t *root)
 {
-        static const char *const keys[] = { "resources", "queries", "auth", NULL };
+        static const char *const keys[] = { "resources", "queries", "auth", "schema", NULL };
         json_t *auth = json_object_get(root, "auth");
+        json_t *schema = json_object_get(root, "schema");
         json_t *resources = json_object_get(root, "resources");
         json_t *queries = json_object_get(root, "queries");
         int r;
@@ -196,7 +197,11 @@ static int parse_root(cfg_ctx_t *c, api_t *api, json_t *root)
                 return cfg_fail(c, "\"resources\" must be an array");
         if (queries != NULL && !json_is_array(queries))
                 return cfg_fail(c, "\"queries\" must be an array");
-        if (json_array_size(resources) + json_array_size(queries) == 0)
+        if (schema != NULL && !json_is_boolean(schema))
+                return cfg_fail(c, "\"schema\" must be true or false");
+        /* "schema": true serves the database's tables beside the entries (api_introspect). */
+        api->schema = json_is_true(schema);
+        if (json_array_size(resources) + json_array_size(queries) == 0 && !api->schema)
                 return cfg_fail(c, "no entries: \"resources\" and \"queries\" are absent or empty");
         r = parse_sections(c, api, resources, queries);
         if (r == 0)

@@ -411,8 +411,10 @@ static int check_resource(api_t *api, size_t index, MYSQL *mysql, char *err, siz
                          r->table);
         mysql_free_result(meta);
         mysql_stmt_close(stmt);
+        /* Without a key (a keyless table or a view api_introspect found) there
+         * are no items to tell apart. */
         if (missing != NULL || problem != NULL ||
-            (meta != NULL && !key_is_unique(mysql, r, why, sizeof(why))) ||
+            (meta != NULL && r->key_count > 0 && !key_is_unique(mysql, r, why, sizeof(why))) ||
             (meta != NULL && !check_writable(mysql, r, why, sizeof(why))))
                 return entry_fail(err, n, api, "resources", index, r->path, "%s", why);
         return 0;

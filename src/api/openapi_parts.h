@@ -83,8 +83,8 @@ typedef struct oa_path_spec {
 /**
  * Adds the path item spec describes to paths, with an operation for each
  * method api's route of the path answers; takes spec's json members. A path
- * api has no route for (a built-in served on the admin address) is left
- * out. 0 or -ENOMEM.
+ * api has no route for (a built-in served on the admin address), or a NULL
+ * path (the items of a resource without a key), is left out. 0 or -ENOMEM.
  */
 int oa_add_path(json_t *paths, const api_t *api, oa_path_spec_t *spec);
 

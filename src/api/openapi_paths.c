@@ -325,7 +325,7 @@ static json_t *head_operation(const oa_path_spec_t *spec)
 
 int oa_add_path(json_t *paths, const api_t *api, oa_path_spec_t *spec)
 {
-        if (api_route(api, spec->path) == NULL) {
+        if (spec->path == NULL || api_route(api, spec->path) == NULL) {
                 json_decref(spec->parameters);
                 json_decref(spec->ok);
                 json_decref(spec->description);

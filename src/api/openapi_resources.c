@@ -105,7 +105,9 @@ static json_t *paging_parameters(const api_resource_t *res)
                              oa_object_of("type", oa_str("integer"), "format", oa_str("int64"),
                                           "minimum", json_integer(1), "default",
                                           json_integer(res->default_limit), NULL)));
-        params = oa_push(params, oa_parameter("after", "query", false, after_description(res),
+        if (res->key_count > 0) /* without a key, pages link by offset alone */
+                params = oa_push(params,
+                                 oa_parameter("after", "query", false, after_description(res),
                                               oa_object_of("type", oa_str("string"), NULL)));
         params = oa_push(
                 params,
@@ -124,7 +126,13 @@ static json_t *order_parameter(const api_resource_t *res)
         json_t *description = keys == NULL ? NULL : column_names(res, true, false, "", "");
         json_t *text = NULL;
 
-        if (description != NULL)
+        if (description != NULL && res->key_count == 0)
+                text = oa_strf("Sort order: comma-separated `column[.asc|.desc]` terms, each "
+                               "column at most once. The table has no key: the orderable "
+                               "columns left out follow as tie-breakers, ascending. NULL sorts "
+                               "first ascending, last descending. Orderable columns: %s.",
+                               json_string_value(description));
+        else if (description != NULL)
                 text = oa_strf("Sort order: comma-separated `column[.asc|.desc]` terms, each "
                                "column at most once (default: %s ascending). The key columns are "
                                "appended as tie-breakers when missing. NULL sorts first ascending, "
@@ -290,13 +298,15 @@ int oa_add_resource(json_t *paths, json_t *schemas, const api_t *api, const api_
         };
         int r = oa_put(
                 schemas, name,
-                oa_row_schema(oa_strf("A row of table `%s`, as `%s` and `%s` answer it (with "
+                oa_row_schema(oa_strf("A row of table `%s`, as `%s`%s%s%s answer%s it (with "
                                       "`select`, only the selected columns).",
-                                      res->table, res->path, res->item_path),
+                                      res->table, res->path, res->item_path ? " and `" : "",
+                                      res->item_path ? res->item_path : "",
+                                      res->item_path ? "`" : "", res->item_path ? "" : "s"),
                               res->columns, res->column_count));
 
         r |= oa_put(schemas, page, page_schema(res, name));
         r |= oa_add_path(paths, api, &collection);
-        r |= oa_add_path(paths, api, &item);
+        r |= oa_add_path(paths, api, &item); /* none without a key */
         return r < 0 ? -ENOMEM : 0;
 }

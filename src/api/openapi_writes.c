@@ -316,7 +316,7 @@ int oa_add_resource_writes(json_t *paths, const api_t *api, const api_resource_t
         int r = 0;
 
         for (size_t i = 0; r == 0 && i < 2; i++) {
-                json_t *path_item = json_object_get(paths, templates[i]);
+                json_t *path_item = templates[i] ? json_object_get(paths, templates[i]) : NULL;
                 if (path_item == NULL)
                         continue; /* no route: nothing answers there */
                 if (!(methods & API_METHOD_GET)) { /* the audience may not read */

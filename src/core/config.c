@@ -18,8 +18,10 @@ const char config_help[] =
         "queryd: serves MySQL/MariaDB query results as JSON over HTTP.\n"
         "\n"
         "Configuration (environment variables):\n"
-        "  QUERYD_CONFIG                  required: the JSON file declaring the endpoints\n"
-        "                                 (SIGHUP reloads it)\n"
+        "  QUERYD_CONFIG                  the JSON file declaring the endpoints (SIGHUP\n"
+        "                                 reloads it); unset: every table and view of the\n"
+        "                                 database that its user may SELECT is served, read-only\n"
+        "                                 (SIGHUP reads the schema again)\n"
         "  QUERYD_DATABASE_URL            required: mysql://user:pass@host:port/db\n"
         "                                 or mysql://user:pass@host1:port,host2:port/db (failover)\n"
         "                                 or mysql://user:pass@localhost/db?socket=/path/to.sock\n"
@@ -50,7 +52,8 @@ const char config_help[] =
         "  QUERYD_MAX_BODY_BYTES          longest request body, then 413; 0 for no limit\n"
         "                                 (default 67108864, 64 MiB)\n"
         "\n"
-        "Endpoints: those of QUERYD_CONFIG, and GET /healthz, /readyz, /metrics, /openapi.json.\n";
+        "Endpoints: those of QUERYD_CONFIG (or the database's tables without it), and\n"
+        "GET /healthz, /readyz, /metrics, /openapi.json.\n";
 
 static int fail(char *err, size_t err_size, const char *fmt, const char *what)
 {
@@ -333,11 +336,11 @@ static const numeric_var_t numeric_vars[] = {
         NUMERIC("QUERYD_MAX_BODY_BYTES", 64 * 1024 * 1024, 0, UINT_MAX, max_body_bytes),
 };
 
-static int parse_config_path(const char *text, config_t *c, char *err, size_t n)
+/* Unset (or empty): no file, the database's own tables are served. */
+static int parse_config_path(const char *text, config_t *c)
 {
         if (text == NULL || text[0] == '\0')
-                return fail(err, n, "%s is not set: it names the JSON file declaring the endpoints",
-                            "QUERYD_CONFIG");
+                return 0;
         c->config_path = strdup(text);
         return c->config_path ? 0 : -ENOMEM;
 }
@@ -398,7 +401,7 @@ int config_from_env(config_t *c, char *err, size_t n)
         if (r == 0)
                 r = parse_time_zone(getenv("QUERYD_TIME_ZONE"), c, err, n);
         if (r == 0)
-                r = parse_config_path(getenv("QUERYD_CONFIG"), c, err, n);
+                r = parse_config_path(getenv("QUERYD_CONFIG"), c);
         if (r == 0)
                 r = parse_cors_origins(getenv("QUERYD_CORS_ORIGINS"), c, err, n);
         if (r == 0 && (c->database_url_redacted = redact_url(&c->db)) == NULL)

@@ -48,7 +48,7 @@ typedef struct config {
         unsigned start_timeout_ms;      /* waiting for the database at start */
         unsigned max_body_bytes;        /* a longer request body is refused with 413; 0: no limit */
         char time_zone[8]; /* "+HH:MM" or "-HH:MM" */
-        char *config_path;              /* QUERYD_CONFIG */
+        char *config_path;              /* QUERYD_CONFIG; NULL: serve the database's tables */
         char *cors_origins;             /* "*", "a,b" (checked), or NULL: no CORS */
 } config_t;
 

@@ -214,6 +214,23 @@ static int parse_count_arg(const char *name, const char *text, long long min, lo
         return 0;
 }
 
+/*
+ * A resource without a key (a view, a table without a primary key or unique
+ * NOT NULL index) has no cursor that tells every row apart: its pages link
+ * by offset, in an order made total, as far as the rows differ, by every
+ * orderable column (keyless_tie_breakers).
+ */
+static int keyless_paging(collection_plan_t *p, const request_terms_t *t, collection_error_t *err)
+{
+        if (p->res->key_count > 0)
+                return 0;
+        if (t->after != NULL)
+                return refuse(err, "after", "%s has no key, so its pages link by 'offset', "
+                              "not by cursor", p->res->path);
+        p->by_offset = true;
+        return 0;
+}
+
 static int parse_paging(collection_plan_t *p, const query_arg_t *args, size_t n,
                         request_terms_t *t, collection_error_t *err)
 {
@@ -232,6 +249,8 @@ static int parse_paging(collection_plan_t *p, const query_arg_t *args, size_t n,
         }
         if (r == 0 && offset != NULL && t->after != NULL)
                 r = refuse(err, "offset", "use either 'after' (keyset, fast) or 'offset', not both");
+        if (r == 0)
+                r = keyless_paging(p, t, err);
         if (r == 0 && count != NULL && strcmp(count, "exact") != 0)
                 r = refuse(err, "count", "the only counting offered is count=exact");
         p->count_exact = count != NULL;
@@ -496,13 +515,26 @@ static int bind_int64(writer_t *w, long long value)
         return 0;
 }
 
+/* Without a key, every orderable column the request's order leaves out
+ * follows it, so that offsets see the rows in one order from page to page;
+ * count: the terms already written. */
+static void keyless_tie_breakers(writer_t *w, const collection_plan_t *p, size_t count)
+{
+        for (size_t i = 0; p->res->key_count == 0 && i < p->res->column_count; i++) {
+                if (!p->res->columns[i].orderable || in_order(p, i))
+                        continue;
+                strbuf_appendf(&w->sql, "%s%s ASC", count++ ? "," : " ORDER BY ",
+                               p->res->columns[i].quoted);
+        }
+}
+
 static void write_order_limit(writer_t *w, const collection_plan_t *p)
 {
-        strbuf_append_str(&w->sql, " ORDER BY ");
         for (size_t i = 0; i < p->order_count; i++)
-                strbuf_appendf(&w->sql, "%s%s %s", i ? "," : "",
+                strbuf_appendf(&w->sql, "%s%s %s", i ? "," : " ORDER BY ",
                                p->res->columns[p->order[i].column].quoted,
                                p->order[i].descending ? "DESC" : "ASC");
+        keyless_tie_breakers(w, p, p->order_count);
         strbuf_append_str(&w->sql, p->by_offset ? " LIMIT ? OFFSET ?" : " LIMIT ?");
 }
 

@@ -40,7 +40,7 @@ static void assert_numeric_defaults(const config_t *c)
         ASSERT_EQ_UINT(c->start_timeout_ms, 30000);
 }
 
-/* Every variable unset but QUERYD_CONFIG, which is required and has no default. */
+/* Every variable unset but QUERYD_CONFIG, a file the tests name. */
 static void clear_environment(void)
 {
         for (size_t i = 0; i < sizeof(variables) / sizeof(variables[0]); i++)
@@ -311,6 +311,26 @@ static void test_env_defaults(void)
         ASSERT_NULL(c.db.user);
 }
 
+/* Without QUERYD_CONFIG (unset or empty) the database's tables are served. */
+static void test_env_config_optional(void)
+{
+        const char *values[] = { NULL, "" };
+        config_t c;
+        char err[256];
+
+        for (size_t i = 0; i < 2; i++) {
+                clear_environment();
+                setenv("QUERYD_DATABASE_URL", GOOD_URL, 1);
+                if (values[i] == NULL)
+                        unsetenv("QUERYD_CONFIG");
+                else
+                        setenv("QUERYD_CONFIG", values[i], 1);
+                ASSERT_EQ_INT(config_from_env(&c, err, sizeof(err)), 0);
+                ASSERT_NULL(c.config_path);
+                config_done(&c);
+        }
+}
+
 static void test_env_empty_values_mean_defaults(void)
 {
         config_t c;
@@ -491,8 +511,6 @@ static void test_env_invalid_values(void)
         ASSERT_ENV_REFUSED("QUERYD_ACCESS_LOG", "yes");
 
         ASSERT_ENV_REFUSED("QUERYD_TIME_ZONE", "UTC");
-        ASSERT_ENV_REFUSED("QUERYD_CONFIG", NULL);
-        ASSERT_ENV_REFUSED("QUERYD_CONFIG", "");
         ASSERT_ENV_REFUSED("QUERYD_START_TIMEOUT_MS", "-1");
         ASSERT_ENV_REFUSED("QUERYD_CORS_ORIGINS", "example.com");
         ASSERT_ENV_REFUSED("QUERYD_CORS_ORIGINS", "https://a.example,");
@@ -549,6 +567,7 @@ int main(void)
         RUN_TEST(test_url_without_password);
         RUN_TEST(test_url_refused);
         RUN_TEST(test_env_defaults);
+        RUN_TEST(test_env_config_optional);
         RUN_TEST(test_env_empty_values_mean_defaults);
         RUN_TEST(test_env_every_variable_set);
         RUN_TEST(test_env_limits_accepted);
