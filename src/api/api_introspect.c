@@ -283,13 +283,38 @@ static int choose_key(MYSQL *mysql, const char *table, key_choice_t *k, char *er
 
 /* ---- one resource ---- */
 
+/*
+ * The name of key column i's {capture}: the router matches by position, but
+ * OpenAPI tools take only letters, digits and '_' there, so other bytes
+ * become '_', and a name so changed ends with the key position, "_<i>",
+ * which keeps "a b" and "a-b" apart.
+ */
+static void append_capture(strbuf_t *b, const api_resource_t *res, size_t i)
+{
+        const char *name = res->columns[res->key[i]].name;
+        bool renamed = false;
+
+        strbuf_append_char(b, '{');
+        for (const unsigned char *p = (const unsigned char *)name; *p != '\0'; p++) {
+                bool plain = (*p >= 'a' && *p <= 'z') || (*p >= 'A' && *p <= 'Z') ||
+                             (*p >= '0' && *p <= '9') || *p == '_';
+                strbuf_append_char(b, plain ? (char)*p : '_');
+                renamed |= !plain;
+        }
+        if (renamed)
+                strbuf_appendf(b, "_%zu", i + 1);
+        strbuf_append_char(b, '}');
+}
+
 static int item_path_of(api_resource_t *res)
 {
         strbuf_t b = { 0 };
 
         strbuf_append_str(&b, res->path);
-        for (size_t i = 0; i < res->key_count; i++)
-                strbuf_appendf(&b, "/{%s}", res->columns[res->key[i]].name);
+        for (size_t i = 0; i < res->key_count; i++) {
+                strbuf_append_char(&b, '/');
+                append_capture(&b, res, i);
+        }
         res->item_path = strbuf_take(&b, NULL);
         return res->item_path ? 0 : -ENOMEM;
 }

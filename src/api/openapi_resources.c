@@ -122,7 +122,8 @@ static json_t *paging_parameters(const api_resource_t *res)
 
 static json_t *order_parameter(const api_resource_t *res)
 {
-        json_t *keys = column_names(res, false, true, "", "");
+        /* "" when there is no key, which an empty buffer cannot give. */
+        json_t *keys = res->key_count > 0 ? column_names(res, false, true, "", "") : oa_str("");
         json_t *description = keys == NULL ? NULL : column_names(res, true, false, "", "");
         json_t *text = NULL;
 
@@ -235,16 +236,32 @@ static json_t *page_schema(const api_resource_t *res, const char *row)
                 NULL);
 }
 
+/* The name in the item path's capture i: the key column's, unless
+ * api_introspect had to make it one OpenAPI tools accept. */
+static void capture_name(const api_resource_t *res, size_t i, char *out, size_t size)
+{
+        const char *p = res->item_path;
+
+        for (size_t n = 0; p != NULL && (p = strchr(p, '{')) != NULL; n++, p++) {
+                if (n == i) {
+                        snprintf(out, size, "%.*s", (int)strcspn(p + 1, "}"), p + 1);
+                        return;
+                }
+        }
+        snprintf(out, size, "%s", res->columns[res->key[i]].name);
+}
+
 static json_t *key_parameters(const api_resource_t *res)
 {
         json_t *params = json_array();
 
         for (size_t i = 0; i < res->key_count; i++) {
                 const api_column_t *c = &res->columns[res->key[i]];
-                char type[64], phrase[160];
+                char type[64], phrase[160], name[256];
                 oa_sql_type(c, type, sizeof(type));
                 oa_rule_phrase(&c->rule, phrase, sizeof(phrase));
-                params = oa_push(params, oa_parameter(c->name, "path", true,
+                capture_name(res, i, name, sizeof(name));
+                params = oa_push(params, oa_parameter(name, "path", true,
                                                       oa_strf("Key column `%s` (%s): %s.", c->name,
                                                               type, phrase),
                                                       oa_rule_schema(&c->rule)));

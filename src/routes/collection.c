@@ -130,6 +130,8 @@ static void remember_last_row(query_call_t *call, const rowjson_t *rows)
         strbuf_t values = { 0 };
 
         page->cursor.len = 0;
+        if (plan->by_offset) /* the next link carries an offset, not a cursor */
+                return;
         if (plan->plain_cursor) {
                 rowjson_append_plain(rows, plan->order[0].field, &values);
                 append_json_string_value(&page->cursor, &values);
