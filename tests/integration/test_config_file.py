@@ -249,10 +249,15 @@ class ConfigFileTests(unittest.TestCase):
     def test_directory_as_file(self):
         self.assert_refused(self.fixture.dir, [])
 
-    def test_config_variable_required(self):
-        code, out, err = self.run_once(None)
-        self.assertEqual(code, 2, err)
-        self.assertIn("QUERYD_CONFIG", err)
+    def test_config_variable_optional(self):
+        """Without QUERYD_CONFIG the database's own tables are served."""
+        q = self.fixture.queryd(self.url, name="no-file", QUERYD_CONFIG=None)
+        try:
+            resp = q.get("/users/1")
+            self.assertEqual(resp.status, 200, resp.describe())
+            self.assertIn('serving table "users" at /users, items at /users/{id}', q.log_text())
+        finally:
+            q.stop_and_check(self)
 
     def test_one_message_per_error(self):
         path = self.fixture.config_file("bad-one-line", with_resource(key="email",

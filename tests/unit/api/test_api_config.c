@@ -286,6 +286,22 @@ static void test_file_shape(void)
         expect_error("{'queries': 'x'}", "t.json: 'queries' must be an array");
         expect_error("{'resources': [1]}", "t.json: resources[0]: an entry must be an object");
         expect_error("{'queries': [[]]}", "t.json: queries[0]: an entry must be an object");
+        expect_error("{'schema': false}",
+                     "t.json: no entries: 'resources' and 'queries' are absent or empty");
+        expect_error("{'schema': 1}", "t.json: 'schema' must be true or false");
+}
+
+/* "schema": true serves the database's tables, which need no entry of the file. */
+static void test_schema_beside_the_file(void)
+{
+        api_t *api = parse_ok("{'schema': true}");
+
+        ASSERT_TRUE(api->schema);
+        ASSERT_EQ_UINT(api->resource_count, 0);
+        api_free(api);
+        api = parse_ok(RESOURCE(""));
+        ASSERT_TRUE(!api->schema);
+        api_free(api);
 }
 
 /* ---- mistakes: paths ---- */
@@ -724,6 +740,7 @@ int main(void)
         RUN_TEST(test_json_syntax);
         RUN_TEST(test_json_syntax_message_is_one_line);
         RUN_TEST(test_file_shape);
+        RUN_TEST(test_schema_beside_the_file);
         RUN_TEST(test_resource_paths);
         RUN_TEST(test_query_paths);
         RUN_TEST(test_same_path_twice);

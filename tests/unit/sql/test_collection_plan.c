@@ -269,6 +269,51 @@ static void test_cursor_of_another_order(void)
         free(after);
 }
 
+/* ---- a resource without a key (a view, a keyless table of the schema) ---- */
+
+static const api_resource_t keyless = {
+        .path = "/log",
+        .table = "log",
+        .quoted_table = "`log`",
+        .columns = columns,
+        .column_count = sizeof(columns) / sizeof(columns[0]),
+        .default_limit = 100,
+        .max_limit = 1000,
+};
+
+static int build_keyless(built_t *b, const char *name, const char *value)
+{
+        query_arg_t args[1] = { { .name = name, .value = value } };
+
+        memset(b, 0, sizeof(*b));
+        b->scope = scope_new();
+        b->status = collection_plan_build(&b->plan, &keyless, NULL, args, name ? 1 : 0, b->scope,
+                                          &b->err);
+        return b->status;
+}
+
+static void test_keyless_pages_by_offset(void)
+{
+        built_t b;
+
+        /* every orderable column sorts, so that offsets see one order */
+        ASSERT_EQ_INT(build_keyless(&b, NULL, NULL), 0);
+        ASSERT_EQ_STR(b.plan.sql, "SELECT `id`,`name`,`age`,`bio`,`prefs`,`active` FROM `log`" " ORDER BY `id` ASC,`name` ASC,`age` ASC,"
+                                                "`active` ASC LIMIT ? OFFSET ?");
+        ASSERT_TRUE(b.plan.by_offset);
+        ASSERT_EQ_INT(bound_int(&b.plan.binds[0]), 101);
+        ASSERT_EQ_INT(bound_int(&b.plan.binds[1]), 0);
+        scope_close(b.scope);
+        ASSERT_EQ_INT(build_keyless(&b, "order", "age.desc"), 0);
+        ASSERT_EQ_STR(b.plan.sql, "SELECT `id`,`name`,`age`,`bio`,`prefs`,`active` FROM `log` "
+                                  "ORDER BY `age` DESC,`id` ASC,`name` ASC,`active` ASC "
+                                  "LIMIT ? OFFSET ?");
+        scope_close(b.scope);
+        ASSERT_EQ_INT(build_keyless(&b, "after", "x"), -EINVAL);
+        ASSERT_EQ_STR(b.err.parameter, "after");
+        scope_close(b.scope);
+}
+
 int main(void)
 {
         RUN_TEST(test_defaults);
@@ -280,5 +325,6 @@ int main(void)
         RUN_TEST(test_cursor_any_order);
         RUN_TEST(test_refusals);
         RUN_TEST(test_cursor_of_another_order);
+        RUN_TEST(test_keyless_pages_by_offset);
         return test_report();
 }
