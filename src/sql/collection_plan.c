@@ -195,7 +195,8 @@ static int parse_order(collection_plan_t *p, const char *order, scope_t *scope,
                 strbuf_appendf(&text, "%s%s.%s", i ? "," : "", p->res->columns[p->order[i].column].name,
                                p->order[i].descending ? "desc" : "asc");
         }
-        if (r == 0 && (text.failed || !(p->order_text = scope_strndup(scope, text.data, text.len))))
+        const char *terms = text.data != NULL ? text.data : ""; /* none: no key, no order */
+        if (r == 0 && (text.failed || !(p->order_text = scope_strndup(scope, terms, text.len))))
                 r = -ENOMEM;
         strbuf_done(&text);
         p->plain_cursor = order == NULL && p->res->key_count == 1;
