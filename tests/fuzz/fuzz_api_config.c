@@ -202,7 +202,9 @@ static void check_api(const api_t *api)
         const char *templates[512];
         size_t n = 0;
 
-        CHECK(api->resource_count + api->query_count >= 1, "an api without entries");
+        /* "schema": true serves the database's tables: the file needs no entry then. */
+        CHECK(api->schema || api->resource_count + api->query_count >= 1,
+              "an api without entries");
         CHECK(strcmp(api->source, SOURCE) == 0 && atomic_load(&api->refs) == 1,
               "source or refs");
         for (size_t i = 0; i < api->resource_count; i++) {
