@@ -376,20 +376,32 @@ static void tell_served(const introspect_t *in, const api_resource_t *res, bool 
         strbuf_done(&paths);
 }
 
+/* Whether the collection path, or with key_count captures the item path,
+ * is taken; the sentence in why. Captures match alike whatever their names. */
+static bool path_taken(const introspect_t *in, const char *table, size_t key_count, char *why,
+                       size_t n)
+{
+        strbuf_t path = { 0 };
+
+        strbuf_appendf(&path, "/%s", table);
+        for (size_t i = 0; i < key_count; i++)
+                strbuf_append_str(&path, "/{k}");
+        const char *owner = path.failed ? NULL : taken_by(in, path.data);
+        if (owner != NULL)
+                snprintf(why, n, "its %spath /%s%s is taken by %s", key_count ? "item " : "",
+                         table, key_count ? "/{...}" : "", owner);
+        strbuf_done(&path);
+        return owner != NULL;
+}
+
 /* Why table is left out (a sentence in why), or NULL when it may be served. */
 static const char *leave_out(const introspect_t *in, const char *table, char *why, size_t n)
 {
         const char *problem = segment_problem(table);
-        strbuf_t path = { 0 };
 
         if (problem != NULL)
                 return problem;
-        strbuf_appendf(&path, "/%s", table);
-        const char *owner = path.failed ? NULL : taken_by(in, path.data);
-        if (owner != NULL)
-                snprintf(why, n, "its path /%s is taken by %s", table, owner);
-        strbuf_done(&path);
-        if (owner != NULL)
+        if (path_taken(in, table, 0, why, n))
                 return why;
         char *quoted = quote_identifier(table);
         bool readable = quoted != NULL && can_select(in->mysql, quoted, why, n);
@@ -414,6 +426,11 @@ static int add_table(introspect_t *in, MYSQL_ROW row, char *err, size_t n)
                 return 0;
         }
         int r = view ? 0 : choose_key(in->mysql, table, &key, err, n);
+        if (r == 0 && key.count > 0 && path_taken(in, table, key.count, why, sizeof(why))) {
+                tell(in, true, "not serving table \"%s\": %s", table, why);
+                key_choice_done(&key);
+                return 0;
+        }
         api_resource_t *res = &in->api->resources[in->api->resource_count];
         if (r == 0) {
                 in->api->resource_count++; /* from here api_free releases what it holds */

@@ -97,8 +97,11 @@ api_t *api_load(const config_t *config, unsigned wait_ms, char *err, size_t n,
                 return NULL;
         MYSQL *mysql = connect_within(config, wait_ms, why, sizeof(why));
         if (mysql == NULL) {
-                snprintf(err, n, "cannot reach the database to check %s against: %s",
-                         config->config_path ? config->config_path : "its schema", why);
+                if (config->config_path != NULL)
+                        snprintf(err, n, "cannot reach the database to check %s against: %s",
+                                 config->config_path, why);
+                else
+                        snprintf(err, n, "cannot reach the database to read its schema: %s", why);
                 *ret_unreachable = true;
                 api_free(api);
                 return NULL;

@@ -337,18 +337,24 @@ class ZeroConfigTests(unittest.TestCase):
     def test_schema_beside_a_file(self):
         config = {"schema": True,
                   "resources": [{"path": "/authors", "table": "books", "key": "isbn"}],
-                  "queries": [{"path": "/numbers", "sql": "SELECT 42 AS answer"}]}
+                  "queries": [{"path": "/numbers", "sql": "SELECT 42 AS answer"},
+                              {"path": "/tags/{label}", "sql": "SELECT :label AS echoed",
+                               "params": {"label": {"type": "string"}}}]}
         q = self.fixture.queryd(self.url, name="beside", config=config)
         try:
             self.assertEqual(item(q.get("/authors/9780000000001"))["title"], "First")
             self.assertEqual(rows(q.get("/numbers")), [{"answer": 42}])
-            self.assertEqual(item(q.get("/tags/red"))["label"], "red")
+            self.assertEqual(rows(q.get("/tags/red")), [{"echoed": "red"}])
+            assert_problem(self, q.get("/tags"), 404, "not-found")
+            self.assertEqual(item(q.get("/shelf_slots/1/1"))["isbn"], "9780000000001")
             self.assertEqual(rows(q.get("/books?select=isbn&limit=1")),
                              [{"isbn": "9780000000001"}])
             log = q.log_text()
             self.assertIn('not serving table "authors": its path /authors is taken by a '
                           'resource of the configuration file', log)
             self.assertIn('not serving table "numbers": its path /numbers is taken by a '
+                          'query of the configuration file', log)
+            self.assertIn('not serving table "tags": its item path /tags/{...} is taken by a '
                           'query of the configuration file', log)
             doc = q.get("/openapi.json").json()
             self.assertIn("/tags/{label}", doc["paths"])
