@@ -8,7 +8,9 @@
 #include <errno.h>
 #include <jansson.h>
 #include <math.h>
+#include <stdbool.h>
 #include <stdlib.h>
+#include <string.h>
 
 #include "core/strbuf.h"
 
@@ -25,6 +27,17 @@ static double number_of(const json_t *value)
         return NAN;
 }
 
+/* Whether the row reads the whole table: then "filtered" is the share of its
+ * rows the conditions keep. An access by index has already counted the
+ * conditions it uses in "rows", and MariaDB's "filtered" then relates to the
+ * whole table: applied again, it would count them twice. */
+static bool full_scan(const json_t *row)
+{
+        const char *type = json_string_value(json_object_get(row, "type"));
+
+        return type != NULL && (strcmp(type, "ALL") == 0 || strcmp(type, "index") == 0);
+}
+
 /* One EXPLAIN row's share: its rows after its filtering, or NAN when it is
  * not a row of the outermost select. */
 static double row_share(const json_t *row)
@@ -36,7 +49,7 @@ static double row_share(const json_t *row)
                 return NAN;
         if (isnan(rows))
                 return 0.0;
-        return isnan(filtered) ? rows : rows * filtered / 100.0;
+        return isnan(filtered) || !full_scan(row) ? rows : rows * filtered / 100.0;
 }
 
 static double product_of(const json_t *rows)

@@ -14,8 +14,9 @@
  * Reads the estimate from the EXPLAIN's rows, written as JSON objects
  * separated by commas (rowjson's listing, keys as MariaDB names the
  * columns): the product, over the rows of the outermost select (id 1, the
- * tables joined in it), of rows x filtered / 100, rounded; a row without
- * a row count (an impossible WHERE) counts as 0. Returns 0 with
+ * tables joined in it), of each one's rows (times filtered / 100 for a full
+ * scan), rounded; a row without a row count (an impossible WHERE) counts
+ * as 0. Returns 0 with
  * *ret_estimate >= 0, or -EINVAL when the text holds no such row.
  */
 int count_estimate_read(const char *rows_json, size_t len, long long *ret_estimate);

@@ -18,14 +18,19 @@ static void test_estimates(void)
 {
         long long n = -1;
 
-        ASSERT_EQ_INT(read_estimate("{\"id\":1,\"table\":\"a\",\"rows\":5000,\"filtered\":100}",
-                                    &n), 0);
+        ASSERT_EQ_INT(read_estimate("{\"id\":1,\"type\":\"ALL\",\"rows\":5000,"
+                                    "\"filtered\":100}", &n), 0);
         ASSERT_EQ_INT(n, 5000);
-        ASSERT_EQ_INT(read_estimate("{\"id\":1,\"rows\":\"5000\",\"filtered\":\"12.50\"}", &n), 0);
+        ASSERT_EQ_INT(read_estimate("{\"id\":1,\"type\":\"ALL\",\"rows\":\"5000\","
+                                    "\"filtered\":\"12.50\"}", &n), 0);
         ASSERT_EQ_INT(n, 625);
+        /* An access by index counted its conditions in rows already. */
+        ASSERT_EQ_INT(read_estimate("{\"id\":1,\"type\":\"range\",\"rows\":500,"
+                                    "\"filtered\":16.67}", &n), 0);
+        ASSERT_EQ_INT(n, 500);
         /* A semi-join flattened into the outer select: the rows multiply. */
-        ASSERT_EQ_INT(read_estimate("{\"id\":1,\"rows\":4,\"filtered\":100.0},"
-                                    "{\"id\":1,\"rows\":250,\"filtered\":50.0},"
+        ASSERT_EQ_INT(read_estimate("{\"id\":1,\"type\":\"range\",\"rows\":4,\"filtered\":100.0},"
+                                    "{\"id\":1,\"type\":\"index\",\"rows\":250,\"filtered\":50.0},"
                                     "{\"id\":2,\"rows\":99999,\"filtered\":100.0}", &n), 0);
         ASSERT_EQ_INT(n, 500);
         ASSERT_EQ_INT(read_estimate("{\"id\":1,\"rows\":null,\"filtered\":null}", &n), 0);
