@@ -5,6 +5,8 @@
 --   wrk ... -s requests.lua <url> -- idauth ROWS FILE  GET /users/{random 1..ROWS} with
 --                                                     Authorization: Bearer {a random line of FILE}
 --   wrk ... -s requests.lua <url> -- insert PATH      POST PATH, one random row as a JSON object
+--   wrk ... -s requests.lua <url> -- embed ROWS LIMIT GET /teams?select=id,name,members(id,name)
+--                                                     &limit=LIMIT&after={random 0..ROWS-LIMIT}
 -- done() prints one line "bench-json {...}" with the exact counts and latency
 -- percentiles (microseconds) that bench/run reads.
 
@@ -45,6 +47,10 @@ local function draw()
       i, i, floor(score / 100), score % 100, 1 + floor(i / 86400) % 28,
       floor(second / 3600), floor(second / 60) % 60, second % 60)
     return wrk.format("POST", path, { ["Content-Type"] = "application/json" }, body)
+  end
+  if mode == "embed" then
+    return wrk.format("GET", "/teams?select=id,name,members(id,name)&limit=" .. limit ..
+                      "&after=" .. math.random(0, rows - limit))
   end
   return wrk.format("GET", "/users?limit=" .. limit .. "&after=" .. math.random(0, rows - limit))
 end

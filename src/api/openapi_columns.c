@@ -132,6 +132,22 @@ json_t *oa_row_schema(json_t *description, const api_column_t *columns, size_t c
                             properties, NULL);
 }
 
+/* A row of a grouped answer: any of the columns, and aggregates under any key. */
+json_t *oa_group_schema(json_t *description, const api_column_t *columns, size_t count)
+{
+        json_t *properties = json_object();
+
+        for (size_t i = 0; i < count; i++)
+                properties = oa_with(properties, columns[i].name, column_schema(&columns[i]));
+        return oa_object_of("type", oa_str("object"), "description", description, "properties",
+                            properties, "additionalProperties",
+                            oa_object_of("type",
+                                         oa_strings_of("integer", "number", "string", "boolean",
+                                                       "null", NULL),
+                                         NULL),
+                            NULL);
+}
+
 /* ------------------------------------------------------------------ request values */
 
 /* Whole values as integers, as oa_number() gives them. */

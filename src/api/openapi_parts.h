@@ -129,6 +129,10 @@ void oa_sql_type(const api_column_t *c, char *out, size_t size);
 /** An object with exactly these columns, all present, each as the row writer writes it. */
 json_t *oa_row_schema(json_t *description, const api_column_t *columns, size_t count);
 
+/** The schema of a row of a grouped answer: columns typed as in a row, none required,
+ *  and aggregates under any other key (a number, a string, a boolean or null). */
+json_t *oa_group_schema(json_t *description, const api_column_t *columns, size_t count);
+
 /** What a request value of rule must be, as a phrase: "an integer from 1 to 500". */
 void oa_rule_phrase(const api_rule_t *rule, char *out, size_t size);
 

@@ -20,8 +20,32 @@ static bool is_reserved(const char *name)
         return false;
 }
 
-/* ^(?:a|b|c)<suffix>(?:,(?:a|b|c)<suffix>)*$ over the columns (all, or the orderable ones). */
-static json_t *column_list_pattern(const api_resource_t *res, bool orderable, const char *suffix)
+/* How a term list admits aggregates (select_aggregate.h). */
+enum { NO_AGGREGATES, AGGREGATES, ALIASED_AGGREGATES };
+
+/* |[alias:](?:(?:a|b)\.(?:count|sum|avg|min|max)\(\)|count\(\)) over the orderable columns. */
+static void append_aggregate_alternative(strbuf_t *alt, const api_resource_t *res, int aggregates)
+{
+        size_t start;
+
+        strbuf_append_str(alt, aggregates == ALIASED_AGGREGATES ? "|(?:[A-Za-z_][A-Za-z0-9_]*:)?(?:"
+                                                                : "|(?:");
+        start = alt->len;
+        for (size_t i = 0; i < res->column_count; i++) {
+                if (!res->columns[i].orderable)
+                        continue;
+                strbuf_append_str(alt, alt->len > start ? "|" : "(?:");
+                oa_append_regex_literal(alt, res->columns[i].name);
+        }
+        if (alt->len > start)
+                strbuf_append_str(alt, ")\\.(?:count|sum|avg|min|max)\\(\\)|");
+        strbuf_append_str(alt, "count\\(\\))");
+}
+
+/* ^(?:a|b|c)<suffix>(?:,(?:a|b|c)<suffix>)*$ over the columns (all, or the orderable ones),
+ * and the aggregates when they are admitted. */
+static json_t *column_list_pattern(const api_resource_t *res, bool orderable, int aggregates,
+                                   const char *suffix)
 {
         strbuf_t alt = { 0 }, b = { 0 };
 
@@ -32,6 +56,8 @@ static json_t *column_list_pattern(const api_resource_t *res, bool orderable, co
                         strbuf_append_char(&alt, '|');
                 oa_append_regex_literal(&alt, res->columns[i].name);
         }
+        if (aggregates != NO_AGGREGATES)
+                append_aggregate_alternative(&alt, res, aggregates);
         strbuf_appendf(&b, "^(?:%.*s)%s(?:,(?:%.*s)%s)*$", (int)alt.len, alt.data ? alt.data : "",
                        suffix, (int)alt.len, alt.data ? alt.data : "", suffix);
         b.failed |= alt.failed;
@@ -65,16 +91,34 @@ static bool has_orderable(const api_resource_t *res)
         return false;
 }
 
-static json_t *select_parameter(const api_resource_t *res)
+static json_t *select_parameter(const api_resource_t *res, bool collection)
 {
-        return oa_parameter("select", "query", false,
-                            column_names(res, false, false,
-                                         "Comma-separated columns to return, each at most once: "
-                                         "rows then hold exactly these keys, in this order "
-                                         "(default: every column). Columns: ",
-                                         "."),
+        json_t *columns = column_names(res, false, false,
+                                       "Comma-separated columns to return, each at most once: "
+                                       "rows then hold exactly these keys, in this order "
+                                       "(default: every column). Columns: ",
+                                       ".");
+        json_t *description =
+                !collection || columns == NULL
+                        ? json_incref(columns)
+                        : oa_strf("%s Aggregates group the rows by the plain columns selected: "
+                                  "`count()`, and `column.count()`, `.sum()`, `.avg()`, "
+                                  "`.min()`, `.max()` on orderable columns (sum and avg on "
+                                  "numeric ones), keyed `count`, `sum`, `avg`, `min`, `max` or "
+                                  "by an alias (`total:balance.sum()`). Filters apply before "
+                                  "grouping; groups are paged with `offset` and `count=exact` "
+                                  "counts them. Sums and averages of DECIMAL and integer "
+                                  "columns are exact strings (MariaDB gives DECIMAL).",
+                                  json_string_value(columns));
+
+        json_decref(columns);
+        return oa_parameter("select", "query", false, description,
                             oa_object_of("type", oa_str("string"), "pattern",
-                                         column_list_pattern(res, false, ""), NULL));
+                                         column_list_pattern(res, false,
+                                                             collection ? ALIASED_AGGREGATES
+                                                                        : NO_AGGREGATES,
+                                                             ""),
+                                         NULL));
 }
 
 static json_t *after_description(const api_resource_t *res)
@@ -137,14 +181,18 @@ static json_t *order_parameter(const api_resource_t *res)
                 text = oa_strf("Sort order: comma-separated `column[.asc|.desc]` terms, each "
                                "column at most once (default: %s ascending). The key columns are "
                                "appended as tie-breakers when missing. NULL sorts first ascending, "
-                               "last descending. Orderable columns: %s.",
+                               "last descending. Orderable columns: %s. With aggregates in "
+                               "`select`, the terms are selected columns and aggregates "
+                               "(`count().desc`, `balance.sum().desc`), and the selected "
+                               "columns are the tie-breakers.",
                                json_string_value(keys), json_string_value(description));
 
         json_decref(keys);
         json_decref(description);
         return oa_parameter("order", "query", false, text,
                             oa_object_of("type", oa_str("string"), "pattern",
-                                         column_list_pattern(res, true, "(?:\\.(?:asc|desc))?"),
+                                         column_list_pattern(res, true, AGGREGATES,
+                                                             "(?:\\.(?:asc|desc))?"),
                                          NULL));
 }
 
@@ -188,13 +236,17 @@ static json_t *collection_parameters(const api_resource_t *res)
 
         if (has_orderable(res))
                 params = oa_push(params, order_parameter(res));
-        params = oa_push(params, select_parameter(res));
+        params = oa_push(params, select_parameter(res, true));
         params = oa_push(
-                params, oa_parameter("count", "query", false,
-                                     oa_str("`exact` adds `count`, the number of rows matching the "
-                                            "filters, to the answer."),
-                                     oa_object_of("type", oa_str("string"), "enum",
-                                                  oa_strings_of("exact", NULL), NULL)));
+                params,
+                oa_parameter("count", "query", false,
+                             oa_str("`exact` adds `count`, the number of rows matching the "
+                                    "filters (of groups, with aggregates), to the answer. "
+                                    "`estimated` adds the optimizer's estimate instead (the "
+                                    "table's statistics without filters), marked "
+                                    "`count_estimated`: cheap on large tables, not exact."),
+                             oa_object_of("type", oa_str("string"), "enum",
+                                          oa_strings_of("exact", "estimated", NULL), NULL)));
         for (size_t i = 0; i < res->column_count; i++) {
                 const api_column_t *c = &res->columns[i];
                 if (is_reserved(c->name)) /* the reserved meaning wins */
@@ -207,7 +259,7 @@ static json_t *collection_parameters(const api_resource_t *res)
         return params;
 }
 
-static json_t *page_schema(const api_resource_t *res, const char *row)
+static json_t *page_schema(const api_resource_t *res, const char *row, const char *group)
 {
         strbuf_t next = { 0 };
 
@@ -220,7 +272,12 @@ static json_t *page_schema(const api_resource_t *res, const char *row)
                 oa_object_of(
                         "data",
                         oa_object_of("type", oa_str("array"), "maxItems",
-                                     json_integer(res->max_limit), "items", oa_ref("schemas", row),
+                                     json_integer(res->max_limit), "items",
+                                     oa_object_of("anyOf",
+                                                  oa_push(oa_push(json_array(),
+                                                                  oa_ref("schemas", row)),
+                                                          oa_ref("schemas", group)),
+                                                  NULL),
                                      NULL),
                         "next",
                         oa_object_of("description",
@@ -230,8 +287,15 @@ static json_t *page_schema(const api_resource_t *res, const char *row)
                                      oa_take_string(&next), NULL),
                         "count",
                         oa_object_of("description",
-                                     oa_str("Rows matching the filters (with `count=exact`)."),
+                                     oa_str("Rows matching the filters (with `count=exact`; "
+                                            "groups, with aggregates), or the optimizer's "
+                                            "estimate of them (with `count=estimated`)."),
                                      "type", oa_str("integer"), "minimum", json_integer(0), NULL),
+                        "count_estimated",
+                        oa_object_of("description",
+                                     oa_str("Present, and true, when `count` is an estimate "
+                                            "(`count=estimated`)."),
+                                     "type", oa_str("boolean"), "const", json_true(), NULL),
                         NULL),
                 NULL);
 }
@@ -266,15 +330,17 @@ static json_t *key_parameters(const api_resource_t *res)
                                                               type, phrase),
                                                       oa_rule_schema(&c->rule)));
         }
-        return oa_push(params, select_parameter(res));
+        return oa_push(params, select_parameter(res, false));
 }
 
 int oa_add_resource(json_t *paths, json_t *schemas, const api_t *api, const api_resource_t *res,
                     const char *name)
 {
-        char page[160], list_id[160], head_list_id[160], get_id[160], head_get_id[160];
+        char page[160], group[160], list_id[160], head_list_id[160], get_id[160],
+                head_get_id[160];
 
         snprintf(page, sizeof(page), "%sPage", name);
+        snprintf(group, sizeof(group), "%sGroup", name);
         snprintf(list_id, sizeof(list_id), "list%s", name);
         snprintf(head_list_id, sizeof(head_list_id), "headList%s", name);
         snprintf(get_id, sizeof(get_id), "get%sItem", name);
@@ -322,7 +388,13 @@ int oa_add_resource(json_t *paths, json_t *schemas, const api_t *api, const api_
                                       res->item_path ? "`" : "", res->item_path ? "" : "s"),
                               res->columns, res->column_count));
 
-        r |= oa_put(schemas, page, page_schema(res, name));
+        r |= oa_put(schemas, group,
+                    oa_group_schema(oa_strf("A row of a grouped answer of `%s` (aggregates in "
+                                            "`select`): the selected columns, typed as in a row, "
+                                            "and the aggregates under their keys.",
+                                            res->path),
+                                    res->columns, res->column_count));
+        r |= oa_put(schemas, page, page_schema(res, name, group));
         r |= oa_add_path(paths, api, &collection);
         r |= oa_add_path(paths, api, &item); /* none without a key */
         return r < 0 ? -ENOMEM : 0;

@@ -13,6 +13,7 @@
 #include "request/query_call.h"
 #include "routes/routes.h"
 #include "sql/collection_plan.h"
+#include "sql/count_estimate.h"
 #include "sql/cursor.h"
 #include "sql/typed_value.h"
 
@@ -20,7 +21,7 @@ typedef struct page {
         collection_plan_t plan;
         row_format_t format;
         strbuf_t cursor;     /* the last row's sort values, when a next page follows */
-        char *count;         /* digits of count=exact */
+        char *count;         /* digits of count=exact or count=estimated */
 } page_t;
 
 static void refuse(http_request_t *req, int r, const collection_error_t *err)
@@ -170,7 +171,8 @@ static void page_done(query_call_t *call, int status)
         else
                 strbuf_append_str(body, "null");
         if (page->count != NULL)
-                strbuf_appendf(body, ",\"count\":%s", page->count);
+                strbuf_appendf(body, ",\"count\":%s%s", page->count,
+                               page->plan.count_estimated ? ",\"count_estimated\":true" : "");
         strbuf_append_char(body, '}');
         if (page->cursor.failed) {
                 query_call_fail(call, 500, "internal", "out of memory while writing the cursor");
@@ -186,7 +188,8 @@ static void start_page(env_t *env, http_request_t *req, page_t *page)
         if (call == NULL)
                 return;
         call->max_rows = (unsigned long long)page->plan.limit;
-        call->on_last_row = remember_last_row;
+        if (!page->plan.by_offset) /* an offset link needs no values of the last row */
+                call->on_last_row = remember_last_row;
         call->data = page;
         call->format = page->format;
         call->streamable = true;
@@ -206,12 +209,28 @@ static void keep_count(query_call_t *call, const rowjson_t *rows)
         strbuf_done(&digits);
 }
 
+/* The EXPLAIN's rows were written as JSON objects: they hold the estimate. */
+static void keep_estimate(query_call_t *call)
+{
+        page_t *page = call->data;
+        long long estimate;
+        char digits[24];
+
+        if (call->rows_json.failed ||
+            count_estimate_read(call->rows_json.data, call->rows_json.len, &estimate) < 0)
+                return;
+        snprintf(digits, sizeof(digits), "%lld", estimate);
+        page->count = scope_strndup(call->req->scope, digits, strlen(digits));
+}
+
 static void count_done(query_call_t *call, int status)
 {
         page_t *page = call->data;
 
         if (status < 0)
                 return;
+        if (page->plan.count_estimated)
+                keep_estimate(call);
         if (page->count == NULL) {
                 http_fail(call->req, 500, "internal", "the count could not be read");
                 return;
@@ -242,13 +261,14 @@ void collection_get(env_t *env, http_request_t *req, const route_match_t *match)
         }
         if (!routes_row_format(req, &page->format))
                 return;
-        if (page->plan.count_exact && page->format != ROW_FORMAT_JSON) {
+        bool counted = page->plan.count_exact || page->plan.count_estimated;
+        if (counted && page->format != ROW_FORMAT_JSON) {
                 http_fail_param(req, "count",
-                                "count=exact is given in the JSON envelope only; "
+                                "count is given in the JSON envelope only; "
                                 "NDJSON and CSV answers carry the rows alone");
                 return;
         }
-        if (!page->plan.count_exact) {
+        if (!counted) {
                 start_page(env, req, page);
                 return;
         }
@@ -259,8 +279,10 @@ void collection_get(env_t *env, http_request_t *req, const route_match_t *match)
         call->query.row_options.outputs = NULL;
         call->query.row_options.output_count = 0;
         call->query.row_options.visible = 0;
-        call->max_rows = 1;
-        call->on_last_row = keep_count;
+        if (!page->plan.count_estimated) { /* an EXPLAIN's rows are all kept, as JSON */
+                call->max_rows = 1;
+                call->on_last_row = keep_count;
+        }
         call->data = page;
         query_call_start(call, count_done);
 }

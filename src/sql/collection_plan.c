@@ -19,6 +19,7 @@
 #include "core/strbuf.h"
 #include "sql/cursor.h"
 #include "sql/filter_expr.h"
+#include "sql/select_aggregate.h"
 #include "sql/typed_value.h"
 
 enum { MAX_FILTERS = 32 };
@@ -80,7 +81,21 @@ static int add_field(collection_plan_t *p, size_t column)
         return (int)p->field_count++;
 }
 
-static int parse_select(collection_plan_t *p, const char *select, collection_error_t *err)
+static int select_column(collection_plan_t *p, const char *s, size_t len, collection_error_t *err)
+{
+        int column = column_named(p->res, s, len);
+
+        if (column < 0)
+                return refuse(err, "select", "'%.*s' is not a column of %s", (int)len, s,
+                              p->res->path);
+        size_t before = p->field_count;
+        if (add_field(p, (size_t)column) < (int)before)
+                return refuse(err, "select", "'%.*s' is selected twice", (int)len, s);
+        return 0;
+}
+
+static int parse_select(collection_plan_t *p, const char *select, scope_t *scope,
+                        collection_error_t *err)
 {
         const api_resource_t *res = p->res;
 
@@ -92,34 +107,37 @@ static int parse_select(collection_plan_t *p, const char *select, collection_err
         }
         for (const char *s = select;;) {
                 size_t len = strcspn(s, ",");
-                int column = column_named(res, s, len);
-                if (column < 0)
-                        return refuse(err, "select", "'%.*s' is not a column of %s", (int)len, s,
-                                      res->path);
-                size_t before = p->field_count;
-                if (add_field(p, (size_t)column) < (int)before)
-                        return refuse(err, "select", "'%.*s' is selected twice", (int)len, s);
+                int r = select_aggregate_add(p, s, len, scope, err); /* 1: taken */
+                if (r == 0)
+                        r = select_column(p, s, len, err);
+                if (r < 0)
+                        return r;
                 s += len;
                 if (*s++ == '\0')
                         break;
         }
         p->visible = p->field_count;
-        return 0;
+        return p->aggregate_count > 0 ? select_aggregate_check_select(p, err) : 0;
 }
 
 static int prepare_fields(collection_plan_t *p, const api_resource_t *res, scope_t *scope)
 {
         p->res = res;
-        /* Hidden sort columns may follow the visible ones: at most every column twice. */
-        p->fields = scope_alloc(scope, 2 * res->column_count * sizeof(*p->fields));
-        p->outputs = scope_alloc(scope, 2 * res->column_count * sizeof(*p->outputs));
-        return p->fields && p->outputs ? 0 : -ENOMEM;
+        /* Hidden sort columns may follow the visible ones: at most every column twice,
+         * or every column and the aggregates. */
+        size_t room = 2 * res->column_count + SELECT_MAX_AGGREGATES;
+        p->fields = scope_alloc(scope, room * sizeof(*p->fields));
+        p->outputs = scope_alloc(scope, room * sizeof(*p->outputs));
+        p->aggregates = scope_alloc(scope, room * sizeof(*p->aggregates));
+        return p->fields && p->outputs && p->aggregates ? 0 : -ENOMEM;
 }
 
 static void fill_outputs(collection_plan_t *p)
 {
         for (size_t i = 0; i < p->field_count; i++)
-                p->outputs[i] = p->res->columns[p->fields[i]].output;
+                p->outputs[i] = p->aggregates[i].fn != AGGREGATE_NONE
+                                        ? select_aggregate_output(p, i)
+                                        : p->res->columns[p->fields[i]].output;
 }
 
 int collection_plan_select(collection_plan_t *p, const api_resource_t *res, const char *select,
@@ -128,7 +146,9 @@ int collection_plan_select(collection_plan_t *p, const api_resource_t *res, cons
         int r = prepare_fields(p, res, scope);
 
         if (r == 0)
-                r = parse_select(p, select, err);
+                r = parse_select(p, select, scope, err);
+        if (r == 0 && p->aggregate_count > 0)
+                r = refuse(err, "select", "aggregates apply to collections: an item is one row");
         if (r == 0)
                 fill_outputs(p);
         return r;
@@ -139,7 +159,7 @@ int collection_plan_select(collection_plan_t *p, const api_resource_t *res, cons
 static bool in_order(const collection_plan_t *p, size_t column)
 {
         for (size_t i = 0; i < p->order_count; i++)
-                if (p->order[i].column == column)
+                if (p->order[i].fn == AGGREGATE_NONE && p->order[i].column == column)
                         return true;
         return false;
 }
@@ -150,6 +170,9 @@ static int parse_order_term(collection_plan_t *p, const char *term, size_t len,
         const char *dot = memchr(term, '.', len);
         size_t name_len = dot ? (size_t)(dot - term) : len;
         bool descending = false;
+
+        if (memchr(term, '(', len) != NULL)
+                return select_aggregate_order_term(p, term, len, err);
 
         if (dot != NULL) {
                 size_t dir_len = len - name_len - 1;
@@ -186,6 +209,8 @@ static int parse_order(collection_plan_t *p, const char *order, scope_t *scope,
                 r = parse_order_term(p, s, len, err);
                 s = s[len] == ',' ? s + len + 1 : NULL;
         }
+        if (r == 0 && p->aggregate_count > 0) /* groups are paged by offset: no cursor */
+                return select_aggregate_order_groups(p, err);
         for (size_t k = 0; r == 0 && k < p->res->key_count; k++)
                 if (!in_order(p, p->res->key[k]))
                         p->order[p->order_count++] =
@@ -232,6 +257,19 @@ static int keyless_paging(collection_plan_t *p, const request_terms_t *t, collec
         return 0;
 }
 
+/* Groups have no key to resume after: they are paged by offset, and counted exactly. */
+static int group_paging(collection_plan_t *p, const request_terms_t *t, collection_error_t *err)
+{
+        if (t->after != NULL)
+                return refuse(err, "after", "a grouped answer (aggregates in select) is paged "
+                              "with offset");
+        if (p->count_estimated)
+                return refuse(err, "count", "a grouped answer counts its groups with "
+                              "count=exact; count=estimated estimates rows");
+        p->by_offset = true;
+        return 0;
+}
+
 static int parse_paging(collection_plan_t *p, const query_arg_t *args, size_t n,
                         request_terms_t *t, collection_error_t *err)
 {
@@ -250,11 +288,15 @@ static int parse_paging(collection_plan_t *p, const query_arg_t *args, size_t n,
         }
         if (r == 0 && offset != NULL && t->after != NULL)
                 r = refuse(err, "offset", "use either 'after' (keyset, fast) or 'offset', not both");
+        if (r == 0 && count != NULL && strcmp(count, "exact") != 0 &&
+            strcmp(count, "estimated") != 0)
+                r = refuse(err, "count", "count takes exact or estimated");
+        p->count_exact = count != NULL && strcmp(count, "exact") == 0;
+        p->count_estimated = count != NULL && !p->count_exact;
         if (r == 0)
                 r = keyless_paging(p, t, err);
-        if (r == 0 && count != NULL && strcmp(count, "exact") != 0)
-                r = refuse(err, "count", "the only counting offered is count=exact");
-        p->count_exact = count != NULL;
+        if (r == 0 && p->aggregate_count > 0)
+                r = group_paging(p, t, err);
         return r;
 }
 
@@ -497,7 +539,10 @@ static void write_select(writer_t *w, const collection_plan_t *p)
         for (size_t i = 0; i < p->field_count; i++) {
                 if (i > 0)
                         strbuf_append_char(&w->sql, ',');
-                strbuf_append_str(&w->sql, p->res->columns[p->fields[i]].quoted);
+                if (p->aggregates[i].fn != AGGREGATE_NONE)
+                        select_aggregate_append_field(&w->sql, p, i);
+                else
+                        strbuf_append_str(&w->sql, p->res->columns[p->fields[i]].quoted);
         }
         strbuf_appendf(&w->sql, " FROM %s", p->res->quoted_table);
 }
@@ -531,11 +576,18 @@ static void keyless_tie_breakers(writer_t *w, const collection_plan_t *p, size_t
 
 static void write_order_limit(writer_t *w, const collection_plan_t *p)
 {
-        for (size_t i = 0; i < p->order_count; i++)
-                strbuf_appendf(&w->sql, "%s%s %s", i ? "," : " ORDER BY ",
-                               p->res->columns[p->order[i].column].quoted,
-                               p->order[i].descending ? "DESC" : "ASC");
-        keyless_tie_breakers(w, p, p->order_count);
+        for (size_t i = 0; i < p->order_count; i++) {
+                const collection_order_t *o = &p->order[i];
+                const api_column_t *c = &p->res->columns[o->column];
+                strbuf_append_str(&w->sql, i ? "," : " ORDER BY ");
+                if (o->fn != AGGREGATE_NONE)
+                        select_aggregate_append_sql(&w->sql, o->fn, o->no_column ? NULL : c);
+                else
+                        strbuf_append_str(&w->sql, c->quoted);
+                strbuf_append_str(&w->sql, o->descending ? " DESC" : " ASC");
+        }
+        if (p->aggregate_count == 0) /* groups are ordered by their own columns */
+                keyless_tie_breakers(w, p, p->order_count);
         strbuf_append_str(&w->sql, p->by_offset ? " LIMIT ? OFFSET ?" : " LIMIT ?");
 }
 
@@ -573,8 +625,19 @@ static int write_count(collection_plan_t *p, const request_terms_t *t, scope_t *
 
         if (r < 0)
                 return r;
-        strbuf_appendf(&w.sql, "SELECT COUNT(*) FROM %s", p->res->quoted_table);
-        r = write_filters(&w, p, t, err);
+        if (p->count_estimated) { /* the optimizer's estimate of the rows (count_estimate.h) */
+                strbuf_appendf(&w.sql, "EXPLAIN EXTENDED SELECT 1 FROM %s", p->res->quoted_table);
+                r = write_filters(&w, p, t, err);
+        } else if (p->aggregate_count > 0) { /* the groups */
+                strbuf_append_str(&w.sql, "SELECT COUNT(*) FROM (");
+                write_select(&w, p);
+                r = write_filters(&w, p, t, err);
+                select_aggregate_append_group_by(&w.sql, p);
+                strbuf_append_str(&w.sql, ") AS `groups`");
+        } else {
+                strbuf_appendf(&w.sql, "SELECT COUNT(*) FROM %s", p->res->quoted_table);
+                r = write_filters(&w, p, t, err);
+        }
         p->count_sql = take_sql(&w);
         p->count_binds = w.binds;
         return r < 0 ? r : p->count_sql ? 0 : -ENOMEM;
@@ -592,6 +655,8 @@ static int write_page(collection_plan_t *p, const request_terms_t *t, scope_t *s
         r = write_filters(&w, p, t, err);
         if (r == 0 && t->after != NULL)
                 r = write_after(&w, p, t, err);
+        if (p->aggregate_count > 0)
+                select_aggregate_append_group_by(&w.sql, p);
         write_order_limit(&w, p);
         if (r == 0)
                 r = bind_int64(&w, p->limit + 1);
@@ -639,7 +704,7 @@ int collection_plan_build(collection_plan_t *p, const api_resource_t *res,
         if (r == 0)
                 r = read_args(p, args, arg_count, scope, t, err);
         if (r == 0)
-                r = parse_select(p, query_args_get(args, arg_count, "select"), err);
+                r = parse_select(p, query_args_get(args, arg_count, "select"), scope, err);
         if (r == 0)
                 r = parse_order(p, query_args_get(args, arg_count, "order"), scope, err);
         if (r == 0)
@@ -650,7 +715,7 @@ int collection_plan_build(collection_plan_t *p, const api_resource_t *res,
                 fill_outputs(p);
         if (r == 0)
                 r = write_page(p, t, scope, err);
-        if (r == 0 && p->count_exact)
+        if (r == 0 && (p->count_exact || p->count_estimated))
                 r = write_count(p, t, scope, err);
         return r;
 }

@@ -22,10 +22,29 @@ typedef struct collection_error {
         char detail[384];
 } collection_error_t;
 
+/* An aggregate of a grouped select (select_aggregate.h); NONE: a plain column. */
+typedef enum aggregate_fn {
+        AGGREGATE_NONE,
+        AGGREGATE_COUNT,
+        AGGREGATE_SUM,
+        AGGREGATE_AVG,
+        AGGREGATE_MIN,
+        AGGREGATE_MAX,
+} aggregate_fn_t;
+
+typedef struct collection_aggregate {
+        aggregate_fn_t fn;
+        const api_column_t *column; /* NULL: count() */
+        const char *key;            /* the output's name: the function's, or the alias */
+} collection_aggregate_t;
+
 typedef struct collection_order {
         size_t column;   /* index in res->columns */
         bool descending;
         unsigned field;  /* its position in the page statement's select list */
+        aggregate_fn_t fn; /* not NONE: the order is by this aggregate of the column
+                              (of no column for count()), in a grouped plan */
+        bool no_column;    /* count(): the aggregate has no column */
 } collection_order_t;
 
 typedef struct collection_plan {
@@ -34,7 +53,10 @@ typedef struct collection_plan {
         size_t field_count;
         size_t visible;
         api_output_t *outputs;      /* per field, for rowjson */
-        collection_order_t order[COLLECTION_MAX_ORDER + 4];
+        collection_aggregate_t *aggregates; /* per field: fn NONE for a column */
+        size_t aggregate_count;     /* aggregates selected: the answer is grouped, paged by
+                                       offset, and counted in groups */
+        collection_order_t order[2 * COLLECTION_MAX_ORDER + 4]; /* then the key, or the groups */
         size_t order_count;
         char *order_text;           /* "age.desc,id.asc": what a cursor is made for */
         bool plain_cursor;          /* default order, one key column: the cursor is its value */
@@ -42,9 +64,12 @@ typedef struct collection_plan {
         long long offset;
         bool by_offset;
         bool count_exact;
+        bool count_estimated;       /* count_sql is then an EXPLAIN (count_estimate.h) */
         char *sql;                  /* the page, limit + 1 rows (one more tells a next page) */
         MYSQL_BIND *binds;
-        char *count_sql;            /* SELECT COUNT(*) with the filters alone, when count_exact */
+        char *count_sql;            /* SELECT COUNT(*) with the filters alone (of the groups,
+                                       when grouped), when count_exact; when count_estimated,
+                                       EXPLAIN EXTENDED SELECT 1 with the filters */
         MYSQL_BIND *count_binds;
         const MYSQL_BIND *row_binds; /* res->row_claim_count claims for its row condition */
 } collection_plan_t;
@@ -52,7 +77,8 @@ typedef struct collection_plan {
 /**
  * Reads the request's query arguments for res and writes the statements.
  * A role's view (res->row_sql) has its row condition ANDed into both, with
- * row_binds (res->row_claim_count of them, copied) bound to it. Returns 0;
+ * row_binds (res->row_claim_count of them, copied) bound to it. Aggregates
+ * in select (select_aggregate.h) group the answer. Returns 0;
  * -EINVAL with err filled when the request is refused; -ENOMEM.
  */
 int collection_plan_build(collection_plan_t *plan, const api_resource_t *res,
@@ -61,7 +87,8 @@ int collection_plan_build(collection_plan_t *plan, const api_resource_t *res,
 
 /**
  * The select list of an item request (GET /<resource>/<key>?select=...):
- * fills plan->fields, visible and outputs. Returns 0, -EINVAL with err, -ENOMEM.
+ * fills plan->fields, visible and outputs. Aggregates are refused: an item
+ * is one row. Returns 0, -EINVAL with err, -ENOMEM.
  */
 int collection_plan_select(collection_plan_t *plan, const api_resource_t *res,
                            const char *select, scope_t *scope, collection_error_t *err);

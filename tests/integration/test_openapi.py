@@ -398,6 +398,8 @@ class OpenAPITests(harness.DemoServiceTestCase):
         generated = Spec(self.generated())
         for method, path, status in (
                 ("GET", "/users?limit=50&order=score.desc", 200), ("GET", "/users/1", 200),
+                ("GET", "/users?select=active,count(),balance.sum()&count=estimated", 400),
+                ("GET", "/users?select=active,count(),balance.avg()&count=exact", 200),
                 ("GET", "/users/2", 200), ("GET", "/users/1/peers?limit=500", 200),
                 ("GET", "/users?age=eq.x", 400), ("GET", "/users/0", 404),
                 ("GET", "/users/1/peers?hi=x", 400), ("GET", "/readyz", 200),
@@ -453,7 +455,7 @@ class OpenAPITests(harness.DemoServiceTestCase):
         self.assertEqual(params["after"]["schema"]["type"], "string")
         self.assertEqual(params["offset"]["schema"]["minimum"], 0)
         self.assertIn("slow", params["offset"]["description"])
-        self.assertEqual(params["count"]["schema"]["enum"], ["exact"])
+        self.assertEqual(params["count"]["schema"]["enum"], ["exact", "estimated"])
         for column in harness.DEMO_COLUMNS:
             self.assertEqual(params[column]["in"], "query")
             self.assertEqual(params[column]["schema"]["type"], "string")
@@ -483,7 +485,11 @@ class OpenAPITests(harness.DemoServiceTestCase):
                      "/users?age=gte.30&age=lt.40&limit=50", "/users?active=is.true&limit=5",
                      "/users?name=like.Ada*", "/users?id=in.(1,2,3)", "/users?bio=is.null&limit=5",
                      "/users?order=age.desc,name&limit=7", "/users?count=exact&limit=3",
-                     "/users?prefs=not.is.null&order=score.desc&limit=4"):
+                     "/users?prefs=not.is.null&order=score.desc&limit=4",
+                     "/users?count=estimated&limit=3&age=gte.30",
+                     "/users?select=active,count(),total:balance.sum(),age.avg(),birthday.min()"
+                     "&order=count().desc&count=exact",
+                     "/users?select=count(),balance.max()&limit=1"):
             with self.subTest(path=path):
                 self.check("GET", path, 200, timeout=60)
 

@@ -197,8 +197,14 @@ def make_job(rng):
                                    ("/users?limit=3", 200), ("/healthz", 200),
                                    ("/users/424242", 404), ("/users?limit=0", 400)])
         return Job("head", "HEAD", path, {status})
-    if r < 0.92:
+    if r < 0.90:
         return Job("healthz", "GET", "/healthz", {200})
+    if r < 0.92:
+        # Grouped answers and counts: exact, estimated (an EXPLAIN), of groups.
+        return Job("aggregate", "GET", rng.choice([
+            "/users?select=active,count(),balance.sum(),age.avg()&order=count().desc",
+            "/users?age=gte.30&count=estimated&limit=5",
+            "/users?select=count(),total:balance.max()&count=exact"]), {200})
     if r < 0.96:
         # 503 only when no pooled connection came free within /readyz's
         # own 2 s (checked in check_answer).

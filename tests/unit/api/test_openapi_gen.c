@@ -450,13 +450,22 @@ static void test_collection_parameters(void)
                       "exact");
         /* order: orderable columns only (not TEXT or JSON), with directions. */
         const char *order = string_at(at(find_param(item, "order"), "schema", "pattern", NULL));
-        ASSERT_EQ_STR(order, "^(?:id|name|email|age|balance|active|created_at|visits|score|"
-                             "birthday|last_login|avatar)(?:\\.(?:asc|desc))?(?:,(?:id|name|"
-                             "email|age|balance|active|created_at|visits|score|birthday|"
-                             "last_login|avatar)(?:\\.(?:asc|desc))?)*$");
+        /* and aggregates of them, or count(). */
+#define ORDERABLE \
+        "id|name|email|age|balance|active|created_at|visits|score|birthday|last_login|avatar"
+#define ORDER_TERM \
+        "(?:" ORDERABLE "|(?:(?:" ORDERABLE ")\\.(?:count|sum|avg|min|max)\\(\\)|count\\(\\)))"
+        ASSERT_EQ_STR(order, "^" ORDER_TERM "(?:\\.(?:asc|desc))?(?:," ORDER_TERM
+                             "(?:\\.(?:asc|desc))?)*$");
+#undef ORDER_TERM
+#undef ORDERABLE
+        ASSERT_EQ_STR(string_at(at(find_param(item, "count"), "schema", "enum", "#1", NULL)),
+                      "estimated");
         const char *select = string_at(at(find_param(item, "select"), "schema", "pattern", NULL));
         ASSERT_CONTAINS(select, "|bio|");
-        ASSERT_CONTAINS(select, "|prefs)(?:,");
+        ASSERT_CONTAINS(select, "|prefs|(?:[A-Za-z_][A-Za-z0-9_]*:)?(?:");
+        ASSERT_CONTAINS(string_at(at(find_param(item, "select"), "description", NULL)),
+                        "total:balance.sum()");
         /* Filters: a string per column, the operators the column allows. */
         json_t *age = find_param(item, "age");
         ASSERT_EQ_STR(string_at(at(age, "schema", "type", NULL)), "string");
@@ -477,8 +486,18 @@ static void test_collection_parameters(void)
         ASSERT_EQ_STR(string_at(at(page, "required", "#1", NULL)), "next");
         ASSERT_EQ_UINT(json_array_size(at(page, "required", NULL)), 2);
         ASSERT_TRUE(json_is_false(at(page, "additionalProperties", NULL)));
-        ASSERT_EQ_STR(string_at(at(page, "properties", "data", "items", "$ref", NULL)),
+        ASSERT_EQ_STR(string_at(at(page, "properties", "data", "items", "anyOf", "#0", "$ref",
+                                   NULL)),
                       "#/components/schemas/Users");
+        /* Grouped rows (aggregates in select): columns typed, other keys free. */
+        ASSERT_EQ_STR(string_at(at(page, "properties", "data", "items", "anyOf", "#1", "$ref",
+                                   NULL)),
+                      "#/components/schemas/UsersGroup");
+        json_t *group = at(doc, "components", "schemas", "UsersGroup", NULL);
+        ASSERT_NULL(at(group, "required", NULL));
+        check_type(at(group, "properties", "age", NULL), "integer|null", "age");
+        ASSERT_TRUE(json_is_object(at(group, "additionalProperties", NULL)));
+        ASSERT_TRUE(json_is_true(at(page, "properties", "count_estimated", "const", NULL)));
         ASSERT_EQ_INT(json_integer_value(at(page, "properties", "data", "maxItems", NULL)), 10000);
         check_type(at(page, "properties", "next", NULL), "string|null", "next");
         ASSERT_EQ_STR(string_at(at(page, "properties", "next", "pattern", NULL)), "^/users\\?");

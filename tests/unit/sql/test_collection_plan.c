@@ -250,7 +250,7 @@ static void test_refusals(void)
         REFUSED("limit", "at least 1", "limit", "1e3");
         REFUSED("limit", "more than once", "limit", "1", "limit", "2");
         REFUSED("offset", "not both", "offset", "1", "after", "2");
-        REFUSED("count", "count=exact", "count", "estimated");
+        REFUSED("count", "exact or estimated", "count", "maybe");
         REFUSED("after", "id", "after", "x");
         REFUSED("after", "cursor", "order", "age", "after", "42");
 }
@@ -314,6 +314,94 @@ static void test_keyless_pages_by_offset(void)
         scope_close(b.scope);
 }
 
+static void test_count_estimated(void)
+{
+        built_t b;
+
+        BUILD(&b, "age", "gte.18", "count", "estimated");
+        ASSERT_EQ_INT(b.status, 0);
+        ASSERT_TRUE(b.plan.count_estimated);
+        ASSERT_FALSE(b.plan.count_exact);
+        ASSERT_EQ_STR(b.plan.count_sql, "EXPLAIN EXTENDED SELECT 1 FROM `people` WHERE (`age` >= ?)");
+        ASSERT_EQ_INT(bound_int(&b.plan.count_binds[0]), 18);
+        scope_close(b.scope);
+        BUILD(&b, "count", "estimated");
+        ASSERT_EQ_STR(b.plan.count_sql, "EXPLAIN EXTENDED SELECT 1 FROM `people`");
+        scope_close(b.scope);
+}
+
+static void test_aggregates(void)
+{
+        built_t b;
+
+        BUILD(&b, "select", "name,count(),total:age.sum(),age.max(),active.min()", "age",
+              "gt.3", "order", "age.sum().desc", "count", "exact");
+        ASSERT_EQ_INT(b.status, 0);
+        ASSERT_EQ_STR(b.plan.sql, "SELECT `name`,COUNT(*) AS `count`,SUM(`age`) AS `total`,"
+                                  "MAX(`age`) AS `max`,MIN(`active`) AS `min` FROM `people` "
+                                  "WHERE (`age` > ?) GROUP BY `name` "
+                                  "ORDER BY SUM(`age`) DESC,`name` ASC LIMIT ? OFFSET ?");
+        ASSERT_EQ_UINT(b.plan.visible, 5);
+        ASSERT_EQ_UINT(b.plan.aggregate_count, 4);
+        ASSERT_TRUE(b.plan.by_offset);
+        ASSERT_EQ_INT(bound_int(&b.plan.binds[1]), 101);
+        ASSERT_EQ_INT(bound_int(&b.plan.binds[2]), 0);
+        ASSERT_EQ_INT(b.plan.outputs[1], API_OUTPUT_DEFAULT);
+        ASSERT_EQ_INT(b.plan.outputs[4], API_OUTPUT_BOOLEAN); /* min keeps its column's */
+        ASSERT_EQ_STR(b.plan.count_sql,
+                      "SELECT COUNT(*) FROM (SELECT `name`,COUNT(*) AS `count`,SUM(`age`) AS "
+                      "`total`,MAX(`age`) AS `max`,MIN(`active`) AS `min` FROM `people` "
+                      "WHERE (`age` > ?)"
+                      " GROUP BY `name`) AS `groups`");
+        scope_close(b.scope);
+        BUILD(&b, "select", "count()", "order", "count().desc");
+        ASSERT_EQ_INT(b.status, 0);
+        ASSERT_EQ_STR(b.plan.sql, "SELECT COUNT(*) AS `count` FROM `people` "
+                                  "ORDER BY COUNT(*) DESC LIMIT ? OFFSET ?");
+        scope_close(b.scope);
+        BUILD(&b, "select", "age,name.count()");
+        ASSERT_EQ_STR(b.plan.sql, "SELECT `age`,COUNT(`name`) AS `count` FROM `people` "
+                                  "GROUP BY `age` ORDER BY `age` ASC LIMIT ? OFFSET ?");
+        scope_close(b.scope);
+}
+
+static void test_aggregate_refusals(void)
+{
+        REFUSED("select", "unknown aggregate 'drop'", "select", "age.drop()");
+        REFUSED("select", "no argument", "select", "age.sum(1)");
+        REFUSED("select", "no argument", "select", "count(*)");
+        REFUSED("select", "no argument", "select", "age.sum(())");
+        REFUSED("select", "needs a column", "select", "sum()");
+        REFUSED("select", "not a column", "select", "nope.sum()");
+        REFUSED("select", "numeric", "select", "name.sum()");
+        REFUSED("select", "TEXT, BLOB or JSON", "select", "bio.max()");
+        REFUSED("select", "TEXT, BLOB or JSON", "select", "prefs.min()");
+        REFUSED("select", "grouped", "select", "bio,count()");
+        REFUSED("select", "alias", "select", "count(),a-b:age.sum()");
+        REFUSED("select", "alias", "select", "age:age.sum()");
+        REFUSED("select", "alias", "select", "x`y:age.sum()");
+        REFUSED("select", "two outputs are named 'sum'", "select", "age.sum(),id.sum()");
+        REFUSED("select", "two outputs are named 'count'", "select", "count(),count()");
+        REFUSED("order", "needs aggregates", "order", "count().desc");
+        REFUSED("order", "asc or desc", "select", "count()", "order", "count().up");
+        REFUSED("order", "neither", "select", "name,count()", "order", "age");
+        REFUSED("order", "twice", "select", "count()", "order", "count(),count().desc");
+        REFUSED("after", "offset", "select", "count()", "after", "1");
+        REFUSED("count", "count=exact", "select", "count()", "count", "estimated");
+}
+
+static void test_item_refuses_aggregates(void)
+{
+        collection_plan_t plan;
+        collection_error_t err;
+        scope_t *scope = scope_new();
+
+        memset(&plan, 0, sizeof(plan));
+        ASSERT_EQ_INT(collection_plan_select(&plan, &people, "id,count()", scope, &err), -EINVAL);
+        ASSERT_CONTAINS(err.detail, "item");
+        scope_close(scope);
+}
+
 int main(void)
 {
         RUN_TEST(test_defaults);
@@ -326,5 +414,9 @@ int main(void)
         RUN_TEST(test_refusals);
         RUN_TEST(test_cursor_of_another_order);
         RUN_TEST(test_keyless_pages_by_offset);
+        RUN_TEST(test_count_estimated);
+        RUN_TEST(test_aggregates);
+        RUN_TEST(test_aggregate_refusals);
+        RUN_TEST(test_item_refuses_aggregates);
         return test_report();
 }
