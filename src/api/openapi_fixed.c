@@ -251,7 +251,8 @@ int oa_add_builtin_paths(json_t *paths, const api_t *api)
                   0 },
                 { "/openapi.json", "getOpenAPI", "headOpenAPI", "This document.",
                   oa_str("The OpenAPI 3.1 description of this service, generated from its "
-                         "configuration file. Query parameters are ignored."),
+                         "configuration: its file, the database's own tables, or both. Query "
+                         "parameters are ignored."),
                   json_array(),
                   oa_ok_response(oa_str("An OpenAPI 3.1 document."), "application/json",
                                  oa_object_of("type", oa_str("object"), "required",

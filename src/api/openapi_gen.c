@@ -106,7 +106,8 @@ static json_t *info(void)
         return oa_object_of(
                 "title", oa_str("queryd"), "version", oa_str(DOCUMENT_VERSION), "summary",
                 oa_str("Rows of MariaDB tables and named queries served as JSON."), "description",
-                oa_str("HTTP endpoints declared in queryd's configuration file: resources (a "
+                oa_str("HTTP endpoints declared in queryd's configuration file, or read from the "
+                       "database's own tables when it has none: resources (a "
                        "table as a filtered, ordered, paged collection and its rows by key) and "
                        "named queries (a parameterized statement). They read, and write where "
                        "an entry's `methods` say so, each write in one transaction.\n\n"
