@@ -116,8 +116,16 @@ static int prepare_fields(collection_plan_t *p, const api_resource_t *res, scope
         return p->fields && p->outputs ? 0 : -ENOMEM;
 }
 
+/* The caller's hidden columns (plan->links): after the select list and the order. */
+static void add_links(collection_plan_t *p)
+{
+        for (size_t i = 0; i < p->link_count; i++)
+                add_field(p, p->links[i]);
+}
+
 static void fill_outputs(collection_plan_t *p)
 {
+        add_links(p);
         for (size_t i = 0; i < p->field_count; i++)
                 p->outputs[i] = p->res->columns[p->fields[i]].output;
 }

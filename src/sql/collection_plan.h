@@ -47,6 +47,10 @@ typedef struct collection_plan {
         char *count_sql;            /* SELECT COUNT(*) with the filters alone, when count_exact */
         MYSQL_BIND *count_binds;
         const MYSQL_BIND *row_binds; /* res->row_claim_count claims for its row condition */
+        /* Set by the caller before building: more columns (res->columns
+         * indexes) to read as hidden fields, which embedding joins on. */
+        const size_t *links;
+        size_t link_count;
 } collection_plan_t;
 
 /**
