@@ -65,8 +65,26 @@ static bool has_orderable(const api_resource_t *res)
         return false;
 }
 
+/* With relations, select also takes relation(columns): no pattern can say which. */
+static json_t *embedding_select_parameter(const api_resource_t *res)
+{
+        return oa_parameter("select", "query", false,
+                            column_names(res, false, false,
+                                         "Comma-separated columns to return, each at most once, "
+                                         "and related rows to embed: `relation(columns)`, "
+                                         "`alias:relation!foreign_key(columns)`, nested up to 3 "
+                                         "levels; a relation is named after the related "
+                                         "resource's table. Their parameters are prefixed: "
+                                         "`relation.limit=5`, `relation.order=...`, "
+                                         "`relation.column=eq.1`. Columns: ",
+                                         "."),
+                            oa_object_of("type", oa_str("string"), NULL));
+}
+
 static json_t *select_parameter(const api_resource_t *res)
 {
+        if ((res->base ? res->base : res)->relation_count > 0)
+                return embedding_select_parameter(res);
         return oa_parameter("select", "query", false,
                             column_names(res, false, false,
                                          "Comma-separated columns to return, each at most once: "
