@@ -104,9 +104,7 @@ static void kick_cb(uv_timer_t *timer);
 
 bool collection_embeds(const http_request_t *req)
 {
-        const char *select = query_args_get(req->args, req->arg_count, "select");
-
-        return select != NULL && strchr(select, '(') != NULL;
+        return embed_plan_wanted(query_args_get(req->args, req->arg_count, "select"));
 }
 
 /* ---- the caller's views ---- */

@@ -12,7 +12,7 @@
 #include "request/env.h"
 #include "sql/collection_plan.h"
 
-/** Whether the request's select embeds a relation (a '(' in it). */
+/** Whether the request's select embeds a relation (embed_plan_wanted). */
 bool collection_embeds(const http_request_t *req);
 
 /**

@@ -181,6 +181,34 @@ static int term_end(parser_t *ps, const char *text, size_t len, size_t i, size_t
         return 0;
 }
 
+/* rel(...), but not an aggregate's call: count(), column.sum(). */
+static bool is_embedding(const char *term, size_t len)
+{
+        const char *open = memchr(term, '(', len);
+
+        return open != NULL && memchr(term, '.', (size_t)(open - term)) == NULL &&
+               !(open[1] == ')' && open + 2 == term + len);
+}
+
+bool embed_plan_wanted(const char *select)
+{
+        size_t len = select ? strlen(select) : 0;
+        int depth = 0;
+
+        for (size_t i = 0, start = 0; select != NULL && i <= len; i++) {
+                if (select[i] == '(') {
+                        depth++;
+                } else if (select[i] == ')' && --depth < 0) {
+                        return true; /* unbalanced: the grammar's refusal says so */
+                } else if ((select[i] == ',' || select[i] == '\0') && depth == 0) {
+                        if (is_embedding(select + start, i - start))
+                                return true;
+                        start = i + 1;
+                }
+        }
+        return depth != 0;
+}
+
 static int add_columns(const embed_node_t *node, const char *term, size_t len, strbuf_t *cols)
 {
         if (cols->len > 0)
@@ -323,7 +351,7 @@ static int parse_level(parser_t *ps, embed_node_t *node, const char *text, size_
                         r = refuse(ps->err, "select", "an empty term in select%s%.*s",
                                    node->depth ? " of " : "", (int)strlen(node->prefix),
                                    node->prefix);
-                else if (r == 0 && memchr(text + i, '(', end - i) != NULL)
+                else if (r == 0 && is_embedding(text + i, end - i))
                         r = parse_embed(ps, node, text + i, end - i);
                 else if (r == 0)
                         r = add_columns(node, text + i, end - i, &cols);
@@ -482,7 +510,7 @@ int embed_plan_parse(embed_plan_t *plan, const api_resource_t *res, const MYSQL_
         embed_node_t *top;
 
         *plan = (embed_plan_t){ 0 };
-        if (select == NULL || strchr(select, '(') == NULL)
+        if (!embed_plan_wanted(select))
                 return 0;
         if (!(top = scope_alloc(scope, sizeof(*top))))
                 return -ENOMEM;

@@ -8,6 +8,9 @@
  *
  *   term     := column | "*" | [alias ":"] relation ["!" constraint] "(" terms ")"
  *
+ * Any other term (an aggregate such as count()) is handed on as a column
+ * is, for collection_plan to read.
+ *
  * A relation is named after the related entry's table, or by the name the
  * configuration declares; the constraint tells two foreign keys to the
  * same table apart.
@@ -68,6 +71,13 @@ typedef struct embed_plan {
  */
 typedef int (*embed_view_fn)(void *ctx, const api_resource_t *entry,
                              const api_resource_t **ret_view, const MYSQL_BIND **ret_binds);
+
+/**
+ * Whether select embeds a relation: a term rel(...) (an aggregate's call,
+ * count() or column.sum(), is no embedding), or unbalanced parentheses,
+ * which embed_plan_parse() refuses.
+ */
+bool embed_plan_wanted(const char *select);
 
 /**
  * Reads the embedded terms of args' select, and the embedded levels'

@@ -129,6 +129,14 @@ static void test_no_embedding(void)
         ASSERT_EQ_INT(p.status, 0);
         ASSERT_EQ_UINT(p.plan.node_count, 0);
         scope_close(p.scope);
+        /* Aggregates are collection_plan's: no embedding. */
+        ASSERT_FALSE(embed_plan_wanted("name,count()"));
+        ASSERT_FALSE(embed_plan_wanted("id.sum(),members()"));
+        ASSERT_FALSE(embed_plan_wanted(NULL));
+        ASSERT_TRUE(embed_plan_wanted("id,members(id)"));
+        ASSERT_TRUE(embed_plan_wanted("count(),members(id)"));
+        ASSERT_TRUE(embed_plan_wanted("id,members(id"));
+        ASSERT_TRUE(embed_plan_wanted("id)"));
 }
 
 static void test_one_to_many(void)
@@ -212,7 +220,8 @@ static void test_refusals(void)
         refused(&teams, "id,members(id))", "select", "unbalanced", NULL, NULL);
         refused(&teams, "id,members)(", "select", "unbalanced", NULL, NULL);
         refused(&teams, "id,members(id)x", "select", "follow", NULL, NULL);
-        refused(&teams, "id,members()", "select", "empty", NULL, NULL);
+        refused(&teams, "id,members(id,)", "select", "empty", NULL, NULL);
+        refused(&teams, "id,members(id,nope())", "select", "not a column", NULL, NULL);
         refused(&teams, "id,(id)", "select", "relation", NULL, NULL);
         refused(&teams, "id,mem`bers(id)", "select", "not a relation", NULL, NULL);
         refused(&teams, "id,members!nope(id)", "select", "not a relation", NULL, NULL);
