@@ -24,6 +24,7 @@
 #include "db/db_role.h"
 #include "request/access.h"
 #include "request/answer.h"
+#include "routes/embed_rows.h"
 #include "routes/routes.h"
 #include "sql/embed_plan.h"
 
@@ -38,33 +39,6 @@ enum {
         HIGH_WATER_BYTES = 128 * 1024,
         LOW_WATER_BYTES = 32 * 1024,
 };
-
-/* A piece of a level's text; len SIZE_MAX: a key with a NULL in it. */
-typedef struct span {
-        size_t at, len;
-} span_t;
-
-/* A row's key for a lookup among a level's rows. */
-typedef struct keyed_row {
-        const char *key;
-        size_t len;
-        size_t row;
-} keyed_row_t;
-
-/*
- * One level's rows of the batch: each as its JSON object without the
- * closing brace, its own key (how it joins its parent) and the key each of
- * its children joins on, as texts in text. Rows are kept in spans, 2 +
- * child_count per row.
- */
-typedef struct level {
-        strbuf_t text;
-        span_t *spans;
-        size_t span_count, span_cap;
-        size_t rows;
-        keyed_row_t *sorted;   /* the rows by own key, then as read */
-        size_t sorted_count;
-} level_t;
 
 typedef struct embed_read {
         env_t *env;
@@ -81,7 +55,7 @@ typedef struct embed_read {
         long long batch_limit;         /* this batch's */
         bool more;                     /* a parent followed the batch */
         strbuf_t cursor;               /* the batch's last parent's, for the next */
-        level_t levels[EMBED_MAX_NODES];
+        embed_rows_t rows;             /* the batch's, level by level */
         size_t node;                   /* the level being read */
         const char **key_values;       /* its parents' distinct keys, plain texts */
         size_t *key_lengths;
@@ -240,16 +214,22 @@ static void finish(embed_read_t *run)
                 http_respond_buffer(run->req, 200, row_format_content_type(run->format), out);
 }
 
-/* ---- keeping rows ---- */
+/* ---- the batch's rows ---- */
+
+/* The batch is written: its rows and its memory go. */
+static void clear_levels(embed_read_t *run)
+{
+        embed_rows_clear(&run->rows);
+        if (run->batch != NULL)
+                scope_close(run->batch);
+        run->batch = NULL;
+}
 
 static void free_level_memory(void *arg)
 {
         embed_read_t *run = arg;
 
-        for (size_t i = 0; i < EMBED_MAX_NODES; i++) {
-                strbuf_done(&run->levels[i].text);
-                free(run->levels[i].spans);
-        }
+        embed_rows_done(&run->rows);
         strbuf_done(&run->out);
         strbuf_done(&run->cursor);
         if (run->batch != NULL)
@@ -257,104 +237,31 @@ static void free_level_memory(void *arg)
         run->batch = NULL;
 }
 
-static bool add_span(level_t *level, size_t at, size_t len)
-{
-        if (level->span_count == level->span_cap) {
-                size_t cap = level->span_cap ? 2 * level->span_cap : 64;
-                span_t *more = realloc(level->spans, cap * sizeof(*more));
-                if (more == NULL)
-                        return false;
-                level->spans = more;
-                level->span_cap = cap;
-        }
-        level->spans[level->span_count++] = (span_t){ at, len };
-        return true;
-}
-
-/* The plain values of fields as one text ("1","x"), or a NULL key's span. */
-static bool keep_key(level_t *level, const rowjson_t *rows, const unsigned *fields, size_t n)
-{
-        size_t at = level->text.len;
-
-        for (size_t i = 0; i < n; i++) {
-                if (i > 0)
-                        strbuf_append_char(&level->text, ',');
-                size_t before = level->text.len;
-                rowjson_append_plain(rows, fields[i], &level->text);
-                if (level->text.len - before == 4 && memcmp(level->text.data + before, "null", 4) == 0) {
-                        level->text.len = at;
-                        return add_span(level, at, SIZE_MAX);
-                }
-        }
-        return add_span(level, at, level->text.len - at);
-}
-
-static bool keep_row(embed_read_t *run, const embed_node_t *node, const rowjson_t *rows)
-{
-        level_t *level = &run->levels[run->node];
-        size_t at = level->text.len;
-        bool ok;
-
-        rowjson_append_row(rows, &level->text);
-        if (level->text.failed || level->text.len == at)
-                return false;
-        level->text.len--; /* the closing brace, written after the embedded values */
-        ok = add_span(level, at, level->text.len - at);
-        if (ok && node->rel != NULL)
-                ok = keep_key(level, rows, node->join_fields, node->rel->column_count);
-        else if (ok)
-                ok = add_span(level, 0, SIZE_MAX);
-        for (size_t j = 0; ok && j < node->child_count; j++)
-                ok = keep_key(level, rows, node->child_fields[j],
-                              node->children[j]->rel->column_count);
-        level->rows++;
-        return ok && !level->text.failed;
-}
-
-static size_t batch_bytes(const embed_read_t *run)
-{
-        size_t n = 0;
-
-        for (size_t i = 0; i < run->plan.node_count; i++)
-                n += run->levels[i].text.len + run->levels[i].span_count * sizeof(span_t);
-        return n;
-}
-
 static bool on_row(db_query_t *q, void *data)
 {
         embed_read_t *run = data;
-        const embed_node_t *node = run->plan.nodes[run->node];
 
         if (!run->running)
                 return true;
-        if (run->node == 0 && (long long)run->levels[0].rows == run->batch_limit) {
+        if (run->node == 0 && (long long)run->rows.levels[0].rows == run->batch_limit) {
                 run->more = true; /* the row after the batch: one follows */
                 return true;
         }
-        if (batch_bytes(run) > MAX_BATCH_BYTES) {
+        if (embed_rows_bytes(&run->rows) > MAX_BATCH_BYTES) {
                 run->too_large = true; /* read on, keep nothing: refused once read */
                 return true;
         }
-        if (!keep_row(run, node, &q->rows)) {
-                run->levels[run->node].text.failed = true;
+        if (!embed_rows_keep(&run->rows, run->node, &q->rows)) {
+                run->rows.levels[run->node].text.failed = true;
                 return true;
         }
-        if (run->node == 0 && (long long)run->levels[0].rows == run->batch_limit &&
+        if (run->node == 0 && (long long)run->rows.levels[0].rows == run->batch_limit &&
             run->item_key == NULL)
                 collection_cursor_write(run->batch_plan, &q->rows, &run->cursor);
         return true;
 }
 
 /* ---- statements ---- */
-
-static size_t node_index(const embed_plan_t *plan, const embed_node_t *node)
-{
-        size_t i = 0;
-
-        while (plan->nodes[i] != node)
-                i++;
-        return i;
-}
 
 static void on_deadline(http_request_t *req, void *data)
 {
@@ -414,90 +321,6 @@ static bool statement_ok(embed_read_t *run, db_query_t *q, int status)
         return false;
 }
 
-static int compare_keys(const void *a, const void *b)
-{
-        const keyed_row_t *x = a, *y = b;
-        int c = memcmp(x->key, y->key, x->len < y->len ? x->len : y->len);
-
-        if (c != 0)
-                return c;
-        if (x->len != y->len)
-                return x->len < y->len ? -1 : 1;
-        return x->row < y->row ? -1 : x->row > y->row;
-}
-
-/* The rows of level k whose key (span slot of 2 + child_count) is set, sorted. */
-static keyed_row_t *sorted_keys(embed_read_t *run, size_t k, size_t slot, size_t *ret_count)
-{
-        const level_t *level = &run->levels[k];
-        size_t stride = 2 + run->plan.nodes[k]->child_count, n = 0;
-        keyed_row_t *keys = scope_alloc(run->batch, (level->rows + 1) * sizeof(*keys));
-
-        for (size_t r = 0; keys != NULL && r < level->rows; r++) {
-                const span_t *s = &level->spans[r * stride + slot];
-                if (s->len != SIZE_MAX)
-                        keys[n++] = (keyed_row_t){ level->text.data + s->at, s->len, r };
-        }
-        if (keys != NULL && n > 1)
-                qsort(keys, n, sizeof(*keys), compare_keys);
-        *ret_count = n;
-        return keys;
-}
-
-/* One key's plain values, from its text of JSON strings. */
-static int decode_key(embed_read_t *run, const keyed_row_t *key, size_t width, const char **values,
-                      size_t *lengths)
-{
-        strbuf_t text = { 0 };
-        json_t *array;
-        int r = 0;
-
-        strbuf_append_char(&text, '[');
-        strbuf_append(&text, key->key, key->len);
-        strbuf_append_char(&text, ']');
-        array = text.failed ? NULL : json_loadb(text.data, text.len, JSON_ALLOW_NUL, NULL);
-        strbuf_done(&text);
-        if (!json_is_array(array) || json_array_size(array) != width)
-                r = -ENOMEM;
-        for (size_t i = 0; r == 0 && i < width; i++) {
-                json_t *v = json_array_get(array, i);
-                lengths[i] = json_string_length(v);
-                values[i] = scope_strndup(run->batch, json_string_value(v), lengths[i]);
-                if (!json_is_string(v) || values[i] == NULL)
-                        r = -ENOMEM;
-        }
-        json_decref(array);
-        return r;
-}
-
-/* The distinct keys the current level's parents join on. */
-static int gather_keys(embed_read_t *run)
-{
-        const embed_node_t *node = run->plan.nodes[run->node];
-        const embed_node_t *parent = node->parent;
-        size_t j = 0, n, width = node->rel->column_count;
-
-        while (parent->children[j] != node)
-                j++;
-        keyed_row_t *keys = sorted_keys(run, node_index(&run->plan, parent), 2 + j, &n);
-        run->key_values = scope_alloc(run->batch, (n * width + 1) * sizeof(char *));
-        run->key_lengths = scope_alloc(run->batch, (n * width + 1) * sizeof(size_t));
-        if (keys == NULL || run->key_values == NULL || run->key_lengths == NULL)
-                return -ENOMEM;
-        run->key_count = run->key_next = 0;
-        for (size_t i = 0; i < n; i++) {
-                if (i > 0 && keys[i].len == keys[i - 1].len &&
-                    memcmp(keys[i].key, keys[i - 1].key, keys[i].len) == 0)
-                        continue;
-                int r = decode_key(run, &keys[i], width, &run->key_values[run->key_count * width],
-                                   &run->key_lengths[run->key_count * width]);
-                if (r < 0)
-                        return r;
-                run->key_count++;
-        }
-        return 0;
-}
-
 static void level_done(db_query_t *q, int status, void *data);
 
 /* The next EMBED_MAX_KEYS keys of the current level: one statement. */
@@ -519,69 +342,16 @@ static void run_keys(embed_read_t *run)
                 return;
         }
         run->key_next += n;
-        run->levels[run->node].sorted = NULL;
+        run->rows.levels[run->node].sorted = NULL;
         run_statement(run, sql, binds, &node->plan, on_row, level_done);
 }
 
 /* ---- writing a batch ---- */
 
-static void render_row(const embed_read_t *run, size_t k, size_t row, strbuf_t *out);
-
-/* The first of level k's sorted rows whose key is key, or sorted_count. */
-static size_t first_with_key(const level_t *level, const char *key, size_t len)
-{
-        keyed_row_t probe = { key, len, 0 };
-        size_t lo = 0, hi = level->sorted_count;
-
-        while (lo < hi) {
-                size_t mid = lo + (hi - lo) / 2;
-                if (compare_keys(&level->sorted[mid], &probe) < 0)
-                        lo = mid + 1;
-                else
-                        hi = mid;
-        }
-        return lo;
-}
-
-/* A parent's related rows of level k: an object or null, or an array. */
-static void render_related(const embed_read_t *run, size_t k, const char *key, size_t len,
-                           strbuf_t *out)
-{
-        const level_t *level = &run->levels[k];
-        bool to_one = run->plan.nodes[k]->rel->to_one;
-        size_t i = len == SIZE_MAX ? level->sorted_count : first_with_key(level, key, len);
-        size_t n = 0;
-
-        if (!to_one)
-                strbuf_append_char(out, '[');
-        for (; i < level->sorted_count && level->sorted[i].len == len &&
-               memcmp(level->sorted[i].key, key, len) == 0 && !(to_one && n > 0); i++, n++) {
-                if (n > 0)
-                        strbuf_append_char(out, ',');
-                render_row(run, k, level->sorted[i].row, out);
-        }
-        strbuf_append_str(out, to_one ? (n ? "" : "null") : "]");
-}
-
-static void render_row(const embed_read_t *run, size_t k, size_t row, strbuf_t *out)
-{
-        const embed_node_t *node = run->plan.nodes[k];
-        const level_t *level = &run->levels[k];
-        const span_t *s = &level->spans[row * (2 + node->child_count)];
-
-        strbuf_append(out, level->text.data + s[0].at, s[0].len);
-        for (size_t j = 0; j < node->child_count; j++) {
-                strbuf_appendf(out, ",%s:", node->children[j]->key);
-                render_related(run, node_index(&run->plan, node->children[j]),
-                               level->text.data + s[2 + j].at, s[2 + j].len, out);
-        }
-        strbuf_append_char(out, '}');
-}
-
 /* The next batch asks for more parents when this one was small, fewer when large. */
 static void adapt_batch(embed_read_t *run)
 {
-        size_t bytes = batch_bytes(run);
+        size_t bytes = embed_rows_bytes(&run->rows);
 
         if (bytes < SMALL_BATCH_BYTES && run->batch_rows < MAX_BATCH_ROWS)
                 run->batch_rows *= 2;
@@ -591,28 +361,15 @@ static void adapt_batch(embed_read_t *run)
                 run->batch_rows = MAX_BATCH_ROWS;
 }
 
-static void clear_levels(embed_read_t *run)
-{
-        for (size_t i = 0; i < EMBED_MAX_NODES; i++) {
-                level_t *level = &run->levels[i];
-                level->text.len = 0;
-                level->span_count = level->rows = level->sorted_count = 0;
-                level->sorted = NULL;
-        }
-        if (run->batch != NULL)
-                scope_close(run->batch);
-        run->batch = NULL;
-}
-
 static void write_batch(embed_read_t *run)
 {
-        const level_t *top = &run->levels[0];
+        const embed_level_t *top = &run->rows.levels[0];
         bool listed = run->item_key == NULL;
 
         for (size_t r = 0; r < top->rows; r++, run->emitted++) {
                 if (listed && run->format == ROW_FORMAT_JSON && run->emitted > 0)
                         strbuf_append_char(&run->out, ',');
-                render_row(run, 0, r, &run->out);
+                embed_rows_write(&run->rows, r, &run->out);
                 if (run->format == ROW_FORMAT_NDJSON)
                         strbuf_append_char(&run->out, '\n');
         }
@@ -638,7 +395,10 @@ static void write_batch(embed_read_t *run)
 static void read_level(embed_read_t *run)
 {
         for (; run->node < run->plan.node_count; run->node++) {
-                int r = gather_keys(run);
+                int r = embed_rows_parent_keys(&run->rows, run->node, run->batch,
+                                               &run->key_values, &run->key_lengths,
+                                               &run->key_count);
+                run->key_next = 0;
                 if (r < 0) {
                         fail(run, 500, "internal", "out of memory");
                         return;
@@ -654,7 +414,7 @@ static void read_level(embed_read_t *run)
 static void level_done(db_query_t *q, int status, void *data)
 {
         embed_read_t *run = data;
-        level_t *level = &run->levels[run->node];
+        embed_level_t *level = &run->rows.levels[run->node];
 
         if (!statement_ok(run, q, status))
                 return;
@@ -677,8 +437,7 @@ static void level_done(db_query_t *q, int status, void *data)
                 return;
         }
         if (run->node > 0) {
-                level->sorted = sorted_keys(run, run->node, 1, &level->sorted_count);
-                if (level->sorted == NULL) {
+                if (embed_rows_index(&run->rows, run->node, run->batch) < 0) {
                         fail(run, 500, "internal", "out of memory");
                         return;
                 }
@@ -755,7 +514,7 @@ static void top_done(db_query_t *q, int status, void *data)
 {
         embed_read_t *run = data;
 
-        if (run->levels[0].text.failed && status >= 0 && run->running) {
+        if (run->rows.levels[0].text.failed && status >= 0 && run->running) {
                 run->running = false;
                 fail(run, 500, "internal", "out of memory while reading the rows");
                 return;
@@ -934,6 +693,7 @@ void collection_embed_get(env_t *env, http_request_t *req, const api_resource_t 
         }
         *run = (embed_read_t){ .env = env, .req = req, .res = res, .item_key = item_key,
                                .batch_rows = FIRST_BATCH_ROWS };
+        run->rows.plan = &run->plan;
         if (!routes_row_format(req, &run->format))
                 return;
         if (run->format == ROW_FORMAT_CSV) {

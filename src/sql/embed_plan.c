@@ -383,7 +383,7 @@ static embed_node_t *level_of(const embed_plan_t *plan, const char *name)
         return best;
 }
 
-static size_t index_of(const embed_plan_t *plan, const embed_node_t *node)
+size_t embed_plan_index(const embed_plan_t *plan, const embed_node_t *node)
 {
         size_t i = 0;
 
@@ -421,7 +421,7 @@ static int assign_args(parser_t *ps, const query_arg_t *args, size_t n)
         plan->args = ps->args[0];
         for (size_t i = 0; i < n; i++) {
                 embed_node_t *node = level_of(plan, args[i].name);
-                size_t k = node ? index_of(plan, node) : 0;
+                size_t k = node ? embed_plan_index(plan, node) : 0;
                 query_arg_t arg = args[i];
                 if (node != NULL) {
                         arg.name += strlen(node->prefix);
@@ -608,7 +608,8 @@ static void append_join(strbuf_t *sql, const embed_node_t *node)
 static void append_order(strbuf_t *sql, const collection_plan_t *p)
 {
         for (size_t i = 0; i < p->order_count; i++)
-                strbuf_appendf(sql, "%s%s %s", i ? "," : "", p->res->columns[p->order[i].column].quoted,
+                strbuf_appendf(sql, "%s%s %s", i ? "," : "",
+                               p->res->columns[p->order[i].column].quoted,
                                p->order[i].descending ? "DESC" : "ASC");
 }
 

@@ -93,6 +93,9 @@ int embed_plan_parse(embed_plan_t *plan, const api_resource_t *res, const MYSQL_
                      const query_arg_t *args, size_t arg_count, embed_view_fn view_of,
                      void *ctx, scope_t *scope, collection_error_t *err);
 
+/** node's place in plan->nodes. */
+size_t embed_plan_index(const embed_plan_t *plan, const embed_node_t *node);
+
 /** Finds node's join fields in rows, the plan its rows are read by. 0 or -ENOMEM. */
 int embed_plan_locate(embed_node_t *node, const collection_plan_t *rows, scope_t *scope);
 

@@ -55,7 +55,8 @@ static void test_errors(void)
                      AT "'relations' 'a': 'from' and 'to_columns' must name as many columns");
         expect_error(RELATION("{'name': 'a', 'from': [], 'to': '/t', 'to_columns': []}"),
                      AT "'relations': 'from' must be an array of 1 to 4 column names");
-        expect_error(RELATION("{'name': 'a', 'from': ['x', 1], 'to': '/t', 'to_columns': ['a', 'b']}"),
+        expect_error(RELATION("{'name': 'a', 'from': ['x', 1], 'to': '/t', "
+                              "'to_columns': ['a', 'b']}"),
                      AT "'relations': a column name must be a string");
         expect_error(RELATION("{'name': 'a', 'from': ['x'], 'to': '/t', 'to_columns': [2]}"),
                      AT "'relations': a column name must be a string");
