@@ -516,7 +516,8 @@ static void write_order_limit(writer_t *w, const collection_plan_t *p)
 
 static char *take_sql(writer_t *w)
 {
-        char *sql = w->sql.failed ? NULL : scope_strndup(w->scope, w->sql.data, w->sql.len);
+        const char *text = w->sql.data ? w->sql.data : ""; /* nothing written: an empty head */
+        char *sql = w->sql.failed ? NULL : scope_strndup(w->scope, text, w->sql.len);
 
         strbuf_done(&w->sql);
         return sql;
