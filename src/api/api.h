@@ -276,7 +276,9 @@ api_t *api_config_parse(const char *text, size_t len, const char *source, char *
  * Checks every entry against the database mysql is connected to (blocking
  * calls: run at start and on reload, never on a worker loop): tables and
  * columns exist, every query prepares with its placeholders. Fills in the
- * column metadata. Returns 0, or -EINVAL with the message in err.
+ * column metadata, then builds the views (api_views_build) and the
+ * relations (api_relations_build). Returns 0, or -EINVAL with the message
+ * in err.
  */
 int api_schema_check(api_t *api, MYSQL *mysql, char *err, size_t err_size);
 
