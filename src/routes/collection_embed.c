@@ -361,10 +361,25 @@ static void adapt_batch(embed_read_t *run)
                 run->batch_rows = MAX_BATCH_ROWS;
 }
 
+/* What the client has not taken yet goes to the front, so that the
+ * buffer holds that and one batch, not everything ever sent. */
+static void compact_out(embed_read_t *run)
+{
+        strbuf_t *out = &run->out;
+
+        if (run->sent == 0)
+                return;
+        memmove(out->data, out->data + run->sent, out->len - run->sent);
+        out->len -= run->sent;
+        run->sent = 0;
+}
+
 static void write_batch(embed_read_t *run)
 {
         const embed_level_t *top = &run->rows.levels[0];
         bool listed = run->item_key == NULL;
+
+        compact_out(run);
 
         for (size_t r = 0; r < top->rows; r++, run->emitted++) {
                 if (listed && run->format == ROW_FORMAT_JSON && run->emitted > 0)
