@@ -13,8 +13,6 @@
 #include "routes/collection_embed.h"
 
 #include <errno.h>
-#include <jansson.h>
-#include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
