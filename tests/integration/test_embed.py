@@ -272,6 +272,24 @@ class EmbedTests(harness.DemoServiceTestCase):
         _, params = parse_next(page["next"])
         self.assertEqual(params["offset"], ["15"])
 
+    def test_batches_follow_any_order(self):
+        # 300 parents take batches of 100 and 200, the second starting after
+        # the first's last row in the request's own order; with an offset,
+        # the first batch skips and the next starts after it.
+        for order, sql_order in (("name.desc", "m.name DESC, m.id"),
+                                 ("team_id,id.desc", "m.team_id, m.id DESC")):
+            for offset in (0, 7):
+                with self.subTest(order=order, offset=offset):
+                    page = self.ok(f"/members?select=id,name,teams(id)&order={order}"
+                                   f"&limit=280&offset={offset}")
+                    rows = self.sql(f"SELECT m.id, m.name, t.id FROM members m LEFT JOIN "
+                                    f"teams t ON t.id = m.team_id ORDER BY {sql_order} "
+                                    f"LIMIT 280 OFFSET {offset}")
+                    self.assertEqual(page["data"], [
+                        {"id": m, "name": n, "teams": None if t is None else {"id": t}}
+                        for m, n, t in rows])
+                    self.assertIsNotNone(page["next"])
+
     def test_count_exact(self):
         page = self.ok("/teams?select=id,members(id)&limit=3&count=exact&id=lt.20")
         self.assertEqual(page["count"], 19)
