@@ -33,6 +33,20 @@ static void strings_free(char **strings, size_t count)
 
 static void resource_done(api_resource_t *res);
 
+void api_relations_free(api_relation_t *relations, size_t count)
+{
+        for (size_t i = 0; i < count; i++) {
+                free(relations[i].name);
+                free(relations[i].constraint);
+                free(relations[i].target_path);
+                if (relations[i].columns != NULL)
+                        strings_free(relations[i].columns, relations[i].column_count);
+                if (relations[i].target_columns != NULL) /* a half-parsed one may lack them */
+                        strings_free(relations[i].target_columns, relations[i].column_count);
+        }
+        free(relations);
+}
+
 static void access_free(api_access_t *access, size_t count)
 {
         for (size_t i = 0; i < count; i++) {
@@ -71,6 +85,7 @@ static void resource_done(api_resource_t *res)
         free(res->quoted_table);
         columns_free(res->columns, res->column_count);
         access_free(res->access, res->access_count);
+        api_relations_free(res->relations, res->relation_count);
 }
 
 static void query_done(api_query_t *q)

@@ -99,6 +99,24 @@ typedef struct api_access {
                                       rows narrow it (api_finish); NULL: as it is */
 } api_access_t;
 
+/**
+ * A way to embed another resource's rows in this one's (select=name(...)):
+ * a foreign key between their tables (information_schema), seen from
+ * either side, or one the configuration declares ("relations"). Built by
+ * api_relations_build() for the entries only: a role's view uses its
+ * entry's (api_resource_t.base), with the columns joined by name.
+ */
+typedef struct api_relation {
+        char *name;             /* the related entry's table, or the declared "name" */
+        char *constraint;       /* the foreign key's name; NULL: declared */
+        char *target_path;      /* the related entry's path */
+        const struct api_resource *target; /* the related entry (api_relations_build) */
+        bool to_one;            /* this side holds the foreign key: an object or null */
+        char **columns;         /* this entry's columns... */
+        char **target_columns;  /* ...equal to these of the target, pairwise */
+        size_t column_count;
+} api_relation_t;
+
 /* Coalesced item lookups (item_batch.c) send 1, 2, 4 ... API_MAX_LOOKUP_KEYS keys. */
 enum { API_MAX_LOOKUP_KEYS = 64, API_LOOKUP_SIZES = 7 };
 
@@ -128,6 +146,9 @@ typedef struct api_resource {
         api_access_t *access;   /* "roles"; NULL when absent */
         size_t access_count;
         const struct api_resource *base; /* a view: the entry it narrows; NULL otherwise */
+        api_relation_t *relations; /* the entry's; first the declared ones as the file
+                                      gives them, then all (api_relations_build) */
+        size_t relation_count;
         /* A role's view (api_access_t.view) only: its row condition, with a ?
          * for each :claims.<path>, ANDed into every statement of the view. */
         char *row_sql;
@@ -259,7 +280,9 @@ api_t *api_config_parse(const char *text, size_t len, const char *source, char *
  * Checks every entry against the database mysql is connected to (blocking
  * calls: run at start and on reload, never on a worker loop): tables and
  * columns exist, every query prepares with its placeholders. Fills in the
- * column metadata. Returns 0, or -EINVAL with the message in err.
+ * column metadata, then builds the views (api_views_build) and the
+ * relations (api_relations_build). Returns 0, or -EINVAL with the message
+ * in err.
  */
 int api_schema_check(api_t *api, MYSQL *mysql, char *err, size_t err_size);
 
@@ -270,6 +293,20 @@ int api_schema_check(api_t *api, MYSQL *mysql, char *err, size_t err_size);
  * a message naming the entry and the role in err, or -ENOMEM.
  */
 int api_views_build(api_t *api, MYSQL *mysql, char *err, size_t err_size);
+
+/**
+ * The relations between served resources (api_resource_t.relations): the
+ * foreign keys of information_schema.KEY_COLUMN_USAGE whose columns both
+ * entries serve, in both directions, and the declared ones (with their
+ * reverse) resolved to their entries. Run after api_schema_check, on
+ * whatever resources the api holds then. Returns 0, or -EINVAL with a
+ * message naming the entry in err (a declared relation to no entry or no
+ * column), or -ENOMEM.
+ */
+int api_relations_build(api_t *api, MYSQL *mysql, char *err, size_t err_size);
+
+/** Frees count relations and their array (api_relations_build's, the parser's). */
+void api_relations_free(api_relation_t *relations, size_t count);
 
 /** The rule of access (count of them) for role, or NULL when it names none. */
 const api_access_t *api_access_for(const api_access_t *access, size_t count, const char *role);

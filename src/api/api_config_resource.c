@@ -284,6 +284,92 @@ static int parse_writable(const cfg_ctx_t *c, json_t *entry, api_resource_t *res
         return 0;
 }
 
+/* An array of 1 to KEY_MAX_COLUMNS column names, copied. */
+static int relation_columns(const cfg_ctx_t *c, json_t *v, const char *what, char ***ret,
+                            size_t *ret_count)
+{
+        size_t count = json_array_size(v);
+
+        if (!json_is_array(v) || count == 0 || count > KEY_MAX_COLUMNS)
+                return cfg_fail(c, "\"relations\": \"%s\" must be an array of 1 to %d column "
+                                "names", what, KEY_MAX_COLUMNS);
+        *ret = calloc(count, sizeof(**ret));
+        if (*ret == NULL)
+                return cfg_nomem(c);
+        *ret_count = count;
+        for (size_t i = 0; i < count; i++) {
+                int r = check_column_name(c, "\"relations\"", json_array_get(v, i));
+                if (r < 0)
+                        return r;
+                if (((*ret)[i] = strdup(json_string_value(json_array_get(v, i)))) == NULL)
+                        return cfg_nomem(c);
+        }
+        return 0;
+}
+
+/* A relation's name is written in select=name(...): none of the grammar's marks. */
+static bool is_relation_name(const char *name)
+{
+        return cfg_is_db_name(name) && strpbrk(name, "(),!.*&=") == NULL;
+}
+
+/* One of "relations": {"name", "from", "to", "to_columns"}, a many-to-one. */
+static int parse_relation(const cfg_ctx_t *c, json_t *v, api_relation_t *rel)
+{
+        static const char *const keys[] = { "name", "from", "to", "to_columns", NULL };
+        json_t *name = json_object_get(v, "name"), *to = json_object_get(v, "to");
+        char b[CFG_SHOW_SIZE];
+        size_t to_count = 0;
+        int r;
+
+        if (!json_is_object(v))
+                return cfg_fail(c, "\"relations\" must be an array of objects");
+        if ((r = cfg_check_keys(c, v, keys)) < 0)
+                return r;
+        if (!json_is_string(name) || !is_relation_name(json_string_value(name)))
+                return cfg_fail(c, "\"relations\": \"name\" must be 1 to %d characters, none "
+                                "of ( ) , ! . * & =", CFG_NAME_MAX_CHARS);
+        if (!json_is_string(to))
+                return cfg_fail(c, "\"relations\" %s: \"to\" must be a resource's path",
+                                cfg_show(b, json_string_value(name)));
+        rel->to_one = true;
+        rel->name = strdup(json_string_value(name));
+        rel->target_path = strdup(json_string_value(to));
+        if (rel->name == NULL || rel->target_path == NULL)
+                return cfg_nomem(c);
+        if (json_array_size(json_object_get(v, "from")) !=
+            json_array_size(json_object_get(v, "to_columns")))
+                return cfg_fail(c, "\"relations\" %s: \"from\" and \"to_columns\" must name "
+                                "as many columns", cfg_show(b, rel->name));
+        r = relation_columns(c, json_object_get(v, "from"), "from", &rel->columns,
+                             &rel->column_count);
+        if (r == 0) /* as many as "from": column_count frees both */
+                r = relation_columns(c, json_object_get(v, "to_columns"), "to_columns",
+                                     &rel->target_columns, &to_count);
+        return r;
+}
+
+/* "relations": more than the foreign keys say (api_relations_build resolves them). */
+static int parse_relations(const cfg_ctx_t *c, json_t *entry, api_resource_t *res)
+{
+        json_t *v = json_object_get(entry, "relations");
+
+        if (v == NULL)
+                return 0;
+        if (!json_is_array(v) || json_array_size(v) > 64)
+                return cfg_fail(c, "\"relations\" must be an array of at most 64 objects");
+        res->relations = calloc(json_array_size(v) + 1, sizeof(*res->relations));
+        if (res->relations == NULL)
+                return cfg_nomem(c);
+        for (size_t i = 0; i < json_array_size(v); i++) {
+                int r = parse_relation(c, json_array_get(v, i), &res->relations[i]);
+                res->relation_count++; /* freed with the entry, whole or not */
+                if (r < 0)
+                        return r;
+        }
+        return 0;
+}
+
 /* path + "/{k1}/{k2}...": the key columns in key order. */
 static int build_item_path(const cfg_ctx_t *c, api_resource_t *res)
 {
@@ -305,7 +391,7 @@ int cfg_parse_resource(cfg_ctx_t *c, json_t *entry, api_resource_t *res)
         static const char *const keys[] = { "path",  "table",     "key",           "columns",
                                             "types", "max_limit", "default_limit", "timeout_ms",
                                             "roles", "methods",   "writable",      "max_affected",
-                                            NULL };
+                                            "relations", NULL };
         int r = cfg_entry_path(c, entry, false, &res->path);
 
         if (r == 0)
@@ -320,6 +406,8 @@ int cfg_parse_resource(cfg_ctx_t *c, json_t *entry, api_resource_t *res)
                 r = parse_methods(c, entry, res);
         if (r == 0)
                 r = parse_writable(c, entry, res);
+        if (r == 0)
+                r = parse_relations(c, entry, res);
         if (r == 0)
                 r = build_item_path(c, res);
         if (r == 0)

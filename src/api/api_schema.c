@@ -494,6 +494,8 @@ int api_schema_check(api_t *api, MYSQL *mysql, char *err, size_t err_size)
                 r = check_query(api, i, mysql, err, err_size);
         if (r == 0)
                 r = api_views_build(api, mysql, err, err_size);
+        if (r == 0)
+                r = api_relations_build(api, mysql, err, err_size);
         if (r == -ENOMEM)
                 snprintf(err, err_size, "%s: out of memory", api->source);
         return r;

@@ -91,13 +91,27 @@ static bool has_orderable(const api_resource_t *res)
         return false;
 }
 
+/* What select takes: columns, and related rows when the resource has relations. */
+static json_t *select_columns(const api_resource_t *res, bool embeds)
+{
+        return column_names(res, false, false,
+                            embeds ? "Comma-separated columns to return, each at most once, "
+                                     "and related rows to embed: `relation(columns)`, "
+                                     "`alias:relation!foreign_key(columns)`, nested up to 3 "
+                                     "levels; a relation is named after the related "
+                                     "resource's table. Their parameters are prefixed: "
+                                     "`relation.limit=5`, `relation.order=...`, "
+                                     "`relation.column=eq.1`. Columns: "
+                                   : "Comma-separated columns to return, each at most once: "
+                                     "rows then hold exactly these keys, in this order "
+                                     "(default: every column). Columns: ",
+                            ".");
+}
+
 static json_t *select_parameter(const api_resource_t *res, bool collection)
 {
-        json_t *columns = column_names(res, false, false,
-                                       "Comma-separated columns to return, each at most once: "
-                                       "rows then hold exactly these keys, in this order "
-                                       "(default: every column). Columns: ",
-                                       ".");
+        bool embeds = (res->base ? res->base : res)->relation_count > 0;
+        json_t *columns = select_columns(res, embeds);
         json_t *description =
                 !collection || columns == NULL
                         ? json_incref(columns)
@@ -112,6 +126,9 @@ static json_t *select_parameter(const api_resource_t *res, bool collection)
                                   json_string_value(columns));
 
         json_decref(columns);
+        if (embeds) /* relation(columns) too: no pattern can say which */
+                return oa_parameter("select", "query", false, description,
+                                    oa_object_of("type", oa_str("string"), NULL));
         return oa_parameter("select", "query", false, description,
                             oa_object_of("type", oa_str("string"), "pattern",
                                          column_list_pattern(res, false,

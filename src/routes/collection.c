@@ -11,6 +11,7 @@
 #include "request/item_batch.h"
 #include "request/answer.h"
 #include "request/query_call.h"
+#include "routes/collection_embed.h"
 #include "routes/routes.h"
 #include "sql/collection_plan.h"
 #include "sql/count_estimate.h"
@@ -77,10 +78,9 @@ static void append_escaped(strbuf_t *out, const char *text, const char *keep)
  * and the punctuation of filters): kept so that links stay readable. */
 #define ARG_KEEP "-._~,()*"
 
-/* The request's own path and arguments, with its position replaced. */
-static void append_next(strbuf_t *out, http_request_t *req, page_t *page)
+void collection_append_next(strbuf_t *out, http_request_t *req, const collection_plan_t *plan,
+                            strbuf_t *cursor)
 {
-        const collection_plan_t *plan = &page->plan;
 
         strbuf_append_char(out, '"');
         append_escaped(out, plan->res->path, "-._~/");
@@ -100,10 +100,10 @@ static void append_next(strbuf_t *out, http_request_t *req, page_t *page)
                 strbuf_appendf(out, "offset=%lld", plan->offset + plan->limit);
         } else {
                 strbuf_append_str(out, "after=");
-                strbuf_append_char(&page->cursor, '\0');
-                if (page->cursor.data == NULL) /* out of memory: page_done refuses the page */
+                strbuf_append_char(cursor, '\0');
+                if (cursor->data == NULL) /* out of memory: the caller refuses the page */
                         return;
-                append_escaped(out, page->cursor.data, ARG_KEEP);
+                append_escaped(out, cursor->data, ARG_KEEP);
         }
         strbuf_append_char(out, '"');
 }
@@ -123,31 +123,36 @@ static void append_json_string_value(strbuf_t *out, const strbuf_t *json)
         json_decref(value);
 }
 
-/* Keeps the sort values of the page's last row, which a next page starts after. */
-static void remember_last_row(query_call_t *call, const rowjson_t *rows)
+void collection_cursor_write(const collection_plan_t *plan, const rowjson_t *rows,
+                             strbuf_t *cursor)
 {
-        page_t *page = call->data;
-        const collection_plan_t *plan = &page->plan;
         strbuf_t values = { 0 };
 
-        page->cursor.len = 0;
+        cursor->len = 0;
         if (plan->by_offset) /* the next link carries an offset, not a cursor */
                 return;
         if (plan->plain_cursor) {
                 rowjson_append_plain(rows, plan->order[0].field, &values);
-                append_json_string_value(&page->cursor, &values);
+                append_json_string_value(cursor, &values);
         } else {
                 for (size_t i = 0; i < plan->order_count; i++) {
                         strbuf_append_char(&values, i ? ',' : '[');
                         rowjson_append_plain(rows, plan->order[i].field, &values);
                 }
                 if (!values.failed)
-                        cursor_encode(&page->cursor, plan->order_text, values.data + 1,
-                                      values.len - 1);
+                        cursor_encode(cursor, plan->order_text, values.data + 1, values.len - 1);
         }
         if (values.failed)
-                page->cursor.failed = true;
+                cursor->failed = true;
         strbuf_done(&values);
+}
+
+/* Keeps the sort values of the page's last row, which a next page starts after. */
+static void remember_last_row(query_call_t *call, const rowjson_t *rows)
+{
+        page_t *page = call->data;
+
+        collection_cursor_write(&page->plan, rows, &page->cursor);
 }
 
 /* ---- the page ---- */
@@ -167,7 +172,7 @@ static void page_done(query_call_t *call, int status)
         }
         strbuf_append_str(body, "],\"next\":");
         if (call->row_count > (unsigned long long)page->plan.limit)
-                append_next(body, call->req, page);
+                collection_append_next(body, call->req, &page->plan, &page->cursor);
         else
                 strbuf_append_str(body, "null");
         if (page->count != NULL)
@@ -253,6 +258,10 @@ void collection_get(env_t *env, http_request_t *req, const route_match_t *match)
                                 HTTP_MAX_QUERY_ARGS);
                 return;
         }
+        if (collection_embeds(req)) {
+                collection_embed_get(env, req, res, NULL);
+                return;
+        }
         int r = collection_plan_build(&page->plan, res, env->row_binds, req->args, req->arg_count, req->scope,
                                       &err);
         if (r < 0) {
@@ -324,8 +333,7 @@ bool routes_bind_key(http_request_t *req, const api_resource_t *res, const route
         return true;
 }
 
-/* SELECT <chosen columns> FROM <table> WHERE <key> = ?..., when select narrows the row. */
-static char *selected_item_sql(const collection_plan_t *plan, scope_t *scope)
+char *collection_item_sql(const collection_plan_t *plan, scope_t *scope)
 {
         const api_resource_t *res = plan->res;
         strbuf_t sql = { 0 };
@@ -375,7 +383,7 @@ static void lookup_alone(env_t *env, http_request_t *req, const api_resource_t *
                 refuse(req, r, &err);
                 return;
         }
-        const char *sql = select ? selected_item_sql(plan, req->scope) : res->item_sql;
+        const char *sql = select ? collection_item_sql(plan, req->scope) : res->item_sql;
         query_call_t *call = sql ? new_call(env, req, sql, binds, plan) : NULL;
         if (call == NULL) {
                 if (sql == NULL)
@@ -402,9 +410,14 @@ void item_get(env_t *env, http_request_t *req, const route_match_t *match)
         if (res->row_claim_count > 0) /* the view's row condition follows the key */
                 memcpy(&binds[res->key_count], env->row_binds,
                        res->row_claim_count * sizeof(*binds));
-        if (!http_check_query_args(req, allowed) || !routes_bind_key(req, res, match, binds) ||
-            !routes_row_format(req, &format))
+        bool embeds = collection_embeds(req); /* its own parameters: checked there */
+        if (!(embeds || http_check_query_args(req, allowed)) ||
+            !routes_bind_key(req, res, match, binds) || !routes_row_format(req, &format))
                 return;
+        if (embeds) {
+                collection_embed_get(env, req, res, binds);
+                return;
+        }
         const char *select = query_args_get(req->args, req->arg_count, "select");
         if (coalesces(env, res, select))
                 lookup_coalesced(env, req, res, &binds[0], format);

@@ -132,8 +132,16 @@ static int prepare_fields(collection_plan_t *p, const api_resource_t *res, scope
         return p->fields && p->outputs && p->aggregates ? 0 : -ENOMEM;
 }
 
+/* The caller's hidden columns (plan->links): after the select list and the order. */
+static void add_links(collection_plan_t *p)
+{
+        for (size_t i = 0; i < p->link_count; i++)
+                add_field(p, p->links[i]);
+}
+
 static void fill_outputs(collection_plan_t *p)
 {
+        add_links(p);
         for (size_t i = 0; i < p->field_count; i++)
                 p->outputs[i] = p->aggregates[i].fn != AGGREGATE_NONE
                                         ? select_aggregate_output(p, i)
@@ -593,7 +601,8 @@ static void write_order_limit(writer_t *w, const collection_plan_t *p)
 
 static char *take_sql(writer_t *w)
 {
-        char *sql = w->sql.failed ? NULL : scope_strndup(w->scope, w->sql.data, w->sql.len);
+        const char *text = w->sql.data ? w->sql.data : ""; /* nothing written: an empty head */
+        char *sql = w->sql.failed ? NULL : scope_strndup(w->scope, text, w->sql.len);
 
         strbuf_done(&w->sql);
         return sql;

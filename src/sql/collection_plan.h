@@ -72,6 +72,10 @@ typedef struct collection_plan {
                                        EXPLAIN EXTENDED SELECT 1 with the filters */
         MYSQL_BIND *count_binds;
         const MYSQL_BIND *row_binds; /* res->row_claim_count claims for its row condition */
+        /* Set by the caller before building: more columns (res->columns
+         * indexes) to read as hidden fields, which embedding joins on. */
+        const size_t *links;
+        size_t link_count;
 } collection_plan_t;
 
 /**
