@@ -129,7 +129,7 @@ void collection_cursor_write(const collection_plan_t *plan, const rowjson_t *row
         strbuf_t values = { 0 };
 
         cursor->len = 0;
-        if (plan->by_offset) /* the next link carries an offset, not a cursor */
+        if (plan->res->key_count == 0) /* its pages link by offset: no cursor */
                 return;
         if (plan->plain_cursor) {
                 rowjson_append_plain(rows, plan->order[0].field, &values);

@@ -480,7 +480,14 @@ static query_arg_t *batch_args(embed_read_t *run, size_t *ret_count)
         }
         snprintf(limit, 24, "%lld", run->batch_limit);
         args[n++] = (query_arg_t){ "limit", limit };
-        if (run->emitted > 0) {
+        if (run->emitted > 0 && run->res->key_count == 0) {
+                /* without a key there is no cursor: the next batch starts at an offset */
+                char *offset = scope_alloc(run->batch, 24);
+                if (offset == NULL)
+                        return NULL;
+                snprintf(offset, 24, "%lld", run->first->offset + run->emitted);
+                args[n++] = (query_arg_t){ "offset", offset };
+        } else if (run->emitted > 0) {
                 char *after = scope_strndup(run->batch, run->cursor.data, run->cursor.len);
                 if (after == NULL)
                         return NULL;
@@ -669,6 +676,13 @@ static bool plan_request(embed_read_t *run)
                                                   req->scope, &err);
         if (r < 0)
                 return refuse(req, r, &err);
+        if (run->first->aggregate_count > 0 || run->first->count_estimated) {
+                http_fail_param(req, run->first->aggregate_count > 0 ? "select" : "count",
+                                "embedded relations cannot be combined with %s",
+                                run->first->aggregate_count > 0 ? "aggregates"
+                                                                : "count=estimated");
+                return false;
+        }
         if (run->first->count_exact && run->format != ROW_FORMAT_JSON) {
                 http_fail_param(req, "count", "count=exact is given in the JSON envelope only; "
                                 "NDJSON and CSV answers carry the rows alone");

@@ -19,6 +19,7 @@
 
 #include "core/strbuf.h"
 #include "json/json_text.h"
+#include "sql/select_aggregate.h"
 #include "sql/typed_value.h"
 
 enum { LIST_SHOWN = 240 };
@@ -87,6 +88,8 @@ static void append_relation(strbuf_t *out, const api_relation_t *rel)
                 return;
         strbuf_appendf(out, "%s%s%s%s", out->len ? ", " : "", rel->name,
                        rel->constraint ? "!" : "", rel->constraint ? rel->constraint : "");
+        if (rel->column_count == 1) /* a self-reference is told apart by its column */
+                strbuf_appendf(out, " or %s!%s", rel->name, rel->columns[0]);
 }
 
 /* What the caller may embed in parent: names and constraints, for a refusal. */
@@ -132,7 +135,15 @@ static int refuse_relation(parser_t *ps, const embed_node_t *parent, const char 
         return r;
 }
 
-/* The one relation of parent that name (and hint, the constraint) means. */
+/* Whether hint picks rel: its constraint, or the one column of the parent it joins
+ * on (the two sides of a self-reference share their name and constraint). */
+static bool hinted(const api_relation_t *rel, const char *hint, size_t hint_len)
+{
+        return (rel->constraint && same(rel->constraint, hint, hint_len)) ||
+               (rel->column_count == 1 && same(rel->columns[0], hint, hint_len));
+}
+
+/* The one relation of parent that name (and hint) means. */
 static int resolve(parser_t *ps, const embed_node_t *parent, const char *name, size_t len,
                    const char *hint, size_t hint_len, embed_node_t *child)
 {
@@ -143,8 +154,7 @@ static int resolve(parser_t *ps, const embed_node_t *parent, const char *name, s
                 const api_relation_t *rel = &entry->relations[i];
                 const api_resource_t *view;
                 const MYSQL_BIND *binds;
-                if (!same(rel->name, name, len) ||
-                    (hint && !(rel->constraint && same(rel->constraint, hint, hint_len))))
+                if (!same(rel->name, name, len) || (hint && !hinted(rel, hint, hint_len)))
                         continue;
                 int r = usable(ps, parent, rel, &view, &binds);
                 if (r == -ENOENT)
@@ -181,13 +191,16 @@ static int term_end(parser_t *ps, const char *text, size_t len, size_t i, size_t
         return 0;
 }
 
-/* rel(...), but not an aggregate's call: count(), column.sum(). */
+/* rel(...), but not name() (no columns: refused as a column) nor an
+ * aggregate's call: count(), column.sum(), whose own grammar refuses what is
+ * wrong with it (count(*)). A relation named like an aggregate function
+ * cannot be embedded. */
 static bool is_embedding(const char *term, size_t len)
 {
         const char *open = memchr(term, '(', len);
 
-        return open != NULL && memchr(term, '.', (size_t)(open - term)) == NULL &&
-               !(open[1] == ')' && open + 2 == term + len);
+        return open != NULL && !(open[1] == ')' && open + 2 == term + len) &&
+               !select_aggregate_shaped(term, len);
 }
 
 bool embed_plan_wanted(const char *select)

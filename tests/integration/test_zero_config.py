@@ -49,6 +49,8 @@ CREATE TABLE tags (
   code INT NULL, label VARCHAR(30) NOT NULL, note TEXT NULL,
   UNIQUE KEY a_code (code), UNIQUE KEY b_note (note(20)), UNIQUE KEY c_label (label));
 CREATE TABLE events_log (at DATETIME NOT NULL, message VARCHAR(100) NOT NULL);
+CREATE TABLE loans (
+  isbn CHAR(13) NOT NULL, day INT NOT NULL, FOREIGN KEY (isbn) REFERENCES books (isbn));
 CREATE TABLE numbers (n INT NOT NULL PRIMARY KEY, sq INT NOT NULL, parity VARCHAR(4) NOT NULL);
 CREATE TABLE `order` (id INT NOT NULL PRIMARY KEY, total DECIMAL(8,2) NOT NULL);
 CREATE TABLE `order items` (
@@ -65,6 +67,7 @@ CREATE VIEW author_books AS
 INSERT INTO authors VALUES (1, 'Ann', NULL), (2, 'Bob', 1), (3, 'Cy', 1);
 INSERT INTO books VALUES ('9780000000001', 'First', 1, 2), ('9780000000002', 'Second', 2, NULL),
                          ('9780000000003', 'Third', 2, 3);
+INSERT INTO loans SELECT CONCAT('978000000000', 1 + seq % 3), seq FROM seq_1_to_250;
 INSERT INTO shelf_slots VALUES (1, 1, '9780000000001'), (1, 2, '9780000000002'), (2, 1, NULL);
 INSERT INTO tags VALUES (NULL, 'red', 'warm'), (7, 'blue', NULL);
 INSERT INTO numbers SELECT seq, seq * seq, IF(seq % 2, 'odd', 'even') FROM seq_1_to_250;
@@ -81,7 +84,7 @@ SCHEMA_SQL += "INSERT INTO events_log VALUES " + ", ".join(
 
 # SELECT on everything but secrets (INSERT only: listed in information_schema,
 # yet not readable) and hidden (no privilege: not even listed).
-READABLE = ["authors", "books", "shelf_slots", "tags", "events_log", "numbers", "order",
+READABLE = ["authors", "books", "shelf_slots", "tags", "events_log", "loans", "numbers", "order",
             "order items", "we`ird", "café", "a/b", "metrics", "author_books"]
 
 
@@ -111,6 +114,7 @@ SERVED = {
     "/shelf_slots": "/shelf_slots/{shelf}/{slot}",
     "/tags": "/tags/{label}",
     "/events_log": None,
+    "/loans": None,
     "/numbers": "/numbers/{n}",
     "/order": "/order/{id}",
     "/order items": "/order items/{order_id_1}/{line_no_2}",
@@ -256,6 +260,42 @@ class ZeroConfigTests(unittest.TestCase):
         for path in ("/events_log/1", "/author_books/Ann", "/author_books/Ann/First"):
             with self.subTest(path=path):
                 assert_problem(self, self.get(path), 404, "not-found")
+
+    def test_embedded_relations(self):
+        """Foreign keys become relations: two to one table and a self-reference
+        are told apart by their column, a keyless parent is read in batches."""
+        books = rows(self.get("/books?select=isbn,authors!author_id(name),"
+                              "editor:authors!editor_id(name)"))
+        expected = harness.query_rows(self.db, "SELECT b.isbn, a.name, e.name FROM books b "
+                                      "JOIN authors a ON a.id = b.author_id LEFT JOIN authors e "
+                                      "ON e.id = b.editor_id ORDER BY b.isbn", DB)
+        self.assertEqual(books, [{"isbn": i, "authors": {"name": a},
+                                  "editor": None if e is None else {"name": e}}
+                                 for i, a, e in expected])
+        authors = rows(self.get("/authors?select=id,mentor:authors!mentor_id(id),"
+                                "mentees:authors!id(id)"))
+        self.assertEqual(authors, [{"id": 1, "mentor": None, "mentees": [{"id": 2}, {"id": 3}]},
+                                   {"id": 2, "mentor": {"id": 1}, "mentees": []},
+                                   {"id": 3, "mentor": {"id": 1}, "mentees": []}])
+        resp = self.get("/authors?select=id,authors(id)")
+        harness.assert_invalid(self, resp, "select")
+        self.assertIn("authors!mentor_id", resp.json()["detail"])
+        harness.assert_invalid(self, self.get("/books?select=author_id,count(),authors(name)"),
+                               "select")
+        got = rows(self.get(f"/{enc('order items')}?select=qty,order(total)"))
+        self.assertEqual(got, [{"qty": 3, "order": {"total": "12.50"}},
+                               {"qty": 4, "order": {"total": "12.50"}}])
+
+    def test_keyless_parents_embed_in_batches(self):
+        got = rows(self.get("/loans?select=day,books(title)&order=day&limit=250"))
+        expected = harness.query_rows(self.db, "SELECT l.day, b.title FROM loans l JOIN books b "
+                                      "ON b.isbn = l.isbn ORDER BY l.day", DB)
+        self.assertEqual(got, [{"day": int(d), "books": {"title": t}} for d, t in expected])
+        page = self.get("/loans?select=day,books(title)&order=day&limit=120").json()
+        self.assertEqual(len(page["data"]), 120)
+        self.assertIn("offset=120", page["next"])
+        latest = rows(self.get("/books?select=isbn,loans(day)&loans.order=day.desc&loans.limit=2"))
+        self.assertEqual(latest[0]["loans"], [{"day": 249}, {"day": 246}])
 
     def test_read_only(self):
         for method, path in (("POST", "/authors"), ("PATCH", "/authors?id=eq.1"),
