@@ -2,10 +2,13 @@
  * The embedding grammar of select, and the statement that reads one
  * embedded level for a batch of parents:
  *   SELECT <fields> FROM <table> WHERE <rules, filters> AND (<cols>) IN (<keys>)
- * for a to-one relation, and for a to-many one the same inside
+ * for a to-one relation, and for a to-many one the same ORDER BY <order>,
+ * or, with a per-parent limit (<relation>.limit), the same inside
  *   SELECT <fields> FROM (... , ROW_NUMBER() OVER (PARTITION BY <cols>
  *   ORDER BY <order>) AS n ...) WHERE n <= ? ORDER BY <order>
- * so that a per-parent limit holds in one statement. Names written by the
+ * so that the limit holds in one statement. Without a limit an array holds
+ * every related row: the batch's bound on memory (collection_embed.c) is
+ * what keeps it finite, never a silent cut. Names written by the
  * client are only ever compared with the configuration's: every identifier
  * in the SQL comes from the api, quoted, and every value is bound.
  */
@@ -502,8 +505,7 @@ static int build_level(parser_t *ps, embed_node_t *node, size_t k)
         node->plan.link_count = node->link_count;
         int r = collection_plan_build(&node->plan, node->res, node->row_binds, args, n + 1,
                                       ps->scope, ps->err);
-        node->per_parent = query_args_get(own, n, "limit") ? node->plan.limit
-                                                            : (long long)node->res->max_limit;
+        node->per_parent = query_args_get(own, n, "limit") ? node->plan.limit : 0;
         if (r == 0)
                 r = collection_plan_where(node->res, node->row_binds, filters, filter_count, "",
                                           0, ps->scope, &node->where_sql, &node->where_binds,
@@ -652,9 +654,11 @@ static void write_statement(strbuf_t *sql, const embed_node_t *node, size_t slot
 {
         const collection_plan_t *p = &node->plan;
 
+        bool windowed = !node->rel->to_one && node->per_parent > 0;
+
         strbuf_append_str(sql, "SELECT ");
         append_fields(sql, p);
-        if (!node->rel->to_one) {
+        if (windowed) {
                 strbuf_append_str(sql, " FROM (SELECT ");
                 append_fields(sql, p);
                 strbuf_append_str(sql, ",ROW_NUMBER() OVER (PARTITION BY ");
@@ -665,9 +669,12 @@ static void write_statement(strbuf_t *sql, const embed_node_t *node, size_t slot
         }
         strbuf_appendf(sql, " FROM %s%s", node->res->quoted_table, node->where_sql);
         append_keys(sql, node, slots);
-        if (!node->rel->to_one) {
+        if (windowed) {
                 strbuf_append_str(sql, ") AS `queryd_embed` WHERE `queryd_embed_row` <= ? "
                                        "ORDER BY ");
+                append_order(sql, p);
+        } else if (!node->rel->to_one) {
+                strbuf_append_str(sql, " ORDER BY ");
                 append_order(sql, p);
         }
 }

@@ -50,7 +50,8 @@ struct embed_node {
         unsigned *child_fields[EMBED_MAX_CHILDREN];
         /* Embedded levels only. */
         collection_plan_t plan;        /* its select list, order and fields */
-        long long per_parent;          /* rows in one parent's array at most (to many) */
+        long long per_parent;          /* rows in one parent's array at most (to many,
+                                          <relation>.limit); 0: every related row */
         char *where_sql;               /* " WHERE <row rule> AND <filters>", or "" */
         MYSQL_BIND *where_binds;
         size_t where_bind_count;
@@ -103,8 +104,8 @@ int embed_plan_locate(embed_node_t *node, const collection_plan_t *rows, scope_t
  * The statement that reads node's rows for key_count keys of its parent
  * (each node->rel->column_count values, as the plain texts of
  * rowjson_append_plain, unquoted): its filters and row condition, the keys,
- * and for a to-many relation at most node->per_parent rows per key, in its
- * order. Keys a column cannot hold are left out. Returns 0; -ENOMEM.
+ * and for a to-many relation at most node->per_parent rows per key (when
+ * set), in its order. Keys a column cannot hold are left out. Returns 0; -ENOMEM.
  */
 int embed_plan_statement(const embed_node_t *node, const char *const *values,
                          const size_t *lengths, size_t key_count, scope_t *scope,

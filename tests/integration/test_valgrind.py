@@ -157,6 +157,22 @@ class ValgrindQueryd(harness.Queryd):
 # Requests and what they must answer
 
 
+# A schema for zero configuration: teams, members (a foreign key to teams), and
+# tasks (to members), read and embedded without a configuration file.
+EMBED_SCHEMA_SQL = """
+DROP TABLE IF EXISTS vg_tasks, vg_members, vg_teams;
+CREATE TABLE vg_teams (id INT NOT NULL PRIMARY KEY, name VARCHAR(30) NOT NULL);
+CREATE TABLE vg_members (id INT NOT NULL PRIMARY KEY, team_id INT NULL, name VARCHAR(30) NOT NULL,
+  FOREIGN KEY (team_id) REFERENCES vg_teams (id));
+CREATE TABLE vg_tasks (id INT NOT NULL PRIMARY KEY, member_id INT NOT NULL, title VARCHAR(30),
+  FOREIGN KEY (member_id) REFERENCES vg_members (id));
+INSERT INTO vg_teams SELECT seq, CONCAT('team ', seq) FROM seq_1_to_300;
+INSERT INTO vg_members SELECT seq, IF(seq % 10 = 0, NULL, 1 + seq % 300), CONCAT('m', seq)
+  FROM seq_1_to_900;
+INSERT INTO vg_tasks SELECT seq, 1 + seq % 900, CONCAT('t', seq) FROM seq_1_to_1800;
+"""
+
+
 class Job(collections.namedtuple("Job", "kind method path expect")):
     """One request: a category (for the tally), what to send, allowed statuses."""
 
@@ -480,6 +496,36 @@ class ValgrindTests(ValgrindServiceCase):
         self.assertEqual(assert_json_ok(self, q.get("/users/1", timeout=60)), harness.USER_1)
         page = assert_json_ok(self, q.get("/users?limit=10000", timeout=120))
         self.assertEqual(len(page["data"]), harness.DEMO_ROW_COUNT)
+        self.assert_pool_idle(q)
+        q.stop_and_check_clean(self)
+
+    def test_schema_served_and_embedded(self):
+        """Without a file: the schema read, relations built from its foreign
+        keys, embedded answers in batches (parents past one batch, nested,
+        NDJSON, a client gone mid-answer), then a reload."""
+        self.db.execute(EMBED_SCHEMA_SQL, harness.DEMO_DB)
+        q = self.start_queryd("queryd-vg-schema", config=None)
+        for path, count in (("/vg_teams?select=id,name,vg_members(id,vg_tasks(id))"
+                             "&limit=300", 300),
+                            ("/vg_members?select=id,vg_teams(name)&limit=1000", 900),
+                            ("/vg_teams?select=id,vg_members(id)&vg_members.limit=1"
+                             "&vg_members.order=id.desc&offset=10&count=exact", 100),
+                            ("/vg_members?select=team_id,count()&count=exact", 100)):
+            with self.subTest(path=path):
+                page = assert_json_ok(self, q.get(path, timeout=60))
+                self.assertEqual(len(page["data"]), count)
+        resp = q.get("/vg_teams?select=id,vg_members(id)&limit=300",
+                     headers={"Accept": "application/x-ndjson"}, timeout=60)
+        self.assertEqual(resp.status, 200, resp.describe())
+        self.assertEqual(len(resp.body.splitlines()), 300)
+        harness.hang_up_after(q.port, b"GET /vg_members?select=id,name,vg_teams(id,name),"
+                              b"vg_tasks(id,title)&limit=1000 HTTP/1.1\r\nHost: x\r\n\r\n",
+                              2048, False, timeout=60.0)
+        assert_problem(self, q.get("/vg_teams?select=id,nope(id)"), 400, "invalid-parameter")
+        self.db.execute("DROP TABLE vg_tasks", harness.DEMO_DB)
+        q.reload(timeout=120)
+        assert_problem(self, q.get("/vg_members?select=id,vg_tasks(id)"), 400,
+                       "invalid-parameter")
         self.assert_pool_idle(q)
         q.stop_and_check_clean(self)
 

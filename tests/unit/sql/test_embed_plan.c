@@ -169,6 +169,16 @@ static void test_one_to_many(void)
         ASSERT_EQ_INT(*(long long *)binds[4].buffer, 3); /* padding: the last key again */
         ASSERT_EQ_INT(*(long long *)binds[5].buffer, 5);
         scope_close(p.scope);
+
+        /* without a limit, every related row: no window to compute */
+        PARSE(&p, &teams, "select", "id,members(id)");
+        ASSERT_EQ_INT(p.status, 0);
+        ASSERT_EQ_INT(p.plan.nodes[1]->per_parent, 0);
+        ASSERT_EQ_INT(embed_plan_statement(p.plan.nodes[1], values, lengths, 2, p.scope, &sql,
+                                           &binds), 0);
+        ASSERT_EQ_STR(sql, "SELECT `id`,`team_id` FROM `members` WHERE `team_id` IN (?,?) "
+                           "ORDER BY `id` ASC");
+        scope_close(p.scope);
 }
 
 static void test_many_to_one_with_hint_and_alias(void)
