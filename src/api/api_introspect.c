@@ -12,6 +12,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <strings.h>
 
 #include "core/strbuf.h"
 
@@ -216,12 +217,14 @@ static bool comparable_type(const char *type)
         return true;
 }
 
-/* Row: INDEX_NAME, COLUMN_NAME, IS_NULLABLE, DATA_TYPE. Adds the column to
- * the index being read; false once the index cannot be the key. */
+/* Row: INDEX_NAME, COLUMN_NAME, IS_NULLABLE, DATA_TYPE, EXTRA. Adds the
+ * column to the index being read; false once the index cannot be the key.
+ * An INVISIBLE column is not in SELECT *, so it cannot be served as a key. */
 static bool take_key_column(key_choice_t *k, MYSQL_ROW row)
 {
         if (row[1] == NULL || row[2] == NULL || row[3] == NULL ||
             strcmp(row[2], "NO") != 0 || !comparable_type(row[3]) ||
+            (row[4] != NULL && strstr(row[4], "INVISIBLE") != NULL) ||
             strpbrk(row[1], "/{}") != NULL || k->count == KEY_MAX_COLUMNS)
                 return false;
         k->names[k->count] = strdup(row[1]);
@@ -242,7 +245,7 @@ static int choose_key(MYSQL *mysql, const char *table, key_choice_t *k, char *er
         if (name == NULL)
                 return -ENOMEM;
         strbuf_appendf(&sql,
-                       "SELECT s.INDEX_NAME, s.COLUMN_NAME, c.IS_NULLABLE, c.DATA_TYPE "
+                       "SELECT s.INDEX_NAME, s.COLUMN_NAME, c.IS_NULLABLE, c.DATA_TYPE, c.EXTRA "
                        "FROM information_schema.STATISTICS s JOIN information_schema.COLUMNS c "
                        "ON c.TABLE_SCHEMA = s.TABLE_SCHEMA AND c.TABLE_NAME = s.TABLE_NAME "
                        "AND c.COLUMN_NAME = s.COLUMN_NAME WHERE s.TABLE_SCHEMA = DATABASE() "
@@ -394,13 +397,29 @@ static bool path_taken(const introspect_t *in, const char *table, size_t key_cou
         return owner != NULL;
 }
 
+/* The file's entry that serves table, or NULL. Its rules (columns, rows,
+ * roles) are the table's: a second, unruled path to it would bypass them.
+ * Names compare without case, as they do on servers that fold them. */
+static const api_resource_t *served_by_file(const introspect_t *in, const char *table)
+{
+        for (size_t i = 0; i < in->file_resources; i++)
+                if (strcasecmp(in->api->resources[i].table, table) == 0)
+                        return &in->api->resources[i];
+        return NULL;
+}
+
 /* Why table is left out (a sentence in why), or NULL when it may be served. */
 static const char *leave_out(const introspect_t *in, const char *table, char *why, size_t n)
 {
         const char *problem = segment_problem(table);
+        const api_resource_t *entry = served_by_file(in, table);
 
         if (problem != NULL)
                 return problem;
+        if (entry != NULL) {
+                snprintf(why, n, "the configuration file serves it at %s", entry->path);
+                return why;
+        }
         if (path_taken(in, table, 0, why, n))
                 return why;
         char *quoted = quote_identifier(table);

@@ -32,7 +32,9 @@ enum {
         MIN_BATCH_ROWS = 10,
         SMALL_BATCH_BYTES = 2 << 20,     /* below this a batch may double... */
         LARGE_BATCH_BYTES = 8 << 20,     /* ...above it, halve */
-        MAX_BATCH_BYTES = 32 << 20,      /* one batch's rows of every level, at most */
+        MAX_BATCH_BYTES = 32 << 20,      /* one batch's rows of every level, at most, and
+                                            its written answer (a related row shared by
+                                            many parents is written once for each) */
         STREAM_START_BYTES = 64 * 1024,  /* as query_call.c */
         HIGH_WATER_BYTES = 128 * 1024,
         LOW_WATER_BYTES = 32 * 1024,
@@ -347,9 +349,13 @@ static void run_keys(embed_read_t *run)
 /* ---- writing a batch ---- */
 
 /* The next batch asks for more parents when this one was small, fewer when large. */
-static void adapt_batch(embed_read_t *run)
+/* written: the batch's answer, which may outgrow its rows many times. */
+static void adapt_batch(embed_read_t *run, size_t written)
 {
         size_t bytes = embed_rows_bytes(&run->rows);
+
+        if (written > bytes)
+                bytes = written;
 
         if (bytes < SMALL_BATCH_BYTES && run->batch_rows < MAX_BATCH_ROWS)
                 run->batch_rows *= 2;
@@ -372,21 +378,36 @@ static void compact_out(embed_read_t *run)
         run->sent = 0;
 }
 
+static void refuse_too_large(embed_read_t *run)
+{
+        stop(run);
+        if (run->streaming)
+                http_stream_fail(run->req);
+        else
+                http_fail_param(run->req, "select", "the embedded rows of one batch of parents "
+                                "pass %d MiB: limit the embedding (<relation>.limit=)",
+                                MAX_BATCH_BYTES >> 20);
+}
+
 static void write_batch(embed_read_t *run)
 {
         const embed_level_t *top = &run->rows.levels[0];
         bool listed = run->item_key == NULL;
 
         compact_out(run);
-
+        size_t start = run->out.len;
         for (size_t r = 0; r < top->rows; r++, run->emitted++) {
                 if (listed && run->format == ROW_FORMAT_JSON && run->emitted > 0)
                         strbuf_append_char(&run->out, ',');
                 embed_rows_write(&run->rows, r, &run->out);
                 if (run->format == ROW_FORMAT_NDJSON)
                         strbuf_append_char(&run->out, '\n');
+                if (run->out.len - start > MAX_BATCH_BYTES) {
+                        refuse_too_large(run);
+                        return;
+                }
         }
-        adapt_batch(run);
+        adapt_batch(run, run->out.len - start);
         clear_levels(run);
         if (!listed || !run->more || run->emitted >= run->first->limit) {
                 finish(run);
@@ -436,13 +457,7 @@ static void level_done(db_query_t *q, int status, void *data)
                 return;
         }
         if (run->too_large) {
-                stop(run);
-                if (run->streaming)
-                        http_stream_fail(run->req);
-                else
-                        http_fail_param(run->req, "select", "the embedded rows of one batch of "
-                                        "parents pass %d MiB: limit the embedding "
-                                        "(<relation>.limit=)", MAX_BATCH_BYTES >> 20);
+                refuse_too_large(run);
                 return;
         }
         if (run->node > 0 && run->key_next < run->key_count) {

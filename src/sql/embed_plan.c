@@ -505,6 +505,9 @@ static int build_level(parser_t *ps, embed_node_t *node, size_t k)
         node->plan.link_count = node->link_count;
         int r = collection_plan_build(&node->plan, node->res, node->row_binds, args, n + 1,
                                       ps->scope, ps->err);
+        if (r == 0 && node->plan.aggregate_count > 0) /* rows are joined back, not groups */
+                r = refuse(ps->err, "select", "aggregates cannot be combined with embedded "
+                           "relations");
         node->per_parent = query_args_get(own, n, "limit") ? node->plan.limit : 0;
         if (r == 0)
                 r = collection_plan_where(node->res, node->row_binds, filters, filter_count, "",
@@ -620,10 +623,11 @@ static void append_join(strbuf_t *sql, const embed_node_t *node)
                                node->res->columns[node->plan.links[i]].quoted);
 }
 
+/* " ORDER BY <terms>", or nothing for a keyless level no order was asked of. */
 static void append_order(strbuf_t *sql, const collection_plan_t *p)
 {
         for (size_t i = 0; i < p->order_count; i++)
-                strbuf_appendf(sql, "%s%s %s", i ? "," : "",
+                strbuf_appendf(sql, "%s%s %s", i ? "," : " ORDER BY ",
                                p->res->columns[p->order[i].column].quoted,
                                p->order[i].descending ? "DESC" : "ASC");
 }
@@ -663,18 +667,15 @@ static void write_statement(strbuf_t *sql, const embed_node_t *node, size_t slot
                 append_fields(sql, p);
                 strbuf_append_str(sql, ",ROW_NUMBER() OVER (PARTITION BY ");
                 append_join(sql, node);
-                strbuf_append_str(sql, " ORDER BY ");
                 append_order(sql, p);
                 strbuf_append_str(sql, ") AS `queryd_embed_row`");
         }
         strbuf_appendf(sql, " FROM %s%s", node->res->quoted_table, node->where_sql);
         append_keys(sql, node, slots);
         if (windowed) {
-                strbuf_append_str(sql, ") AS `queryd_embed` WHERE `queryd_embed_row` <= ? "
-                                       "ORDER BY ");
+                strbuf_append_str(sql, ") AS `queryd_embed` WHERE `queryd_embed_row` <= ?");
                 append_order(sql, p);
         } else if (!node->rel->to_one) {
-                strbuf_append_str(sql, " ORDER BY ");
                 append_order(sql, p);
         }
 }

@@ -364,6 +364,12 @@ class EmbedTests(harness.DemoServiceTestCase):
             ("select=id,members(id)&members.nope=eq.1", "members.nope", None),
             ("select=id,members(id)&members.id=eq.'1", "members.id", None),
             ("select=id,teams(id)", "select", "not a relation"),
+            # aggregates group rows, and embedded rows are joined back one by one
+            ("select=id,members(count())", "select", "aggregates"),
+            ("select=id,members(id,salary.sum())", "select", "aggregates"),
+            ("select=id,members(id)&members.order=count().desc", "members.order", None),
+            ("select=id,count(),members(id)", "select", "aggregates"),
+            ("select=id,members(id)&count=estimated", "count", "count=estimated"),
         ]
         for query, parameter, mention in cases:
             with self.subTest(query=query[:80]):

@@ -51,6 +51,9 @@ CREATE TABLE tags (
 CREATE TABLE events_log (at DATETIME NOT NULL, message VARCHAR(100) NOT NULL);
 CREATE TABLE loans (
   isbn CHAR(13) NOT NULL, day INT NOT NULL, FOREIGN KEY (isbn) REFERENCES books (isbn));
+CREATE TABLE inv (
+  a INT NOT NULL, c INT NOT NULL DEFAULT 0 INVISIBLE, UNIQUE KEY a_hidden (c),
+  UNIQUE KEY b_seen (a));
 CREATE TABLE numbers (n INT NOT NULL PRIMARY KEY, sq INT NOT NULL, parity VARCHAR(4) NOT NULL);
 CREATE TABLE `order` (id INT NOT NULL PRIMARY KEY, total DECIMAL(8,2) NOT NULL);
 CREATE TABLE `order items` (
@@ -68,6 +71,7 @@ INSERT INTO authors VALUES (1, 'Ann', NULL), (2, 'Bob', 1), (3, 'Cy', 1);
 INSERT INTO books VALUES ('9780000000001', 'First', 1, 2), ('9780000000002', 'Second', 2, NULL),
                          ('9780000000003', 'Third', 2, 3);
 INSERT INTO loans SELECT CONCAT('978000000000', 1 + seq % 3), seq FROM seq_1_to_250;
+INSERT INTO inv (a, c) VALUES (5, 1), (6, 2);
 INSERT INTO shelf_slots VALUES (1, 1, '9780000000001'), (1, 2, '9780000000002'), (2, 1, NULL);
 INSERT INTO tags VALUES (NULL, 'red', 'warm'), (7, 'blue', NULL);
 INSERT INTO numbers SELECT seq, seq * seq, IF(seq % 2, 'odd', 'even') FROM seq_1_to_250;
@@ -84,7 +88,7 @@ SCHEMA_SQL += "INSERT INTO events_log VALUES " + ", ".join(
 
 # SELECT on everything but secrets (INSERT only: listed in information_schema,
 # yet not readable) and hidden (no privilege: not even listed).
-READABLE = ["authors", "books", "shelf_slots", "tags", "events_log", "loans", "numbers", "order",
+READABLE = ["authors", "books", "shelf_slots", "tags", "events_log", "loans", "inv", "numbers", "order",
             "order items", "we`ird", "café", "a/b", "metrics", "author_books"]
 
 
@@ -115,6 +119,7 @@ SERVED = {
     "/tags": "/tags/{label}",
     "/events_log": None,
     "/loans": None,
+    "/inv": "/inv/{a}",
     "/numbers": "/numbers/{n}",
     "/order": "/order/{id}",
     "/order items": "/order items/{order_id_1}/{line_no_2}",
@@ -209,6 +214,7 @@ class ZeroConfigTests(unittest.TestCase):
                                      "author_id": 2, "editor_id": 3},
             "/shelf_slots/1/2": {"shelf": 1, "slot": 2, "isbn": "9780000000002"},
             "/tags/blue": {"code": 7, "label": "blue", "note": None},
+            "/inv/6": {"a": 6},  # its first unique index holds an INVISIBLE column
             "/order/1": {"id": 1, "total": "12.50"},
             f"/{enc('order items')}/1/2": {"order id": 1, "line no": 2, "qty": 4},
             f"/{enc('we`ird')}/1": {"id": 1, "v": "tick"},
@@ -387,9 +393,11 @@ class ZeroConfigTests(unittest.TestCase):
             self.assertEqual(rows(q.get("/tags/red")), [{"echoed": "red"}])
             assert_problem(self, q.get("/tags"), 404, "not-found")
             self.assertEqual(item(q.get("/shelf_slots/1/1"))["isbn"], "9780000000001")
-            self.assertEqual(rows(q.get("/books?select=isbn&limit=1")),
-                             [{"isbn": "9780000000001"}])
+            # The file's entry for books holds its rules: no second, unruled path to it.
+            assert_problem(self, q.get("/books?select=isbn&limit=1"), 404, "not-found")
             log = q.log_text()
+            self.assertIn('not serving table "books": the configuration file serves it at '
+                          '/authors', log)
             self.assertIn('not serving table "authors": its path /authors is taken by a '
                           'resource of the configuration file', log)
             self.assertIn('not serving table "numbers": its path /numbers is taken by a '
