@@ -24,7 +24,8 @@ static bool is_client_error(unsigned code)
 
 static void finish(db_query_t *q, int status)
 {
-        db_pool_statement_finished(q->lease, status != 0 && is_client_error(q->error.code));
+        if (!db_pool_statement_finished(q->lease, status != 0 && is_client_error(q->error.code)))
+                return; /* released while it ran: nobody waits, and q may be gone */
         q->done_cb(q, status, q->data);
 }
 
@@ -152,11 +153,17 @@ static int fetch_step(db_conn_t *conn, int ready)
                 if (q->row.malformed)
                         return 0; /* fetch_done fails the query */
                 ready = 0;
-                if (!conn->aborting && !q->row_cb(q, q->data)) {
+                /* Rows of a statement released while it ran are dropped. */
+                if (!conn->aborting && !q->lease->detached && !q->row_cb(q, q->data)) {
                         q->paused = true;
                         return 0;
                 }
         }
+}
+
+static void resume_released(void *op)
+{
+        db_query_resume(op);
 }
 
 static void fetch_done(db_conn_t *conn)
@@ -164,6 +171,7 @@ static void fetch_done(db_conn_t *conn)
         db_query_t *q = query_of(conn);
 
         if (q->paused) {
+                db_pool_statement_paused(q->lease, resume_released, q);
                 db_conn_pause(conn);
                 return;
         }
@@ -278,6 +286,7 @@ void db_query_resume(db_query_t *q)
         if (!q->paused)
                 return;
         q->paused = false;
+        db_pool_statement_paused(q->lease, NULL, NULL);
         db_conn_drive(q->lease->conn, fetch_step, fetch_done, q);
 }
 
