@@ -22,7 +22,7 @@ typedef struct db_query db_query_t;
  * 1969); whoever waits for it gives it this much longer to, before
  * answering 504 itself whatever the database does. Short enough that a
  * frozen database costs the client no more than that. */
-enum { DB_QUERY_GRACE_MS = 100 };
+enum { DB_QUERY_GRACE_MS = 50 };
 
 /**
  * Called after each fetched row of the statement's first result set; q->row
