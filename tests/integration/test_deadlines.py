@@ -6,6 +6,10 @@
 - A client hangs up while SELECT SLEEP(10) runs: within 200 ms the
   statement is gone from information_schema.PROCESSLIST, stopped with KILL
   QUERY, and its connection is lent again rather than reopened.
+- When the KILL connection cannot be had (the account's connections are
+  used up), the statement's connection is reopened instead, as before.
+- A write statement waiting for a table lock past its Prefer: timeout= is
+  answered 504 then, stopped, and its transaction rolled back.
 - Prefer: timeout=0.5 answers 504 near 0.5 s and says so in
   Preference-Applied; a timeout above the entry's is capped (the header
   shows the value used); timeout=abc, -1 and 1e999 are 400, for collections,
@@ -29,6 +33,7 @@ QUERIES = [
     {"path": "/q/sleep5", "sql": "SELECT SLEEP(5) AS slept", "timeout_ms": 1000},
     {"path": "/q/sleep10", "sql": "SELECT SLEEP(10) AS slept", "timeout_ms": 30000},
     {"path": "/q/sleep3", "sql": "SELECT SLEEP(3) AS slept", "timeout_ms": 1000},
+    {"path": "/q/sleep2", "sql": "SELECT SLEEP(2) AS slept", "timeout_ms": 30000},
 ]
 
 POOL_SIZE = 2
@@ -41,6 +46,7 @@ def log(text):
 def config():
     doc = harness.demo_config()
     doc["queries"] = doc.get("queries", []) + QUERIES
+    doc["resources"][0]["methods"] = ["GET", "PATCH"]
     return doc
 
 
@@ -193,6 +199,68 @@ class DeadlineTests(harness.DemoServiceTestCase):
                          "a connection was reopened instead of drained")
         self.assertEqual(self.metric("queryd_db_queries_killed_total"), killed + 3)
         self.assertEqual(assert_json_ok(self, self.get("/users/1")), harness.USER_1)
+
+    def test_kill_connection_refused_falls_back_to_reopening(self):
+        """No room for the KILL connection (MAX_USER_CONNECTIONS): reopened, as before."""
+        user, password = "deadline_tight", "tight-secret"
+        self.db.create_app_user(user, password, harness.DEMO_DB)
+        accounts = [f"'{user}'@'{host}'" for host in ("localhost", "127.0.0.1", "%")]
+        # Room for the pool's connections only (the server counts those made
+        # while a limit is set): the KILL's is refused.
+        for account in accounts:
+            self.db.execute(f"ALTER USER {account} WITH MAX_USER_CONNECTIONS {POOL_SIZE}")
+        q = self.fixture.queryd(self.db.tcp_url(user, password, harness.DEMO_DB),
+                                name="queryd-tight", workers=1, pool_size=POOL_SIZE,
+                                config=config())
+        try:
+            self.assertEqual(q.wait_pool_idle(POOL_SIZE).status, 200)
+            reconnects = harness.metric(q, "queryd_db_reconnects_total")
+            s = socket.create_connection(("127.0.0.1", q.port), timeout=10)
+            try:
+                s.sendall(b"GET /q/sleep2 HTTP/1.1\r\nHost: localhost\r\n\r\n")
+                seen = harness.wait_until(lambda: self.sql.running("SLEEP(2)") == 1, 10.0,
+                                          interval=0.01)
+                self.assertTrue(seen, "SLEEP(2) never showed in the processlist")
+                time.sleep(0.2)
+            finally:
+                s.close()
+            reopened = harness.wait_until(
+                lambda: harness.metric(q, "queryd_db_reconnects_total") > reconnects, 15.0,
+                interval=0.1)
+            self.assertTrue(reopened, "the connection was not reopened")
+            self.assertEqual(harness.metric(q, "queryd_db_queries_killed_total"), 0)
+            resp = q.wait_pool_idle(POOL_SIZE)
+            self.assertEqual(resp.json()["pool"], {"size": POOL_SIZE, "idle": POOL_SIZE,
+                                                   "busy": 0, "waiting": 0}, resp.describe())
+            self.assertEqual(assert_json_ok(self, q.get("/users/1")), harness.USER_1)
+        finally:
+            for account in accounts:
+                self.db.execute(f"ALTER USER {account} WITH MAX_USER_CONNECTIONS 0")
+            q.stop_and_check(self)
+
+    def test_write_past_its_prefer_timeout(self):
+        """PATCH behind a table lock with timeout=0.3: 504 then, nothing written."""
+        self.assert_pool_idle()
+        before = assert_json_ok(self, self.get("/users/5"))
+        killed = self.metric("queryd_db_queries_killed_total")
+        lock = harness.lock_users_table(self.db, harness.DEMO_DB, 60)
+        try:
+            t = time.monotonic()
+            resp = self.request("PATCH", "/users/5", body=b'{"name": "changed"}',
+                                headers={"Content-Type": "application/json",
+                                         "Prefer": "timeout=0.3"})
+            seconds = time.monotonic() - t
+            log(f"PATCH behind a lock, Prefer: timeout=0.3: {resp.status} in {seconds:.3f} s")
+            assert_problem(self, resp, 504, "timeout")
+            self.assertGreaterEqual(seconds, 0.3)
+            self.assertLessEqual(seconds, 0.6)
+            gone = self.wait_gone("UPDATE", 2.0)
+            self.assertIsNotNone(gone, "the UPDATE still waits for the lock")
+        finally:
+            lock.release()
+        self.assertEqual(self.metric("queryd_db_queries_killed_total"), killed + 1)
+        self.assert_pool_idle()
+        self.assertEqual(assert_json_ok(self, self.get("/users/5")), before)
 
     def test_prefer_timeout(self):
         """timeout=0.5 on a 1 s entry: 504 near 0.5 s, Preference-Applied: timeout=0.5."""
