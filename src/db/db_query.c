@@ -209,6 +209,10 @@ static void execute_done(db_conn_t *conn)
         q->insert_id = mysql_stmt_insert_id(q->stmt);
         /* Without a result set both leave row and rows with no columns, so
          * nothing of an earlier statement's result can be read there. */
+        if (q->lease->detached) { /* rows to drop: how to write them is the request's */
+                q->row_options.outputs = NULL;
+                q->row_options.output_count = q->row_options.visible = 0;
+        }
         int r = db_row_bind(&q->row, q->scope, q->stmt);
         if (r == 0)
                 r = rowjson_prepare(&q->rows, q->scope, &q->row, &q->row_options);
@@ -269,6 +273,10 @@ static void prepare_done(db_conn_t *conn)
 {
         db_query_t *q = query_of(conn);
 
+        if (q->ret == 0 && q->lease->detached) {
+                finish(q, 0); /* released while it prepared: never run it */
+                return;
+        }
         if (q->ret == 0) {
                 execute(q, conn);
                 return;

@@ -89,8 +89,10 @@ static void set_role_done(db_conn_t *conn)
         MYSQL *mysql = conn->mysql;
 
         if (op->ret == 0) {
-                record_role(conn, op->db_role);
-                /* Released meanwhile, nobody waits (and op may be gone). */
+                /* Released meanwhile, the role's name may be gone with its
+                 * request: the role stays unknown, and nobody waits. */
+                if (!op->lease->detached)
+                        record_role(conn, op->db_role);
                 if (db_pool_statement_finished(op->lease, false))
                         op->cb(op->lease, 0, NULL, op->data);
                 return;
