@@ -27,6 +27,7 @@ static struct {
         atomic_ulong bytes;
         atomic_ulong db_errors;
         atomic_ulong reconnects;
+        atomic_ulong queries_killed;
         atomic_ulong role_switches;
         atomic_ulong transactions_abandoned;
         atomic_ulong streams_cut;
@@ -102,6 +103,11 @@ void metrics_count_db_error(void)
 void metrics_count_reconnect(void)
 {
         atomic_fetch_add(&m.reconnects, 1);
+}
+
+void metrics_count_query_killed(void)
+{
+        atomic_fetch_add(&m.queries_killed, 1);
 }
 
 void metrics_count_transaction_abandoned(void)
@@ -195,6 +201,10 @@ void metrics_render(strbuf_t *out, const db_pool_stats_t *pool)
         render_counter(out, "queryd_db_reconnects_total",
                        "Connections reopened after being lost or discarded.",
                        atomic_load(&m.reconnects));
+        render_counter(out, "queryd_db_queries_killed_total",
+                       "Statements stopped with KILL QUERY because their request ended first "
+                       "(deadline or client gone).",
+                       atomic_load(&m.queries_killed));
         render_counter(out, "queryd_db_transactions_abandoned_total",
                        "Transactions left open by their request, rolled back by reopening "
                        "the connection.",

@@ -29,6 +29,9 @@ void metrics_count_db_error(void);
 /** A connection opened again after it had been lost or discarded. */
 void metrics_count_reconnect(void);
 
+/** A statement stopped with KILL QUERY after its request stopped waiting for it (db_pool.c). */
+void metrics_count_query_killed(void);
+
 /** A connection given back with a transaction open, reopened to roll it back (db_pool.c). */
 void metrics_count_transaction_abandoned(void);
 

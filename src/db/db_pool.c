@@ -17,6 +17,7 @@
 
 #include "core/metrics.h"
 #include "db/db_conn.h"
+#include "db/db_killer.h"
 
 /* The pool's record of one connection. */
 typedef struct pooled_conn {
@@ -24,6 +25,11 @@ typedef struct pooled_conn {
         list_node_t idle_node; /* on pool->idle while idle */
         db_lease_t *lease;     /* while lent */
         bool was_up;           /* it has been connected before: the next up is a reconnect */
+        /* Draining: its lease was released with a statement running, which
+         * is being stopped; the lease's scope is held until it ends. */
+        db_lease_t *drained;
+        uv_timer_t drain_timer; /* DB_POOL_DRAIN_MS: then reopened instead */
+        bool idle_after_kill;  /* the statement ended while its KILL is in flight */
 } pooled_conn_t;
 
 struct db_pool {
@@ -35,8 +41,10 @@ struct db_pool {
         list_node_t idle;       /* idle conns, most recently used first */
         list_node_t waiters;    /* leases waiting for a conn, oldest first */
         uv_idle_t dispatcher;
+        db_killer_t *killer;    /* stops statements whose lease was released */
         bool closing;
         unsigned closed_conns;
+        bool killer_closed;
         unsigned leaked_leases;
         void (*closed_cb)(void *arg);
         void *closed_arg;
@@ -46,6 +54,7 @@ struct db_pool {
 static const db_conn_events_t conn_events;
 
 static void dispatch_cb(uv_idle_t *handle);
+static void kill_done(db_conn_t *victim, int status, void *data);
 
 static pooled_conn_t *pooled(db_conn_t *conn)
 {
@@ -67,6 +76,19 @@ int db_pool_new(db_pool_t **ret_pool, uv_loop_t *loop, const db_pool_options_t *
                 free(pool);
                 return -ENOMEM;
         }
+        db_killer_options_t killer_options = {
+                .target = options->target,
+                .time_zone = options->time_zone,
+                .capacity = size,
+                .timeout_ms = DB_POOL_DRAIN_MS,
+                .done = kill_done,
+                .data = pool,
+        };
+        if (db_killer_new(&pool->killer, loop, &killer_options) < 0) {
+                free(pool->conns);
+                free(pool);
+                return -ENOMEM;
+        }
         pool->loop = loop;
         pool->options = *options;
         list_init(&pool->idle);
@@ -79,8 +101,11 @@ int db_pool_new(db_pool_t **ret_pool, uv_loop_t *loop, const db_pool_options_t *
                 .events = &conn_events,
                 .owner = pool,
         };
-        for (unsigned i = 0; i < size; i++)
+        for (unsigned i = 0; i < size; i++) {
                 db_conn_init(&pool->conns[i].conn, loop, &conn_options);
+                uv_timer_init(loop, &pool->conns[i].drain_timer);
+                pool->conns[i].drain_timer.data = &pool->conns[i];
+        }
         for (unsigned i = 0; i < size; i++)
                 db_conn_connect(&pool->conns[i].conn);
         *ret_pool = pool;
@@ -184,6 +209,89 @@ static void dispatch_cb(uv_idle_t *handle)
         uv_idle_stop(handle);
 }
 
+/* ---- draining a statement whose lease was released ---- */
+
+/* A connection that will not be lent again: closed, and reopened by conn_closed. */
+static void reopen(db_pool_t *pool, pooled_conn_t *pc)
+{
+        pool->conns_up--;
+        db_conn_close(&pc->conn);
+}
+
+/*
+ * The drained statement ended (reuse: cleanly, with no transaction left
+ * open), or is given up on. The connection stops counting as busy; the
+ * lease's scope, and with it the statement's memory, may go here.
+ */
+static void end_drain(db_pool_t *pool, pooled_conn_t *pc, bool reuse)
+{
+        db_lease_t *lease = pc->drained;
+        scope_t *scope = lease->scope;
+
+        pc->drained = NULL;
+        lease->conn = NULL;
+        uv_timer_stop(&pc->drain_timer);
+        atomic_fetch_sub(&pool->busy_count, 1);
+        if (reuse && !pool->closing && db_killer_is_killing(pool->killer, &pc->conn)) {
+                /* Lent now, the connection's next statement could meet the KILL. */
+                pc->idle_after_kill = true;
+        } else {
+                db_killer_cancel(pool->killer, &pc->conn);
+                if (reuse && !pool->closing)
+                        push_idle(pool, pc);
+                else if (!pool->closing) /* while closing, db_pool_close() closes it */
+                        reopen(pool, pc);
+        }
+        scope_unref(scope);
+}
+
+static void drain_timeout_cb(uv_timer_t *timer)
+{
+        pooled_conn_t *pc = timer->data;
+
+        end_drain(pc->conn.options.owner, pc, false);
+}
+
+static void kill_done(db_conn_t *victim, int status, void *data)
+{
+        db_pool_t *pool = data;
+        pooled_conn_t *pc = pooled(victim);
+
+        if (pc->idle_after_kill) {
+                pc->idle_after_kill = false;
+                if (status == 0)
+                        push_idle(pool, pc);
+                else
+                        reopen(pool, pc); /* the KILL may still land on its next statement */
+        } else if (pc->drained != NULL && status < 0) {
+                end_drain(pool, pc, false); /* as before there was a KILL: reopened */
+        }
+}
+
+/*
+ * Takes back a connection whose statement still runs: stops the statement
+ * and reads the rest of it, holding the lease's scope so the statement's
+ * memory stays until then. False when it cannot be (the caller reopens it).
+ */
+static bool start_drain(db_pool_t *pool, pooled_conn_t *pc, db_lease_t *lease)
+{
+        if (pc->conn.state != DB_CONN_UP || pc->conn.mysql == NULL || lease->scope == NULL ||
+            (!db_conn_is_calling(&pc->conn) && lease->resume == NULL))
+                return false; /* nothing would ever end the statement */
+        lease->detached = true;
+        pc->drained = lease;
+        scope_ref(lease->scope);
+        uv_timer_start(&pc->drain_timer, drain_timeout_cb, DB_POOL_DRAIN_MS, 0);
+        if (lease->resume != NULL) {
+                void (*resume)(void *op) = lease->resume;
+                lease->resume = NULL;
+                resume(lease->resume_op); /* may end the drain before it returns */
+        }
+        if (pc->drained == lease)
+                db_killer_kill(pool->killer, &pc->conn); /* may also end it */
+        return true;
+}
+
 /* ---- leases ---- */
 
 static void lease_release(void *arg)
@@ -196,11 +304,15 @@ static void lease_release(void *arg)
         if (lease->conn == NULL)
                 return;
         pooled_conn_t *pc = pooled(lease->conn);
-        lease->conn = NULL;
         pc->lease = NULL;
-        atomic_fetch_sub(&pool->busy_count, 1);
         if (lease->transaction_open)
                 metrics_count_transaction_abandoned();
+        /* Busy until the statement has ended on the server. */
+        if (!pool->closing && lease->statement_open && !lease->broken &&
+            start_drain(pool, pc, lease))
+                return;
+        lease->conn = NULL;
+        atomic_fetch_sub(&pool->busy_count, 1);
         if (pool->closing) {
                 db_conn_close(&pc->conn);
         } else if (lease->statement_open || lease->broken || lease->transaction_open ||
@@ -240,6 +352,7 @@ int db_pool_acquire(db_pool_t *pool, scope_t *scope, db_lease_cb cb, void *data,
         if (r < 0)
                 return r;
         lease->pool = pool;
+        lease->scope = scope;
         lease->cb = cb;
         lease->data = data;
         enqueue(pool, lease);
@@ -301,11 +414,23 @@ void db_pool_statement_started(db_lease_t *lease)
         lease->statement_open = true;
 }
 
-void db_pool_statement_finished(db_lease_t *lease, bool conn_broken)
+bool db_pool_statement_finished(db_lease_t *lease, bool conn_broken)
 {
         lease->statement_open = false;
+        lease->resume = NULL;
         if (conn_broken)
                 lease->broken = true;
+        if (!lease->detached)
+                return true;
+        /* A statement ended at the server's will, or by the KILL. */
+        end_drain(lease->pool, pooled(lease->conn), !lease->broken && !lease->transaction_open);
+        return false;
+}
+
+void db_pool_statement_paused(db_lease_t *lease, void (*resume)(void *op), void *op)
+{
+        lease->resume = resume;
+        lease->resume_op = op;
 }
 
 /* ---- what connections report ---- */
@@ -359,10 +484,19 @@ static void conn_lost(db_conn_t *conn, void *owner)
 
 static void close_handles(db_pool_t *pool)
 {
-        for (unsigned i = 0; i < pool->options.size; i++)
+        for (unsigned i = 0; i < pool->options.size; i++) {
                 db_conn_done(&pool->conns[i].conn);
+                uv_close((uv_handle_t *)&pool->conns[i].drain_timer, NULL);
+        }
+        db_killer_done(pool->killer);
         uv_close((uv_handle_t *)&pool->dispatcher, NULL);
         pool->closed_cb(pool->closed_arg);
+}
+
+static void close_handles_when_closed(db_pool_t *pool)
+{
+        if (pool->closed_conns == pool->options.size && pool->killer_closed)
+                close_handles(pool);
 }
 
 static void conn_closed(db_conn_t *conn, void *owner)
@@ -373,8 +507,16 @@ static void conn_closed(db_conn_t *conn, void *owner)
                 db_conn_connect(conn); /* every close but the last one reopens */
                 return;
         }
-        if (++pool->closed_conns == pool->options.size)
-                close_handles(pool);
+        pool->closed_conns++;
+        close_handles_when_closed(pool);
+}
+
+static void killer_closed(void *arg)
+{
+        db_pool_t *pool = arg;
+
+        pool->killer_closed = true;
+        close_handles_when_closed(pool);
 }
 
 static const db_conn_events_t conn_events = {
@@ -396,6 +538,14 @@ void db_pool_close(db_pool_t *pool, void (*closed_cb)(void *arg), void *arg)
                 ;
         for (unsigned i = 0; i < pool->options.size; i++) {
                 pooled_conn_t *pc = &pool->conns[i];
+                pc->idle_after_kill = false;
+                if (pc->drained != NULL) {
+                        /* Closed while the statement's memory is still held:
+                         * the close ends the call in progress. */
+                        db_conn_close(&pc->conn);
+                        end_drain(pool, pc, false);
+                        continue;
+                }
                 if (pc->lease != NULL) {
                         /* Every request has finished by now: a lease still out
                          * is a leak. Take the connection back regardless. */
@@ -407,12 +557,14 @@ void db_pool_close(db_pool_t *pool, void (*closed_cb)(void *arg), void *arg)
                 /* A conn already closing finishes its close and reports it. */
                 db_conn_close(&pc->conn);
         }
+        db_killer_close(pool->killer, killer_closed, pool);
 }
 
 unsigned db_pool_free(db_pool_t *pool)
 {
         unsigned leaked = pool->leaked_leases;
 
+        db_killer_free(pool->killer);
         free(pool->conns);
         free(pool);
         return leaked;

@@ -16,6 +16,10 @@
 #include "core/list.h"
 #include "core/scope.h"
 
+/* A released statement gets this long to end once its KILL is asked for;
+ * past it, its connection is reopened instead. */
+enum { DB_POOL_DRAIN_MS = 1000 };
+
 typedef struct db_pool db_pool_t;
 typedef struct db_conn db_conn_t;
 typedef struct db_lease db_lease_t;
@@ -32,10 +36,14 @@ struct db_lease {
         unsigned riders;         /* other requests waiting on this lease (db_pool_add_rider) */
         scope_defer_t *release;  /* the scope's hold on the lease */
         /* the pool's own */
+        scope_t *scope;          /* the holder's, kept alive while a released statement ends */
         list_node_t queue_node;  /* on the wait queue until granted */
         bool statement_open;     /* a statement started and has not finished */
         bool broken;             /* a statement failed at the client level */
         bool transaction_open;   /* the holder began a transaction and has not ended it */
+        bool detached;           /* released while its statement ran: the pool ends it */
+        void (*resume)(void *op); /* continues a statement paused between calls */
+        void *resume_op;
 };
 
 typedef struct db_pool_stats {
@@ -71,8 +79,12 @@ int db_pool_new(db_pool_t **ret_pool, uv_loop_t *loop, const db_pool_options_t *
 /**
  * Asks for a connection for the request that owns scope. The lease is
  * released when the scope closes: the connection goes back to the pool, or is
- * reopened if a statement on it did not finish or failed at the client level,
- * or a transaction on it is still open.
+ * reopened if a statement on it failed at the client level or a transaction
+ * on it is still open. A statement still running is stopped first (KILL
+ * QUERY over a connection of the pool's own, to the same server) and its
+ * rest read and dropped, with the scope's memory kept until then; the
+ * connection is then lent again, or reopened when the KILL cannot be sent
+ * or the statement does not end within DB_POOL_DRAIN_MS.
  * cb runs exactly once, on a later loop turn,
  * unless this returns an error: -EAGAIN when the wait queue is full,
  * -ENOTCONN when the database is down, -ENOMEM, -ESHUTDOWN while closing,
@@ -133,8 +145,20 @@ void db_pool_statement_started(db_lease_t *lease);
 /**
  * The statement finished: successfully or with a server-level error (the
  * connection may be lent again), or with conn_broken for a client-level
- * error (the connection is unusable: its release reopens it).
+ * error (the connection is unusable: its release reopens it). Returns true
+ * when the statement's holder is to hear of it; false when the lease was
+ * released while the statement ran (lease->detached): the pool has taken
+ * the connection back, and the statement's memory, which is in the released
+ * lease's scope, may be gone once this returns.
  */
-void db_pool_statement_finished(db_lease_t *lease, bool conn_broken);
+bool db_pool_statement_finished(db_lease_t *lease, bool conn_broken);
+
+/**
+ * The statement stopped between two client calls, with results unread
+ * (a paused fetch): should the lease be released meanwhile, the pool calls
+ * resume(op) to read on, with the statement detached. Cleared when the
+ * statement finishes or resumes (resume NULL).
+ */
+void db_pool_statement_paused(db_lease_t *lease, void (*resume)(void *op), void *op);
 
 #endif

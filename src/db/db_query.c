@@ -24,7 +24,8 @@ static bool is_client_error(unsigned code)
 
 static void finish(db_query_t *q, int status)
 {
-        db_pool_statement_finished(q->lease, status != 0 && is_client_error(q->error.code));
+        if (!db_pool_statement_finished(q->lease, status != 0 && is_client_error(q->error.code)))
+                return; /* released while it ran: nobody waits, and q may be gone */
         q->done_cb(q, status, q->data);
 }
 
@@ -152,11 +153,17 @@ static int fetch_step(db_conn_t *conn, int ready)
                 if (q->row.malformed)
                         return 0; /* fetch_done fails the query */
                 ready = 0;
-                if (!conn->aborting && !q->row_cb(q, q->data)) {
+                /* Rows of a statement released while it ran are dropped. */
+                if (!conn->aborting && !q->lease->detached && !q->row_cb(q, q->data)) {
                         q->paused = true;
                         return 0;
                 }
         }
+}
+
+static void resume_released(void *op)
+{
+        db_query_resume(op);
 }
 
 static void fetch_done(db_conn_t *conn)
@@ -164,6 +171,7 @@ static void fetch_done(db_conn_t *conn)
         db_query_t *q = query_of(conn);
 
         if (q->paused) {
+                db_pool_statement_paused(q->lease, resume_released, q);
                 db_conn_pause(conn);
                 return;
         }
@@ -201,6 +209,10 @@ static void execute_done(db_conn_t *conn)
         q->insert_id = mysql_stmt_insert_id(q->stmt);
         /* Without a result set both leave row and rows with no columns, so
          * nothing of an earlier statement's result can be read there. */
+        if (q->lease->detached) { /* rows to drop: how to write them is the request's */
+                q->row_options.outputs = NULL;
+                q->row_options.output_count = q->row_options.visible = 0;
+        }
         int r = db_row_bind(&q->row, q->scope, q->stmt);
         if (r == 0)
                 r = rowjson_prepare(&q->rows, q->scope, &q->row, &q->row_options);
@@ -261,6 +273,10 @@ static void prepare_done(db_conn_t *conn)
 {
         db_query_t *q = query_of(conn);
 
+        if (q->ret == 0 && q->lease->detached) {
+                finish(q, 0); /* released while it prepared: never run it */
+                return;
+        }
         if (q->ret == 0) {
                 execute(q, conn);
                 return;
@@ -278,6 +294,7 @@ void db_query_resume(db_query_t *q)
         if (!q->paused)
                 return;
         q->paused = false;
+        db_pool_statement_paused(q->lease, NULL, NULL);
         db_conn_drive(q->lease->conn, fetch_step, fetch_done, q);
 }
 

@@ -18,9 +18,11 @@
 
 typedef struct db_query db_query_t;
 
-/* The database stops a statement at its timeout_ms; whoever waits for it
- * gives the answer this much longer before giving up on the connection. */
-enum { DB_QUERY_GRACE_MS = 1000 };
+/* The database stops a statement at its timeout_ms and says so (errno
+ * 1969); whoever waits for it gives it this much longer to, before
+ * answering 504 itself whatever the database does. Short enough that a
+ * frozen database costs the client no more than that. */
+enum { DB_QUERY_GRACE_MS = 50 };
 
 /**
  * Called after each fetched row of the statement's first result set; q->row

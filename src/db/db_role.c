@@ -89,9 +89,12 @@ static void set_role_done(db_conn_t *conn)
         MYSQL *mysql = conn->mysql;
 
         if (op->ret == 0) {
-                record_role(conn, op->db_role);
-                db_pool_statement_finished(op->lease, false);
-                op->cb(op->lease, 0, NULL, op->data);
+                /* Released meanwhile, the role's name may be gone with its
+                 * request: the role stays unknown, and nobody waits. */
+                if (!op->lease->detached)
+                        record_role(conn, op->db_role);
+                if (db_pool_statement_finished(op->lease, false))
+                        op->cb(op->lease, 0, NULL, op->data);
                 return;
         }
         db_error_t error = { .code = mysql_errno(mysql) };
@@ -100,8 +103,8 @@ static void set_role_done(db_conn_t *conn)
         if (error.code == 0) /* an error the library did not number */
                 error.code = 2000;
         /* Client-level errors (2000..2999) mean the link itself is unusable. */
-        db_pool_statement_finished(op->lease, error.code >= 2000 && error.code < 3000);
-        op->cb(op->lease, -EIO, &error, op->data);
+        if (db_pool_statement_finished(op->lease, error.code >= 2000 && error.code < 3000))
+                op->cb(op->lease, -EIO, &error, op->data);
 }
 
 static void fail_out_of_memory(db_lease_t *lease, db_role_cb cb, void *data)

@@ -147,7 +147,8 @@ const char *http_header(http_request_t *req, const char *name);
 /**
  * Adds a header to the request's answer, whatever it turns out to be (Allow
  * for a 405, WWW-Authenticate for a 401, Retry-After for a 429). name and
- * value are copied into the request's scope. Returns 0 or -ENOMEM.
+ * value are copied into the request's scope; a line already added with the
+ * same name and value is not added again. Returns 0 or -ENOMEM.
  */
 int http_add_header(http_request_t *req, const char *name, const char *value);
 

@@ -9,6 +9,7 @@
 #include <errno.h>
 #include <stdio.h>
 #include <string.h>
+#include <strings.h>
 #include <sys/socket.h>
 
 #include "core/metrics.h"
@@ -147,9 +148,13 @@ const char *http_header(http_request_t *req, const char *name)
 
 int http_add_header(http_request_t *req, const char *name, const char *value)
 {
-        struct http_header_line *line = scope_alloc(req->scope, sizeof(*line));
+        struct http_header_line *line;
         struct http_header_line **end = &req->extra_headers;
 
+        for (line = req->extra_headers; line != NULL; line = line->next)
+                if (strcasecmp(line->name, name) == 0 && strcmp(line->value, value) == 0)
+                        return 0; /* several steps of one request may say the same */
+        line = scope_alloc(req->scope, sizeof(*line));
         if (line == NULL ||
             (line->name = scope_strndup(req->scope, name, strlen(name))) == NULL ||
             (line->value = scope_strndup(req->scope, value, strlen(value))) == NULL)

@@ -3,6 +3,7 @@
 #include "http/prefer.h"
 
 #include <errno.h>
+#include <limits.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -41,6 +42,36 @@ static int read_max_affected(const char *v, size_t len, prefer_t *ret)
         return 0;
 }
 
+/* Seconds as digits with an optional decimal point, in ms rounded up (a
+ * deadline never comes earlier than asked); 0 when not such a number. Past
+ * UINT_MAX ms it saturates: whoever applies it caps it far lower. */
+static unsigned read_seconds(const char *v, size_t len)
+{
+        unsigned long long ms = 0;
+        size_t i = 0, digits = 0;
+
+        for (; i < len && v[i] >= '0' && v[i] <= '9'; i++, digits++)
+                if (ms <= UINT_MAX)
+                        ms = ms * 10 + (unsigned)(v[i] - '0');
+        ms *= 1000;
+        if (i < len && v[i] == '.') {
+                unsigned long long scale = 100;
+                bool rest = false;
+                for (i++; i < len && v[i] >= '0' && v[i] <= '9'; i++, digits++) {
+                        if (scale > 0)
+                                ms += scale * (unsigned)(v[i] - '0');
+                        else if (v[i] != '0')
+                                rest = true;
+                        scale /= 10;
+                }
+                if (rest)
+                        ms++;
+        }
+        if (i != len || digits == 0)
+                return 0;
+        return ms > UINT_MAX ? UINT_MAX : (unsigned)ms;
+}
+
 /* One preference: name and value (without quotes) as written. */
 static int apply(const char *name, size_t name_len, const char *v, size_t len, prefer_t *ret,
                  char *why, size_t why_size)
@@ -65,6 +96,10 @@ static int apply(const char *name, size_t name_len, const char *v, size_t len, p
         } else if (token_is(name, name_len, "max-affected")) {
                 if (read_max_affected(v, len, ret) < 0)
                         return refuse(why, why_size, "max-affected", v, len);
+        } else if (token_is(name, name_len, "timeout")) {
+                ret->timeout_ms = read_seconds(v, len);
+                if (ret->timeout_ms == 0)
+                        return refuse(why, why_size, "timeout", v, len);
         }
         return 0;
 }
@@ -137,5 +172,14 @@ void prefer_applied(const prefer_t *prefer, char *out, size_t size)
         if (prefer->max_affected >= 0) {
                 snprintf(count, sizeof(count), "%lld", prefer->max_affected);
                 add(out, size, "max-affected", count);
+        }
+        if (prefer->applied_timeout_ms > 0) {
+                unsigned ms = prefer->applied_timeout_ms;
+                int n = snprintf(count, sizeof(count), "%u.%03u", ms / 1000, ms % 1000);
+                while (n > 0 && count[n - 1] == '0') /* 0.500 -> 0.5, 2.000 -> 2 */
+                        count[--n] = '\0';
+                if (n > 0 && count[n - 1] == '.')
+                        count[--n] = '\0';
+                add(out, size, "timeout", count);
         }
 }

@@ -1,6 +1,7 @@
 /*
- * The Prefer request header (RFC 7240) as writes read it, with PostgREST's
- * preference names: return=, resolution=, tx= and max-affected=. Unknown
+ * The Prefer request header (RFC 7240), with PostgREST's preference names:
+ * return=, resolution=, tx= and max-affected= for writes, and timeout= (a
+ * deadline in seconds, decimals allowed) for any statement. Unknown
  * preferences are ignored, as the RFC asks; the answer's
  * Preference-Applied header names those that were honoured.
  */
@@ -21,19 +22,23 @@ typedef struct prefer {
         prefer_resolution_t resolution;
         bool rollback;            /* tx=rollback: run everything, then roll back (a dry run) */
         long long max_affected;   /* max-affected=N, or -1 when absent */
+        unsigned timeout_ms;      /* timeout=<seconds> in ms, rounded up; 0 when absent */
         bool saw_return, saw_tx;  /* what Preference-Applied repeats */
+        unsigned applied_timeout_ms; /* the deadline used for timeout=, set by whoever
+                                        applied it; 0: none */
 } prefer_t;
 
 /**
  * Reads the Prefer header's value (NULL: no preferences) into ret. Returns
  * 0, or -EINVAL with a phrase in why for a preference queryd knows given a
- * value it does not (max-affected=abc, return=headers).
+ * value it does not (max-affected=abc, return=headers, timeout=-1: a
+ * timeout is digits with an optional decimal point, above zero).
  */
 int prefer_parse(const char *header, prefer_t *ret, char *why, size_t why_size);
 
 /**
  * Writes the Preference-Applied value for what was honoured into out
- * ("return=representation, tx=rollback"); "" when nothing was.
+ * ("return=representation, tx=rollback", "timeout=0.5"); "" when nothing was.
  */
 void prefer_applied(const prefer_t *prefer, char *out, size_t size);
 

@@ -18,6 +18,7 @@
 #include "db/db_query.h"
 #include "db/db_role.h"
 #include "request/answer.h"
+#include "request/query_call.h"
 #include "sql/typed_value.h"
 
 _Static_assert((int)CONFIG_MAX_BATCH_LOOKUPS <= (int)API_MAX_LOOKUP_KEYS &&
@@ -31,6 +32,7 @@ struct lookup {
         item_batch_t *batch;    /* NULL once it has left or been answered */
         long long key;
         row_format_t format;
+        unsigned prefer_ms;     /* the request's Prefer: timeout=, capped; 0: none */
         strbuf_t body;
         bool found;
         list_node_t node;       /* in its batch's lookups */
@@ -210,12 +212,21 @@ static void on_role(db_lease_t *lease, int status, const db_error_t *error, void
         close_batch(b);
 }
 
+/* The statement's deadline for one lookup: the batch's, with a grace for
+ * the database to report its own timeout, or the lookup's Prefer. */
+static unsigned lookup_deadline_ms(const item_batch_t *b, const lookup_t *l)
+{
+        if (l->prefer_ms != 0 && l->prefer_ms < b->query.timeout_ms)
+                return l->prefer_ms;
+        return b->query.timeout_ms + DB_QUERY_GRACE_MS;
+}
+
 /* Each lookup now waits for the statement, not for a connection. */
 static void rearm_deadlines(item_batch_t *b)
 {
         list_for_each(node, &b->lookups) {
                 lookup_t *l = list_entry(node, lookup_t, node);
-                http_set_deadline(l->req, b->query.timeout_ms + DB_QUERY_GRACE_MS, on_deadline, l);
+                http_set_deadline(l->req, lookup_deadline_ms(b, l), on_deadline, l);
         }
 }
 
@@ -352,7 +363,9 @@ static void on_deadline(http_request_t *req, void *data)
                 return;
         if (b->running)
                 http_fail(req, 504, "timeout", "the query did not complete within %u ms",
-                          b->query.timeout_ms);
+                          l->prefer_ms != 0 && l->prefer_ms < b->query.timeout_ms
+                                  ? l->prefer_ms
+                                  : b->query.timeout_ms);
         else
                 http_fail(req, 503, "overloaded", "no database connection became free within %u ms",
                           b->config->acquire_timeout_ms);
@@ -374,6 +387,12 @@ int item_batch_lookup(env_t *env, http_request_t *req, const api_resource_t *res
 
         if (l == NULL || scope_defer(req->scope, free_body, &l->body, NULL) < 0)
                 return -ENOMEM;
+        /* The cap is the resource's timeout: every batch of res has it. */
+        unsigned entry_ms = res->timeout_ms ? res->timeout_ms : env->config->query_timeout_ms;
+        if (query_call_deadline(req, entry_ms, &l->prefer_ms) < 0)
+                return 0; /* answered 400 */
+        if (l->prefer_ms == entry_ms)
+                l->prefer_ms = 0;
         l->req = req;
         l->key = key;
         l->format = format;

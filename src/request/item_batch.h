@@ -32,7 +32,9 @@ static inline bool item_batch_eligible(const api_resource_t *res)
  * in format: 200 with the row, 404 when there is none, or the error. The
  * lookup joins the batch of res still waiting for a connection of the pool
  * env reads from, or opens one. res may be a role's view: then only lookups
- * binding the same claims (env->row_binds) share a batch. Returns 0 (req will be answered), or an
+ * binding the same claims (env->row_binds) share a batch. A Prefer:
+ * timeout= lowers the lookup's own deadline (query_call_deadline); one
+ * queryd cannot read is answered 400 here. Returns 0 (req will be answered), or an
  * error of db_pool_acquire() for the caller to answer
  * (answer_acquire_failure).
  */

@@ -1,6 +1,7 @@
 /* A statement run on behalf of a request, from acquire to release. */
 #include "request/query_call.h"
 
+#include <errno.h>
 #include <stdarg.h>
 #include <stdio.h>
 #include <string.h>
@@ -8,6 +9,7 @@
 #include "core/log.h"
 #include "core/metrics.h"
 #include "db/db_role.h"
+#include "http/prefer.h"
 #include "request/answer.h"
 
 /*
@@ -197,6 +199,17 @@ static void on_role(db_lease_t *lease, int status, const db_error_t *error, void
         db_query_run(&call->query, lease, call->req->scope);
 }
 
+/* When to answer 504: at the statement's deadline, or a little after
+ * when it is the database's own, for the database to report it first. */
+static unsigned answer_ms(const query_call_t *call)
+{
+        if (call->statement_ms == 0) /* the database's timeout is off, and no Prefer's */
+                return call->env->config->query_timeout_ms + DB_QUERY_GRACE_MS;
+        if (call->statement_ms < call->query.timeout_ms || call->query.timeout_ms == 0)
+                return call->statement_ms;
+        return call->statement_ms + DB_QUERY_GRACE_MS;
+}
+
 static void on_lease(db_lease_t *lease, int status, void *data)
 {
         query_call_t *call = data;
@@ -211,9 +224,10 @@ static void on_lease(db_lease_t *lease, int status, void *data)
         call->query.row_cb = on_row;
         call->query.done_cb = on_done;
         call->query.data = call;
+        /* At the deadline the client hears 504 whatever the database does;
+         * the statement, if it still runs, is stopped when the lease goes. */
         if (call->deadline_ms == 0)
-                http_set_deadline(req, call->query.timeout_ms + DB_QUERY_GRACE_MS, on_deadline,
-                                  call);
+                http_set_deadline(req, answer_ms(call), on_deadline, call);
         db_lease_use_role(lease, req->scope, call->env->db_role, on_role, call);
 }
 
@@ -226,20 +240,20 @@ static void on_deadline(http_request_t *req, void *data)
                 if (!call->running)
                         return; /* every row is read: the client takes its time */
                 log_error("request %s: answer cut short: the query did not complete within %u ms",
-                          req->id, call->query.timeout_ms);
+                          req->id, call->statement_ms);
                 http_stream_fail(req);
         } else if (call->on_timeout != NULL) {
                 call->on_timeout(call);
         } else if (call->running) {
                 http_fail(req, 504, "timeout", "the query did not complete within %u ms",
-                          call->query.timeout_ms);
+                          call->statement_ms);
         } else {
                 http_fail(req, 503, "overloaded",
                           "no database connection became free within %u ms",
                           config->acquire_timeout_ms);
         }
-        /* Leave the queue, or drop the connection with its statement still
-         * running: nothing will read its rows now. */
+        /* Leave the queue, or hand the connection back with its statement
+         * still running: the pool stops it, and nothing reads its rows now. */
         call->running = false;
         if (call->lease != NULL)
                 db_pool_release(call->lease);
@@ -250,6 +264,10 @@ void query_call_start(query_call_t *call, query_call_done_fn done)
         http_request_t *req = call->req;
 
         call->done = done;
+        call->statement_ms = call->query.timeout_ms;
+        if (call->deadline_ms == 0 &&
+            query_call_deadline(req, call->query.timeout_ms, &call->statement_ms) < 0)
+                return;
         http_set_deadline(req, call->deadline_ms ? call->deadline_ms
                                                  : call->env->config->acquire_timeout_ms,
                           on_deadline, call);
@@ -257,6 +275,26 @@ void query_call_start(query_call_t *call, query_call_done_fn done)
                                 &call->lease);
         if (r < 0)
                 answer_acquire_failure(req, r);
+}
+
+int query_call_deadline(http_request_t *req, unsigned entry_ms, unsigned *ret_ms)
+{
+        prefer_t prefer;
+        char text[160];
+
+        *ret_ms = entry_ms;
+        if (prefer_parse(http_header(req, "Prefer"), &prefer, text, sizeof(text)) < 0) {
+                http_fail_param(req, "Prefer", "%s", text);
+                return -EINVAL;
+        }
+        if (prefer.timeout_ms == 0)
+                return 0;
+        if (entry_ms == 0 || prefer.timeout_ms < entry_ms)
+                *ret_ms = prefer.timeout_ms;
+        prefer_t applied = { .max_affected = -1, .applied_timeout_ms = *ret_ms };
+        prefer_applied(&applied, text, sizeof(text));
+        http_add_header(req, "Preference-Applied", text);
+        return 0;
 }
 
 void query_call_respond(query_call_t *call)

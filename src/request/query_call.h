@@ -4,8 +4,11 @@
  * connection back, and report. A result that outgrows a small buffer is
  * streamed: the answer starts while rows still arrive, and fetching pauses
  * while the client has not taken what was written. Deadlines answer 503
- * past the acquire timeout and 504 past the query timeout, which the
- * database enforces as well; a stream past its deadline is cut short.
+ * past the acquire timeout and 504 at the query timeout (or the request's
+ * lower Prefer: timeout=), whether the database answers or not; the
+ * database enforces the query timeout as well, and a statement still
+ * running at the deadline is stopped (db_pool.h). A stream past its
+ * deadline is cut short.
  */
 #ifndef QUERYD_QUERY_CALL_H
 #define QUERYD_QUERY_CALL_H
@@ -41,7 +44,7 @@ struct query_call {
         query_call_last_row_fn on_last_row; /* optional */
         void *data;
         db_intent_t intent;          /* DB_READ unless set */
-        unsigned deadline_ms;        /* 0: the acquire, then the query timeout */
+        unsigned deadline_ms;        /* 0: the acquire, then the statement's deadline */
         query_call_timeout_fn on_timeout; /* answers at the deadline; NULL: 503 or 504 */
         /* private */
         query_call_done_fn done;
@@ -50,6 +53,7 @@ struct query_call {
         bool running;
         bool streaming;              /* the answer has started: errors can only cut it */
         bool finished;               /* the body is complete in rows_json */
+        unsigned statement_ms;       /* query.timeout_ms, or less by Prefer: timeout= */
         size_t sent;                 /* bytes of rows_json handed to the client */
         uv_timer_t *refill;          /* resumes a paused fetch from the loop */
 };
@@ -65,9 +69,20 @@ query_call_t *query_call_new(env_t *env, http_request_t *req, const char *sql,
 
 /**
  * Starts the call; done runs exactly once unless the request was answered
- * here (no connection could be borrowed), in which case it never runs.
+ * here (a Prefer header queryd cannot read: 400; no connection could be
+ * borrowed), in which case it never runs.
  */
 void query_call_start(query_call_t *call, query_call_done_fn done);
+
+/**
+ * The deadline of a statement of req whose entry allows entry_ms: lowered
+ * by the request's Prefer: timeout=<seconds>, never raised. When the
+ * request names a timeout, Preference-Applied reports the value used (the
+ * entry's when it asked for more) on whatever answer req gets. Returns 0
+ * with *ret_ms set, or -EINVAL after answering 400 for a Prefer header
+ * queryd cannot read.
+ */
+int query_call_deadline(http_request_t *req, unsigned entry_ms, unsigned *ret_ms);
 
 /**
  * Answers 200 with rows_json in the call's format, after done has added

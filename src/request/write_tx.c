@@ -35,13 +35,32 @@ struct write_tx {
         void *row_data;
         write_tx_done_fn done; /* the step under way's */
         void *data;
+        unsigned prefer_ms;    /* a lower deadline for each step (Prefer: timeout=); 0: none */
 };
 
-/* A statement may take its timeout and the grace; so may the wait for the
- * next one while the caller reads on. */
+/* A statement may take its timeout and the grace for the database to
+ * report it; so may the wait for the next one while the caller reads on. A
+ * lower deadline of the request's own is kept to the millisecond. */
 static unsigned step_ms(const write_tx_t *tx)
 {
-        return tx->env->config->query_timeout_ms + DB_QUERY_GRACE_MS;
+        unsigned timeout_ms = tx->env->config->query_timeout_ms;
+
+        if (tx->prefer_ms != 0 && tx->prefer_ms < timeout_ms)
+                return tx->prefer_ms;
+        return timeout_ms + DB_QUERY_GRACE_MS;
+}
+
+/* The statement deadline as the client is told it. */
+static unsigned statement_ms(const write_tx_t *tx)
+{
+        unsigned timeout_ms = tx->env->config->query_timeout_ms;
+
+        return tx->prefer_ms != 0 && tx->prefer_ms < timeout_ms ? tx->prefer_ms : timeout_ms;
+}
+
+void write_tx_set_deadline(write_tx_t *tx, unsigned ms)
+{
+        tx->prefer_ms = ms;
 }
 
 static bool is_client_error(unsigned code)
@@ -123,13 +142,13 @@ static void on_deadline(http_request_t *req, void *data)
                                   config->acquire_timeout_ms);
                 else
                         http_fail(req, 504, "timeout", "the query did not complete within %u ms",
-                                  config->query_timeout_ms);
+                                  statement_ms(tx));
                 lose(tx, -ETIMEDOUT);
                 report(tx, -ETIMEDOUT, NULL);
                 return;
         case TX_RUNNING:
                 http_fail(req, 504, "timeout", "the query did not complete within %u ms",
-                          config->query_timeout_ms);
+                          statement_ms(tx));
                 lose(tx, -ETIMEDOUT);
                 report(tx, -ETIMEDOUT, NULL);
                 return;

@@ -8,8 +8,9 @@
  *
  * The runner owns the request's deadline from write_tx_begin() until
  * write_tx_finish() reports: waiting for a connection, the acquire timeout
- * (then 503); a statement, its query timeout plus DB_QUERY_GRACE_MS (then
- * 504); between statements, while the caller reads more of the body, the
+ * (then 503); a statement, its query timeout plus DB_QUERY_GRACE_MS, or a
+ * lower deadline set with write_tx_set_deadline() (then 504, and a
+ * statement still running is stopped: db_pool.h); between statements, while the caller reads more of the body, the
  * same span again (then 504), so a client that trickles its body cannot
  * hold rows locked for longer than one statement may run.
  */
@@ -45,6 +46,13 @@ typedef void (*write_tx_done_fn)(write_tx_t *tx, int status, const db_error_t *e
 
 /** A transaction for req, in its scope. NULL when out of memory. */
 write_tx_t *write_tx_new(env_t *env, http_request_t *req);
+
+/**
+ * Lowers the deadline of each step to ms (a request's Prefer: timeout=),
+ * when it is below the query timeout; 0: the query timeout. Call before
+ * write_tx_begin().
+ */
+void write_tx_set_deadline(write_tx_t *tx, unsigned ms);
 
 /**
  * Borrows a connection with the write intent, switches it to env->db_role

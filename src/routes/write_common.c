@@ -30,6 +30,12 @@ bool write_request_init(write_request_t *w, env_t *env, http_request_t *req,
                 http_fail(req, 500, "internal", "out of memory");
                 return false;
         }
+        if (w->prefer.timeout_ms != 0) { /* lowers each statement's deadline, never raises it */
+                unsigned entry_ms = env->config->query_timeout_ms;
+                w->prefer.applied_timeout_ms =
+                        w->prefer.timeout_ms < entry_ms ? w->prefer.timeout_ms : entry_ms;
+                write_tx_set_deadline(w->tx, w->prefer.applied_timeout_ms);
+        }
         return true;
 }
 
