@@ -114,7 +114,10 @@ function rowSchema(item) {
   const json = ((ok.content || {})['application/json'] || {}).schema;
   const page = deref(json);
   const data = deref((page.properties || {}).data);
-  return data.type === 'array' ? deref(data.items) : null;
+  if (data.type !== 'array') return null;
+  const items = deref(data.items);
+  /* A collection's items are its rows or, with aggregates, its groups: rows first. */
+  return Array.isArray(items.anyOf) ? deref(items.anyOf[0]) : items;
 }
 
 /* Entries: paths whose GET answers {data: [rows]}; a resource's has "after". */

@@ -22,6 +22,7 @@
 #include "db/db_role.h"
 #include "request/access.h"
 #include "request/answer.h"
+#include "request/query_call.h"
 #include "routes/embed_rows.h"
 #include "routes/routes.h"
 #include "sql/embed_plan.h"
@@ -51,6 +52,7 @@ typedef struct embed_read {
         collection_plan_t *batch_plan; /* the batch's page (in the batch's scope) */
         char *count;                   /* digits of count=exact */
         long long emitted;             /* parents written */
+        unsigned deadline_ms;          /* each statement's, Prefer: timeout applied */
         long long batch_rows;          /* parents a batch asks for */
         long long batch_limit;         /* this batch's */
         bool more;                     /* a parent followed the batch */
@@ -276,13 +278,22 @@ static void on_deadline(http_request_t *req, void *data)
                 fail(run, 503, "overloaded", "no database connection became free in time");
 }
 
+/* The entry's statement timeout, which the server enforces too. */
+static unsigned entry_timeout(const embed_read_t *run)
+{
+        return run->res->timeout_ms ? run->res->timeout_ms : run->env->config->query_timeout_ms;
+}
+
 static void run_statement(embed_read_t *run, const char *sql, MYSQL_BIND *binds,
                           const collection_plan_t *rows, db_query_row_cb row_cb,
                           db_query_done_cb done)
 {
         db_query_t *q = &run->query;
-        unsigned timeout = run->res->timeout_ms ? run->res->timeout_ms
-                                                : run->env->config->query_timeout_ms;
+        unsigned timeout = entry_timeout(run);
+        /* A deadline the request lowered (Prefer: timeout) is met by the timer
+         * alone; the entry's leaves the server's own error a moment to arrive. */
+        unsigned wait = run->deadline_ms < timeout ? run->deadline_ms
+                                                   : timeout + DB_QUERY_GRACE_MS;
 
         q->sql = sql;
         q->params = binds;
@@ -297,7 +308,7 @@ static void run_statement(embed_read_t *run, const char *sql, MYSQL_BIND *binds,
         q->done_cb = done;
         q->data = run;
         run->running = true;
-        http_set_deadline(run->req, timeout + DB_QUERY_GRACE_MS, on_deadline, run);
+        http_set_deadline(run->req, wait, on_deadline, run);
         db_query_run(q, run->lease, run->batch);
 }
 
@@ -670,6 +681,8 @@ static bool plan_request(embed_read_t *run)
 
         if (r < 0)
                 return refuse(req, r, &err);
+        if (query_call_deadline(req, entry_timeout(run), &run->deadline_ms) < 0)
+                return false; /* answered: a Prefer header queryd cannot read */
         if (run->item_key != NULL) {
                 for (size_t i = 0; i < run->plan.arg_count; i++)
                         if (strcmp(run->plan.args[i].name, "select") != 0) {

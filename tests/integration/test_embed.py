@@ -295,6 +295,13 @@ class EmbedTests(harness.DemoServiceTestCase):
         self.assertEqual(page["count"], 19)
         self.assertEqual(len(page["data"]), 3)
 
+    def test_prefer_timeout(self):
+        resp = self.get("/teams?select=id,members(id)&limit=3", headers={"Prefer": "timeout=2.5"})
+        self.assertEqual(resp.status, 200, resp.describe())
+        self.assertEqual(resp.headers.get("Preference-Applied"), "timeout=2.5")
+        assert_invalid(self, self.get("/teams?select=id,members(id)",
+                                      headers={"Prefer": "timeout=abc"}), "Prefer")
+
     def test_ndjson_and_csv(self):
         resp = self.get("/teams?select=id,name,members(id,name)&limit=100",
                         headers={"Accept": "application/x-ndjson"})
