@@ -361,7 +361,7 @@ static int parse_level(parser_t *ps, embed_node_t *node, const char *text, size_
         strbuf_t cols = { 0 };
         int r = 0;
 
-        for (size_t i = 0, end; r == 0 && i <= len; i = end + 1) {
+        for (size_t i = 0, end = 0; r == 0 && i <= len; i = end + 1) {
                 r = term_end(ps, text, len, i, &end);
                 if (r == 0 && end == i)
                         r = refuse(ps->err, "select", "an empty term in select%s%.*s",
