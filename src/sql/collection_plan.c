@@ -40,10 +40,7 @@ typedef struct request_terms {
         cursor_value_t *after_values;
 } request_terms_t;
 
-static int refuse(collection_error_t *err, const char *parameter, const char *fmt, ...)
-        __attribute__((format(printf, 3, 4)));
-
-static int refuse(collection_error_t *err, const char *parameter, const char *fmt, ...)
+int collection_refuse(collection_error_t *err, const char *parameter, const char *fmt, ...)
 {
         va_list ap;
 
@@ -57,7 +54,8 @@ static int refuse(collection_error_t *err, const char *parameter, const char *fm
 static int column_named(const api_resource_t *res, const char *name, size_t len)
 {
         for (size_t i = 0; i < res->column_count; i++)
-                if (strlen(res->columns[i].name) == len && memcmp(res->columns[i].name, name, len) == 0)
+                if (strlen(res->columns[i].name) == len &&
+                    memcmp(res->columns[i].name, name, len) == 0)
                         return (int)i;
         return -1;
 }
@@ -86,11 +84,11 @@ static int select_column(collection_plan_t *p, const char *s, size_t len, collec
         int column = column_named(p->res, s, len);
 
         if (column < 0)
-                return refuse(err, "select", "'%.*s' is not a column of %s", (int)len, s,
-                              p->res->path);
+                return collection_refuse(err, "select", "'%.*s' is not a column of %s", (int)len, s,
+                                         p->res->path);
         size_t before = p->field_count;
         if (add_field(p, (size_t)column) < (int)before)
-                return refuse(err, "select", "'%.*s' is selected twice", (int)len, s);
+                return collection_refuse(err, "select", "'%.*s' is selected twice", (int)len, s);
         return 0;
 }
 
@@ -156,7 +154,8 @@ int collection_plan_select(collection_plan_t *p, const api_resource_t *res, cons
         if (r == 0)
                 r = parse_select(p, select, scope, err);
         if (r == 0 && p->aggregate_count > 0)
-                r = refuse(err, "select", "aggregates apply to collections: an item is one row");
+                r = collection_refuse(err, "select",
+                                      "aggregates apply to collections: an item is one row");
         if (r == 0)
                 fill_outputs(p);
         return r;
@@ -187,20 +186,22 @@ static int parse_order_term(collection_plan_t *p, const char *term, size_t len,
                 if (dir_len == 4 && memcmp(dot + 1, "desc", 4) == 0)
                         descending = true;
                 else if (dir_len != 3 || memcmp(dot + 1, "asc", 3) != 0)
-                        return refuse(err, "order", "'%.*s': the direction must be asc or desc",
-                                      (int)len, term);
+                        return collection_refuse(err, "order",
+                                                 "'%.*s': the direction must be asc or desc",
+                                                 (int)len, term);
         }
         int column = column_named(p->res, term, name_len);
         if (column < 0)
-                return refuse(err, "order", "'%.*s' is not a column of %s", (int)name_len, term,
-                              p->res->path);
+                return collection_refuse(err, "order", "'%.*s' is not a column of %s",
+                                         (int)name_len, term, p->res->path);
         if (!p->res->columns[column].orderable)
-                return refuse(err, "order", "'%.*s' cannot be sorted (TEXT, BLOB or JSON)",
-                              (int)name_len, term);
+                return collection_refuse(err, "order",
+                                         "'%.*s' cannot be sorted (TEXT, BLOB or JSON)",
+                                         (int)name_len, term);
         if (in_order(p, (size_t)column))
-                return refuse(err, "order", "'%.*s' appears twice", (int)name_len, term);
+                return collection_refuse(err, "order", "'%.*s' appears twice", (int)name_len, term);
         if (p->order_count == COLLECTION_MAX_ORDER)
-                return refuse(err, "order", "at most %d terms", COLLECTION_MAX_ORDER);
+                return collection_refuse(err, "order", "at most %d terms", COLLECTION_MAX_ORDER);
         p->order[p->order_count++] = (collection_order_t){ .column = (size_t)column,
                                                            .descending = descending };
         return 0;
@@ -225,7 +226,8 @@ static int parse_order(collection_plan_t *p, const char *order, scope_t *scope,
                                 (collection_order_t){ .column = p->res->key[k] };
         for (size_t i = 0; r == 0 && i < p->order_count; i++) {
                 p->order[i].field = (unsigned)add_field(p, p->order[i].column);
-                strbuf_appendf(&text, "%s%s.%s", i ? "," : "", p->res->columns[p->order[i].column].name,
+                strbuf_appendf(&text, "%s%s.%s", i ? "," : "",
+                               p->res->columns[p->order[i].column].name,
                                p->order[i].descending ? "desc" : "asc");
         }
         const char *terms = text.data != NULL ? text.data : ""; /* none: no key, no order */
@@ -242,7 +244,8 @@ static int parse_count_arg(const char *name, const char *text, long long min, lo
                            long long *ret, collection_error_t *err)
 {
         if (!query_args_parse_int64(text, strlen(text), ret) || *ret < min)
-                return refuse(err, name, "'%s' must be an integer of at least %lld", name, min);
+                return collection_refuse(err, name, "'%s' must be an integer of at least %lld",
+                                         name, min);
         if (*ret > max)
                 *ret = max;
         return 0;
@@ -259,8 +262,10 @@ static int keyless_paging(collection_plan_t *p, const request_terms_t *t, collec
         if (p->res->key_count > 0)
                 return 0;
         if (t->after != NULL)
-                return refuse(err, "after", "%s has no key, so its pages link by 'offset', "
-                              "not by cursor", p->res->path);
+                return collection_refuse(err, "after",
+                                         "%s has no key, so its pages link by 'offset', "
+                                         "not by cursor",
+                                         p->res->path);
         p->by_offset = true;
         return 0;
 }
@@ -269,11 +274,13 @@ static int keyless_paging(collection_plan_t *p, const request_terms_t *t, collec
 static int group_paging(collection_plan_t *p, const request_terms_t *t, collection_error_t *err)
 {
         if (t->after != NULL)
-                return refuse(err, "after", "a grouped answer (aggregates in select) is paged "
-                              "with offset");
+                return collection_refuse(err, "after",
+                                         "a grouped answer (aggregates in select) is paged "
+                                         "with offset");
         if (p->count_estimated)
-                return refuse(err, "count", "a grouped answer counts its groups with "
-                              "count=exact; count=estimated estimates rows");
+                return collection_refuse(err, "count",
+                                         "a grouped answer counts its groups with "
+                                         "count=exact; count=estimated estimates rows");
         p->by_offset = true;
         return 0;
 }
@@ -295,16 +302,18 @@ static int parse_paging(collection_plan_t *p, const query_arg_t *args, size_t n,
                 r = parse_count_arg("offset", offset, 0, LLONG_MAX - 1000001, &p->offset, err);
         }
         if (r == 0 && offset != NULL && t->after != NULL)
-                r = refuse(err, "offset", "use either 'after' (keyset, fast) or 'offset', not both");
+                r = collection_refuse(err, "offset",
+                                      "use either 'after' (keyset, fast) or 'offset', not both");
         if (r == 0 && count != NULL && strcmp(count, "exact") != 0 &&
             strcmp(count, "estimated") != 0)
-                r = refuse(err, "count", "count takes exact or estimated");
+                r = collection_refuse(err, "count", "count takes exact or estimated");
         p->count_exact = count != NULL && strcmp(count, "exact") == 0;
         p->count_estimated = count != NULL && !p->count_exact;
         /* The optimizer counts what an index range covers, whatever the row rule says. */
         if (r == 0 && p->count_estimated && p->res->row_sql != NULL)
-                r = refuse(err, "count", "count=estimated would count rows outside this role's "
-                           "rule: ask for count=exact");
+                r = collection_refuse(err, "count",
+                                      "count=estimated would count rows outside this role's "
+                                      "rule: ask for count=exact");
         if (r == 0)
                 r = keyless_paging(p, t, err);
         if (r == 0 && p->aggregate_count > 0)
@@ -337,17 +346,18 @@ static int read_filter(const api_resource_t *res, const query_arg_t *arg, scope_
         int column = column_named(res, arg->name, strlen(arg->name));
 
         if (column < 0)
-                return refuse(err, arg->name, "unknown query parameter '%s': not a column of %s",
-                              arg->name, res->path);
+                return collection_refuse(err, arg->name,
+                                         "unknown query parameter '%s': not a column of %s",
+                                         arg->name, res->path);
         f->name = arg->name;
         f->column = (size_t)column;
         int r = filter_expr_parse(arg->value ? arg->value : "", scope, &f->expr, reason,
                                   sizeof(reason));
         if (r == -EINVAL)
-                return refuse(err, arg->name, "filter '%s': %s", arg->name, reason);
+                return collection_refuse(err, arg->name, "filter '%s': %s", arg->name, reason);
         const char *mismatch = r == 0 ? op_mismatch(&res->columns[column], &f->expr) : NULL;
         if (mismatch != NULL)
-                return refuse(err, arg->name, "filter '%s': %s", arg->name, mismatch);
+                return collection_refuse(err, arg->name, "filter '%s': %s", arg->name, mismatch);
         return r;
 }
 
@@ -360,13 +370,15 @@ static int read_args(collection_plan_t *p, const query_arg_t *args, size_t n, sc
                 if (is_reserved(args[i].name)) {
                         for (size_t j = 0; j < i; j++)
                                 if (strcmp(args[j].name, args[i].name) == 0)
-                                        return refuse(err, args[i].name,
-                                                      "query parameter '%s' is given more than once",
-                                                      args[i].name);
+                                        return collection_refuse(
+                                                err, args[i].name,
+                                                "query parameter '%s' is given more than once",
+                                                args[i].name);
                         continue;
                 }
                 if (t->filter_count == MAX_FILTERS)
-                        return refuse(err, args[i].name, "at most %d filters", MAX_FILTERS);
+                        return collection_refuse(err, args[i].name, "at most %d filters",
+                                                 MAX_FILTERS);
                 r = read_filter(p->res, &args[i], scope, &t->filters[t->filter_count++], err);
         }
         return r;
@@ -413,9 +425,9 @@ static int bind_value(writer_t *w, const api_column_t *c, const api_rule_t *rule
                                   sizeof(reason));
 
         if (r == -EINVAL)
-                return refuse(err, parameter, "%s '%s': '%.*s' %s",
-                              strcmp(parameter, "after") ? "filter" : "cursor value of", c->name,
-                              len > 64 ? 64 : (int)len, text, reason);
+                return collection_refuse(err, parameter, "%s '%s': '%.*s' %s",
+                                         strcmp(parameter, "after") ? "filter" : "cursor value of",
+                                         c->name, len > 64 ? 64 : (int)len, text, reason);
         if (r == 0)
                 w->bind_count++;
         return r;
@@ -699,10 +711,12 @@ static int read_after(collection_plan_t *p, request_terms_t *t, scope_t *scope,
         int r = cursor_decode(t->after, p->order_text, p->order_count, scope, t->after_values,
                               reason, sizeof(reason));
         if (r == -EINVAL)
-                return refuse(err, "after", "the cursor %s", reason);
+                return collection_refuse(err, "after", "the cursor %s", reason);
         for (size_t i = 0; r == 0 && i < p->order_count; i++)
-                if (t->after_values[i].text == NULL && !p->res->columns[p->order[i].column].nullable)
-                        return refuse(err, "after", "the cursor is not one of this collection");
+                if (t->after_values[i].text == NULL &&
+                    !p->res->columns[p->order[i].column].nullable)
+                        return collection_refuse(err, "after",
+                                                 "the cursor is not one of this collection");
         return r;
 }
 
@@ -749,9 +763,9 @@ int collection_plan_where(const api_resource_t *res, const MYSQL_BIND *row_binds
                 return -ENOMEM;
         for (size_t i = 0; i < arg_count; i++)
                 if (is_reserved(args[i].name))
-                        return refuse(err, args[i].name,
-                                      "query parameter '%s' does not apply to a write",
-                                      args[i].name);
+                        return collection_refuse(err, args[i].name,
+                                                 "query parameter '%s' does not apply to a write",
+                                                 args[i].name);
         int r = read_args(&p, args, arg_count, scope, t, err);
         if (r < 0)
                 return r;

@@ -38,6 +38,13 @@ typedef struct collection_aggregate {
         const char *key;            /* the output's name: the function's, or the alias */
 } collection_aggregate_t;
 
+/**
+ * Fills err: the parameter at fault and a printf-formatted sentence for the
+ * detail. Returns -EINVAL, for every refusal of the read grammar to return.
+ */
+int collection_refuse(collection_error_t *err, const char *parameter, const char *fmt, ...)
+        __attribute__((format(printf, 3, 4)));
+
 typedef struct collection_order {
         size_t column;   /* index in res->columns */
         bool descending;

@@ -37,20 +37,6 @@ typedef struct parser {
         size_t arg_count[EMBED_MAX_NODES];
 } parser_t;
 
-static int refuse(collection_error_t *err, const char *parameter, const char *fmt, ...)
-        __attribute__((format(printf, 3, 4)));
-
-static int refuse(collection_error_t *err, const char *parameter, const char *fmt, ...)
-{
-        va_list ap;
-
-        err->parameter = parameter;
-        va_start(ap, fmt);
-        vsnprintf(err->detail, sizeof(err->detail), fmt, ap);
-        va_end(ap);
-        return -EINVAL;
-}
-
 static bool same(const char *name, const char *text, size_t len)
 {
         return strlen(name) == len && memcmp(name, text, len) == 0;
@@ -126,14 +112,16 @@ static int refuse_relation(parser_t *ps, const embed_node_t *parent, const char 
         if (r == 0 && list.failed)
                 r = -ENOMEM;
         if (r == 0 && matches > 1)
-                r = refuse(ps->err, "select", "'%.*s' is ambiguous in %s: name the foreign key, "
-                           "one of %s", len > 64 ? 64 : (int)len, name, parent->res->path,
-                           list.data);
+                r = collection_refuse(ps->err, "select",
+                                      "'%.*s' is ambiguous in %s: name the foreign key, "
+                                      "one of %s",
+                                      len > 64 ? 64 : (int)len, name, parent->res->path, list.data);
         else if (r == 0)
-                r = refuse(ps->err, "select", "'%.*s%s%.*s' is not a relation of %s (it has: %s)",
-                           len > 64 ? 64 : (int)len, name, hint ? "!" : "",
-                           hint_len > 64 ? 64 : (int)hint_len, hint ? hint : "",
-                           parent->res->path, list.len > 1 ? list.data : "none");
+                r = collection_refuse(ps->err, "select",
+                                      "'%.*s%s%.*s' is not a relation of %s (it has: %s)",
+                                      len > 64 ? 64 : (int)len, name, hint ? "!" : "",
+                                      hint_len > 64 ? 64 : (int)hint_len, hint ? hint : "",
+                                      parent->res->path, list.len > 1 ? list.data : "none");
         strbuf_done(&list);
         return r;
 }
@@ -189,7 +177,7 @@ static int term_end(parser_t *ps, const char *text, size_t len, size_t i, size_t
                         break;
         }
         if (depth != 0)
-                return refuse(ps->err, "select", "unbalanced parentheses in select");
+                return collection_refuse(ps->err, "select", "unbalanced parentheses in select");
         *ret_end = i;
         return 0;
 }
@@ -259,12 +247,15 @@ static int read_head(parser_t *ps, const char *term, size_t len, embed_head_t *h
         h->label = colon ? term : h->name;
         h->label_len = colon ? (size_t)(colon - term) : h->name_len;
         if (h->name_len == 0 || h->label_len == 0 || (bang && h->hint_len == 0))
-                return refuse(ps->err, "select", "'%.*s(': an embedding is "
-                              "[alias:]relation[!foreign_key](columns)",
-                              len > 64 ? 64 : (int)len, term);
+                return collection_refuse(ps->err, "select",
+                                         "'%.*s(': an embedding is "
+                                         "[alias:]relation[!foreign_key](columns)",
+                                         len > 64 ? 64 : (int)len, term);
         if (memchr(h->label, '.', h->label_len) || h->label_len > 64)
-                return refuse(ps->err, "select", "'%.*s': the name of an embedding has at most "
-                              "64 characters and no '.'", len > 64 ? 64 : (int)len, term);
+                return collection_refuse(ps->err, "select",
+                                         "'%.*s': the name of an embedding has at most "
+                                         "64 characters and no '.'",
+                                         len > 64 ? 64 : (int)len, term);
         return 0;
 }
 
@@ -316,20 +307,24 @@ static int parse_embed(parser_t *ps, embed_node_t *node, const char *term, size_
         if (r < 0)
                 return r;
         if (term[len - 1] != ')')
-                return refuse(ps->err, "select", "'%.*s': nothing may follow an embedding's ')'",
-                              len > 64 ? 64 : (int)len, term);
+                return collection_refuse(ps->err, "select",
+                                         "'%.*s': nothing may follow an embedding's ')'",
+                                         len > 64 ? 64 : (int)len, term);
         if (node->depth == EMBED_MAX_DEPTH)
-                return refuse(ps->err, "select", "embeddings nest at most %d levels deep",
-                              EMBED_MAX_DEPTH);
+                return collection_refuse(ps->err, "select",
+                                         "embeddings nest at most %d levels deep", EMBED_MAX_DEPTH);
         if (ps->plan->node_count == EMBED_MAX_NODES || node->child_count == EMBED_MAX_CHILDREN)
-                return refuse(ps->err, "select", "at most %d embeddings, %d in one level",
-                              EMBED_MAX_NODES - 1, EMBED_MAX_CHILDREN);
+                return collection_refuse(ps->err, "select",
+                                         "at most %d embeddings, %d in one level",
+                                         EMBED_MAX_NODES - 1, EMBED_MAX_CHILDREN);
         embed_node_t *child = new_child(ps, node, &h);
         if (child == NULL)
                 return -ENOMEM;
         if (label_taken(node, child->key))
-                return refuse(ps->err, "select", "'%.*s' is embedded twice: tell them apart "
-                              "with an alias (alias:relation(...))", (int)h.label_len, h.label);
+                return collection_refuse(ps->err, "select",
+                                         "'%.*s' is embedded twice: tell them apart "
+                                         "with an alias (alias:relation(...))",
+                                         (int)h.label_len, h.label);
         r = resolve(ps, node, h.name, h.name_len, h.hint, h.hint_len, child);
         if (r < 0)
                 return r;
@@ -347,9 +342,11 @@ static int check_labels(parser_t *ps, const embed_node_t *node)
                 for (const char *s = node->select; *s != '\0';) {
                         size_t n = strcspn(s, ",");
                         if (n == len && memcmp(s, label, len) == 0)
-                                return refuse(ps->err, "select", "'%.*s' is both a column and "
-                                              "an embedding: give the embedding an alias",
-                                              (int)len, label);
+                                return collection_refuse(
+                                        ps->err, "select",
+                                        "'%.*s' is both a column and "
+                                        "an embedding: give the embedding an alias",
+                                        (int)len, label);
                         s += n + (s[n] == ',');
                 }
         }
@@ -364,18 +361,20 @@ static int parse_level(parser_t *ps, embed_node_t *node, const char *text, size_
         for (size_t i = 0, end = 0; r == 0 && i <= len; i = end + 1) {
                 r = term_end(ps, text, len, i, &end);
                 if (r == 0 && end == i)
-                        r = refuse(ps->err, "select", "an empty term in select%s%.*s",
-                                   node->depth ? " of " : "", (int)strlen(node->prefix),
-                                   node->prefix);
+                        r = collection_refuse(ps->err, "select", "an empty term in select%s%.*s",
+                                              node->depth ? " of " : "", (int)strlen(node->prefix),
+                                              node->prefix);
                 else if (r == 0 && is_embedding(text + i, end - i))
                         r = parse_embed(ps, node, text + i, end - i);
                 else if (r == 0)
                         r = add_columns(node, text + i, end - i, &cols);
         }
         if (r == 0 && cols.len == 0)
-                r = refuse(ps->err, "select", "select%s%.*s names no column: embedding needs at "
-                           "least one", node->depth ? " of " : "", (int)strlen(node->prefix),
-                           node->prefix);
+                r = collection_refuse(ps->err, "select",
+                                      "select%s%.*s names no column: embedding needs at "
+                                      "least one",
+                                      node->depth ? " of " : "", (int)strlen(node->prefix),
+                                      node->prefix);
         if (r == 0 && (cols.failed || !(node->select = scope_strndup(ps->scope, cols.data,
                                                                        cols.len))))
                 r = -ENOMEM;
@@ -414,15 +413,18 @@ static int check_nested(parser_t *ps, const embed_node_t *node, const query_arg_
         static const char *const refused[] = { "after", "offset", "count" };
 
         if (strcmp(rest, "select") == 0)
-                return refuse(ps->err, arg->name, "the columns of an embedding go in its "
-                              "parentheses in select");
+                return collection_refuse(ps->err, arg->name,
+                                         "the columns of an embedding go in its "
+                                         "parentheses in select");
         for (size_t i = 0; i < sizeof(refused) / sizeof(refused[0]); i++)
                 if (strcmp(rest, refused[i]) == 0)
-                        return refuse(ps->err, arg->name, "'%s' does not apply to an embedding",
-                                      rest);
+                        return collection_refuse(ps->err, arg->name,
+                                                 "'%s' does not apply to an embedding", rest);
         if (strcmp(rest, "limit") == 0 && node->rel->to_one)
-                return refuse(ps->err, arg->name, "'%s' embeds one row or null: limit applies "
-                              "to arrays", arg->name);
+                return collection_refuse(ps->err, arg->name,
+                                         "'%s' embeds one row or null: limit applies "
+                                         "to arrays",
+                                         arg->name);
         return 0;
 }
 
@@ -506,8 +508,9 @@ static int build_level(parser_t *ps, embed_node_t *node, size_t k)
         int r = collection_plan_build(&node->plan, node->res, node->row_binds, args, n + 1,
                                       ps->scope, ps->err);
         if (r == 0 && node->plan.aggregate_count > 0) /* rows are joined back, not groups */
-                r = refuse(ps->err, "select", "aggregates cannot be combined with embedded "
-                           "relations");
+                r = collection_refuse(ps->err, "select",
+                                      "aggregates cannot be combined with embedded "
+                                      "relations");
         node->per_parent = query_args_get(own, n, "limit") ? node->plan.limit : 0;
         if (r == 0)
                 r = collection_plan_where(node->res, node->row_binds, filters, filter_count, "",

@@ -155,20 +155,6 @@ void select_aggregate_append_sql(strbuf_t *sql, aggregate_fn_t fn, const api_col
 
 /* ---- in a collection plan ---- */
 
-static int refuse(collection_error_t *err, const char *parameter, const char *fmt, ...)
-        __attribute__((format(printf, 3, 4)));
-
-static int refuse(collection_error_t *err, const char *parameter, const char *fmt, ...)
-{
-        va_list ap;
-
-        err->parameter = parameter;
-        va_start(ap, fmt);
-        vsnprintf(err->detail, sizeof(err->detail), fmt, ap);
-        va_end(ap);
-        return -EINVAL;
-}
-
 /* Terms quoted in details are cut short: the detail has room for a sentence. */
 static int clip(size_t len)
 {
@@ -203,15 +189,19 @@ static int resolve(const collection_plan_t *p, const aggregate_term_t *t, const 
                 return 0;
         *ret_column = column_index(p->res, t->column, t->column_len);
         if (*ret_column < 0)
-                return refuse(err, parameter, "'%.*s': '%.*s' is not a column of %s", clip(len),
-                              term, clip(t->column_len), t->column, p->res->path);
+                return collection_refuse(err, parameter, "'%.*s': '%.*s' is not a column of %s",
+                                         clip(len), term, clip(t->column_len), t->column,
+                                         p->res->path);
         c = &p->res->columns[*ret_column];
         if (!c->orderable)
-                return refuse(err, parameter, "'%.*s': %s() does not apply to TEXT, BLOB or JSON "
-                              "columns", clip(len), term, names[t->fn]);
+                return collection_refuse(err, parameter,
+                                         "'%.*s': %s() does not apply to TEXT, BLOB or JSON "
+                                         "columns",
+                                         clip(len), term, names[t->fn]);
         if ((t->fn == AGGREGATE_SUM || t->fn == AGGREGATE_AVG) && !numeric(c))
-                return refuse(err, parameter, "'%.*s': %s() applies to numeric columns only",
-                              clip(len), term, names[t->fn]);
+                return collection_refuse(err, parameter,
+                                         "'%.*s': %s() applies to numeric columns only", clip(len),
+                                         term, names[t->fn]);
         return 0;
 }
 
@@ -225,15 +215,17 @@ int select_aggregate_add(collection_plan_t *p, const char *term, size_t len, sco
         if (!select_aggregate_shaped(term, len))
                 return 0;
         if (select_aggregate_split(term, len, false, &t, reason, sizeof(reason)) < 0)
-                return refuse(err, "select", "'%.*s': %s", clip(len), term, reason);
+                return collection_refuse(err, "select", "'%.*s': %s", clip(len), term, reason);
         int r = resolve(p, &t, "select", term, len, &column, err);
         if (r < 0)
                 return r;
         if (p->aggregate_count == SELECT_MAX_AGGREGATES)
-                return refuse(err, "select", "at most %d aggregates", SELECT_MAX_AGGREGATES);
+                return collection_refuse(err, "select", "at most %d aggregates",
+                                         SELECT_MAX_AGGREGATES);
         if (t.alias != NULL && column_index(p->res, t.alias, t.alias_len) >= 0)
-                return refuse(err, "select", "'%.*s': the alias '%.*s' is the name of a column",
-                              clip(len), term, (int)t.alias_len, t.alias);
+                return collection_refuse(err, "select",
+                                         "'%.*s': the alias '%.*s' is the name of a column",
+                                         clip(len), term, (int)t.alias_len, t.alias);
         const char *key = t.alias ? scope_strndup(scope, t.alias, t.alias_len) : names[t.fn];
         if (key == NULL)
                 return -ENOMEM;
@@ -260,18 +252,23 @@ int select_aggregate_check_select(const collection_plan_t *p, collection_error_t
                 if (p->aggregates[i].fn == AGGREGATE_NONE) {
                         const api_column_t *c = &p->res->columns[p->fields[i]];
                         if (!c->orderable)
-                                return refuse(err, "select", "'%s' cannot be grouped by (TEXT, "
-                                              "BLOB or JSON): select it without aggregates",
-                                              c->name);
+                                return collection_refuse(
+                                        err, "select",
+                                        "'%s' cannot be grouped by (TEXT, "
+                                        "BLOB or JSON): select it without aggregates",
+                                        c->name);
                         if (++groups > COLLECTION_MAX_ORDER)
-                                return refuse(err, "select", "at most %d columns beside "
-                                              "aggregates", COLLECTION_MAX_ORDER);
+                                return collection_refuse(err, "select",
+                                                         "at most %d columns beside "
+                                                         "aggregates",
+                                                         COLLECTION_MAX_ORDER);
                 }
                 for (size_t j = 0; j < i; j++)
                         if (strcmp(key_of(p, i), key_of(p, j)) == 0)
-                                return refuse(err, "select", "two outputs are named '%s': give "
-                                              "one an alias, as in total:balance.sum()",
-                                              key_of(p, i));
+                                return collection_refuse(err, "select",
+                                                         "two outputs are named '%s': give "
+                                                         "one an alias, as in total:balance.sum()",
+                                                         key_of(p, i));
         }
         return 0;
 }
@@ -290,23 +287,26 @@ int select_aggregate_order_term(collection_plan_t *p, const char *term, size_t l
         int column;
 
         if (!select_aggregate_shaped(term, len))
-                return refuse(err, "order", "'%.*s' is not a column or an aggregate", clip(len),
-                              term);
+                return collection_refuse(err, "order", "'%.*s' is not a column or an aggregate",
+                                         clip(len), term);
         if (select_aggregate_split(term, len, true, &t, reason, sizeof(reason)) < 0)
-                return refuse(err, "order", "'%.*s': %s", clip(len), term, reason);
+                return collection_refuse(err, "order", "'%.*s': %s", clip(len), term, reason);
         int r = resolve(p, &t, "order", term, len, &column, err);
         if (r < 0)
                 return r;
         if (p->aggregate_count == 0)
-                return refuse(err, "order", "'%.*s': ordering by an aggregate needs aggregates "
-                              "in select", clip(len), term);
+                return collection_refuse(err, "order",
+                                         "'%.*s': ordering by an aggregate needs aggregates "
+                                         "in select",
+                                         clip(len), term);
         collection_order_t o = { .column = column < 0 ? 0 : (size_t)column,
                                  .descending = t.descending, .fn = t.fn, .no_column = column < 0 };
         for (size_t i = 0; i < p->order_count; i++)
                 if (same_order(&p->order[i], &o))
-                        return refuse(err, "order", "'%.*s' appears twice", clip(len), term);
+                        return collection_refuse(err, "order", "'%.*s' appears twice", clip(len),
+                                                 term);
         if (p->order_count == COLLECTION_MAX_ORDER)
-                return refuse(err, "order", "at most %d terms", COLLECTION_MAX_ORDER);
+                return collection_refuse(err, "order", "at most %d terms", COLLECTION_MAX_ORDER);
         p->order[p->order_count++] = o;
         return 0;
 }
@@ -331,9 +331,10 @@ int select_aggregate_order_groups(collection_plan_t *p, collection_error_t *err)
 {
         for (size_t i = 0; i < p->order_count; i++)
                 if (p->order[i].fn == AGGREGATE_NONE && !is_group(p, p->order[i].column))
-                        return refuse(err, "order", "'%s' is neither a selected column nor an "
-                                      "aggregate: a grouped answer sorts by those",
-                                      p->res->columns[p->order[i].column].name);
+                        return collection_refuse(err, "order",
+                                                 "'%s' is neither a selected column nor an "
+                                                 "aggregate: a grouped answer sorts by those",
+                                                 p->res->columns[p->order[i].column].name);
         for (size_t i = 0; i < p->visible; i++)
                 if (p->aggregates[i].fn == AGGREGATE_NONE && !in_plain_order(p, p->fields[i]))
                         p->order[p->order_count++] =
