@@ -308,7 +308,7 @@ static void lease_release(void *arg)
         if (lease->transaction_open)
                 metrics_count_transaction_abandoned();
         /* Busy until the statement has ended on the server. */
-        if (!pool->closing && lease->statement_open && !lease->broken &&
+        if (!pool->closing && lease->statement_open && !lease->broken && !lease->no_drain &&
             start_drain(pool, pc, lease))
                 return;
         lease->conn = NULL;

@@ -35,6 +35,9 @@ struct db_lease {
         void *data;
         unsigned riders;         /* other requests waiting on this lease (db_pool_add_rider) */
         scope_defer_t *release;  /* the scope's hold on the lease */
+        bool no_drain;           /* set by a holder whose statements use memory that goes
+                                    with the release: a statement still running then is
+                                    ended by closing the connection, not drained */
         /* the pool's own */
         scope_t *scope;          /* the holder's, kept alive while a released statement ends */
         list_node_t queue_node;  /* on the wait queue until granted */

@@ -4,7 +4,6 @@
  * configuration file.
  */
 #include <errno.h>
-#include <jansson.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -12,10 +11,10 @@
 #include "request/answer.h"
 #include "request/query_call.h"
 #include "routes/collection_embed.h"
+#include "routes/page_links.h"
 #include "routes/routes.h"
 #include "sql/collection_plan.h"
 #include "sql/count_estimate.h"
-#include "sql/cursor.h"
 #include "sql/typed_value.h"
 
 typedef struct page {
@@ -55,104 +54,12 @@ static query_call_t *new_call(env_t *env, http_request_t *req, const char *sql,
         return call;
 }
 
-/* ---- the next link ---- */
-
-/* Percent-encodes text but for letters, digits and the bytes in keep. */
-static void append_escaped(strbuf_t *out, const char *text, const char *keep)
-{
-        static const char hex[] = "0123456789ABCDEF";
-
-        for (const unsigned char *s = (const unsigned char *)text; *s != '\0'; s++) {
-                if ((*s >= 'a' && *s <= 'z') || (*s >= 'A' && *s <= 'Z') ||
-                    (*s >= '0' && *s <= '9') || strchr(keep, *s) != NULL) {
-                        strbuf_append_char(out, (char)*s);
-                } else {
-                        strbuf_append_char(out, '%');
-                        strbuf_append_char(out, hex[*s >> 4]);
-                        strbuf_append_char(out, hex[*s & 15]);
-                }
-        }
-}
-
-/* Bytes that mean nothing special in a query argument (RFC 3986 unreserved,
- * and the punctuation of filters): kept so that links stay readable. */
-#define ARG_KEEP "-._~,()*"
-
-void collection_append_next(strbuf_t *out, http_request_t *req, const collection_plan_t *plan,
-                            strbuf_t *cursor)
-{
-
-        strbuf_append_char(out, '"');
-        append_escaped(out, plan->res->path, "-._~/");
-        strbuf_append_char(out, '?');
-        for (size_t i = 0; i < req->arg_count; i++) {
-                const query_arg_t *a = &req->args[i];
-                if (strcmp(a->name, "after") == 0 || strcmp(a->name, "offset") == 0)
-                        continue;
-                append_escaped(out, a->name, ARG_KEEP);
-                if (a->value != NULL) { /* "?count" stays "count", not "count=" */
-                        strbuf_append_char(out, '=');
-                        append_escaped(out, a->value, ARG_KEEP);
-                }
-                strbuf_append_char(out, '&');
-        }
-        if (plan->by_offset) {
-                strbuf_appendf(out, "offset=%lld", plan->offset + plan->limit);
-        } else {
-                strbuf_append_str(out, "after=");
-                strbuf_append_char(cursor, '\0');
-                if (cursor->data == NULL) /* out of memory: the caller refuses the page */
-                        return;
-                append_escaped(out, cursor->data, ARG_KEEP);
-        }
-        strbuf_append_char(out, '"');
-}
-
-/* Appends the text a JSON string stands for: a key like a"b must come back
- * as those three bytes, not as its escaped form. */
-static void append_json_string_value(strbuf_t *out, const strbuf_t *json)
-{
-        json_t *value = json->failed ? NULL
-                                     : json_loadb(json->data, json->len,
-                                                  JSON_DECODE_ANY | JSON_ALLOW_NUL, NULL);
-
-        if (json_is_string(value))
-                strbuf_append(out, json_string_value(value), json_string_length(value));
-        else
-                out->failed = true;
-        json_decref(value);
-}
-
-void collection_cursor_write(const collection_plan_t *plan, const rowjson_t *rows,
-                             strbuf_t *cursor)
-{
-        strbuf_t values = { 0 };
-
-        cursor->len = 0;
-        if (plan->res->key_count == 0) /* its pages link by offset: no cursor */
-                return;
-        if (plan->plain_cursor) {
-                rowjson_append_plain(rows, plan->order[0].field, &values);
-                append_json_string_value(cursor, &values);
-        } else {
-                for (size_t i = 0; i < plan->order_count; i++) {
-                        strbuf_append_char(&values, i ? ',' : '[');
-                        rowjson_append_plain(rows, plan->order[i].field, &values);
-                }
-                if (!values.failed)
-                        cursor_encode(cursor, plan->order_text, values.data + 1, values.len - 1);
-        }
-        if (values.failed)
-                cursor->failed = true;
-        strbuf_done(&values);
-}
-
 /* Keeps the sort values of the page's last row, which a next page starts after. */
 static void remember_last_row(query_call_t *call, const rowjson_t *rows)
 {
         page_t *page = call->data;
 
-        collection_cursor_write(&page->plan, rows, &page->cursor);
+        page_links_write_cursor(&page->plan, rows, &page->cursor);
 }
 
 /* ---- the page ---- */
@@ -172,7 +79,7 @@ static void page_done(query_call_t *call, int status)
         }
         strbuf_append_str(body, "],\"next\":");
         if (call->row_count > (unsigned long long)page->plan.limit)
-                collection_append_next(body, call->req, &page->plan, &page->cursor);
+                page_links_append_next(body, call->req, &page->plan, &page->cursor);
         else
                 strbuf_append_str(body, "null");
         if (page->count != NULL)
@@ -333,24 +240,6 @@ bool routes_bind_key(http_request_t *req, const api_resource_t *res, const route
         return true;
 }
 
-char *collection_item_sql(const collection_plan_t *plan, scope_t *scope)
-{
-        const api_resource_t *res = plan->res;
-        strbuf_t sql = { 0 };
-
-        strbuf_append_str(&sql, "SELECT ");
-        for (size_t i = 0; i < plan->field_count; i++)
-                strbuf_appendf(&sql, "%s%s", i ? "," : "", res->columns[plan->fields[i]].quoted);
-        strbuf_appendf(&sql, " FROM %s WHERE ", res->quoted_table);
-        for (size_t k = 0; k < res->key_count; k++)
-                strbuf_appendf(&sql, "%s%s = ?", k ? " AND " : "", res->columns[res->key[k]].quoted);
-        if (res->row_sql != NULL) /* as in the view's item_sql: its claims follow the key */
-                strbuf_appendf(&sql, " AND (%s)", res->row_sql);
-        char *text = sql.failed ? NULL : scope_strndup(scope, sql.data, sql.len);
-        strbuf_done(&sql);
-        return text;
-}
-
 /* A lookup of the whole row by a single integer key shares its statement
  * with the lookups of the same resource waiting alongside it. */
 static bool coalesces(const env_t *env, const api_resource_t *res, const char *select)
@@ -383,7 +272,7 @@ static void lookup_alone(env_t *env, http_request_t *req, const api_resource_t *
                 refuse(req, r, &err);
                 return;
         }
-        const char *sql = select ? collection_item_sql(plan, req->scope) : res->item_sql;
+        const char *sql = select ? collection_plan_item_sql(plan, req->scope) : res->item_sql;
         query_call_t *call = sql ? new_call(env, req, sql, binds, plan) : NULL;
         if (call == NULL) {
                 if (sql == NULL)

@@ -24,6 +24,7 @@
 #include "request/answer.h"
 #include "request/query_call.h"
 #include "routes/embed_rows.h"
+#include "routes/page_links.h"
 #include "routes/routes.h"
 #include "sql/embed_plan.h"
 
@@ -198,7 +199,7 @@ static void finish(embed_read_t *run)
         if (run->format == ROW_FORMAT_JSON && run->item_key == NULL) {
                 strbuf_append_str(out, "],\"next\":");
                 if (run->more)
-                        collection_append_next(out, run->req, run->first, &run->cursor);
+                        page_links_append_next(out, run->req, run->first, &run->cursor);
                 else
                         strbuf_append_str(out, "null");
                 if (run->count != NULL)
@@ -259,7 +260,7 @@ static bool on_row(db_query_t *q, void *data)
         }
         if (run->node == 0 && (long long)run->rows.levels[0].rows == run->batch_limit &&
             run->item_key == NULL)
-                collection_cursor_write(run->batch_plan, &q->rows, &run->cursor);
+                page_links_write_cursor(run->batch_plan, &q->rows, &run->cursor);
         return true;
 }
 
@@ -538,7 +539,7 @@ static int plan_batch(embed_read_t *run, const char **ret_sql, MYSQL_BIND **ret_
         p->link_count = top->link_count;
         if (run->item_key != NULL) {
                 r = collection_plan_select(p, run->res, top->select, run->batch, &err);
-                *ret_sql = r == 0 ? collection_item_sql(p, run->batch) : NULL;
+                *ret_sql = r == 0 ? collection_plan_item_sql(p, run->batch) : NULL;
                 *ret_binds = run->item_key;
         } else {
                 query_arg_t *args = batch_args(run, &n);
@@ -657,6 +658,9 @@ static void on_lease(db_lease_t *lease, int status, void *data)
                 answer_acquire_failure(run->req, status);
                 return;
         }
+        /* A statement's memory is its batch's, which goes with the request:
+         * one still running when the request ends cannot be drained. */
+        lease->no_drain = true;
         db_lease_use_role(lease, run->req->scope, run->env->db_role, on_role, run);
 }
 

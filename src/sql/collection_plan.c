@@ -781,3 +781,21 @@ int collection_plan_where(const api_resource_t *res, const MYSQL_BIND *row_binds
         *ret_filter_count = t->filter_count;
         return r < 0 ? r : *ret_sql ? 0 : -ENOMEM;
 }
+
+char *collection_plan_item_sql(const collection_plan_t *plan, scope_t *scope)
+{
+        const api_resource_t *res = plan->res;
+        strbuf_t sql = { 0 };
+
+        strbuf_append_str(&sql, "SELECT ");
+        for (size_t i = 0; i < plan->field_count; i++)
+                strbuf_appendf(&sql, "%s%s", i ? "," : "", res->columns[plan->fields[i]].quoted);
+        strbuf_appendf(&sql, " FROM %s WHERE ", res->quoted_table);
+        for (size_t k = 0; k < res->key_count; k++)
+                strbuf_appendf(&sql, "%s%s = ?", k ? " AND " : "", res->columns[res->key[k]].quoted);
+        if (res->row_sql != NULL) /* as in the view's item_sql: its claims follow the key */
+                strbuf_appendf(&sql, " AND (%s)", res->row_sql);
+        char *text = sql.failed ? NULL : scope_strndup(scope, sql.data, sql.len);
+        strbuf_done(&sql);
+        return text;
+}

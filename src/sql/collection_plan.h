@@ -118,4 +118,11 @@ int collection_plan_where(const api_resource_t *res, const MYSQL_BIND *row_binds
                           size_t *ret_bind_count, size_t *ret_filter_count,
                           collection_error_t *err);
 
+/**
+ * SELECT <plan's fields> FROM <table> WHERE <key> = ?... [AND (<row
+ * condition>)]: one row of the plan's resource, as select narrows it, the
+ * view's claims bound after the key. NULL: out of memory.
+ */
+char *collection_plan_item_sql(const collection_plan_t *plan, scope_t *scope);
+
 #endif
