@@ -21,6 +21,8 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "bench_tool.h"
+
 enum { MAX_THREADS = 1024 };
 
 typedef enum { QUERY_POINT, QUERY_PAGE, QUERY_FIRST, QUERY_IN } query_kind_t;
@@ -81,26 +83,6 @@ typedef struct worker {
 static pthread_barrier_t start_barrier;
 static atomic_bool stop_requested;
 static atomic_ullong requests_started;
-
-static uint64_t now_ns(void)
-{
-        struct timespec ts;
-
-        clock_gettime(CLOCK_MONOTONIC, &ts);
-        return (uint64_t)ts.tv_sec * 1000000000u + (uint64_t)ts.tv_nsec;
-}
-
-/* xorshift64*: cheap, per thread, good enough to spread keys. */
-static uint64_t next_random(uint64_t *state)
-{
-        uint64_t x = *state;
-
-        x ^= x >> 12;
-        x ^= x << 25;
-        x ^= x >> 27;
-        *state = x;
-        return x * 0x2545F4914F6CDD1DULL;
-}
 
 static bool record_latency(worker_t *w, uint64_t ns)
 {
@@ -417,27 +399,6 @@ ready:
         return NULL;
 }
 
-static int compare_u64(const void *a, const void *b)
-{
-        uint64_t x = *(const uint64_t *)a, y = *(const uint64_t *)b;
-
-        return x < y ? -1 : x > y;
-}
-
-/* Nearest-rank percentile of sorted samples, in milliseconds. */
-static double percentile_ms(const uint64_t *sorted, size_t n, double p)
-{
-        if (n == 0)
-                return 0;
-        size_t rank = (size_t)((p / 100.0) * (double)n + 0.999999);
-
-        if (rank < 1)
-                rank = 1;
-        if (rank > n)
-                rank = n;
-        return (double)sorted[rank - 1] / 1e6;
-}
-
 static void usage(FILE *out)
 {
         fprintf(out,
@@ -455,18 +416,6 @@ static void usage(FILE *out)
                 "              answers are read (MARIADB_OPT_SKIP_READ_RESPONSE)\n"
                 "  --timeout-ms: prefix SET STATEMENT max_statement_time as queryd does\n"
                 "                (default 5000, queryd's default; 0: plain statement)\n");
-}
-
-static bool parse_number(const char *text, unsigned long long max, unsigned long long *ret)
-{
-        char *end;
-
-        errno = 0;
-        unsigned long long v = strtoull(text, &end, 10);
-        if (errno != 0 || end == text || *end != '\0' || v > max || text[0] == '-')
-                return false;
-        *ret = v;
-        return true;
 }
 
 static int parse_options(int argc, char **argv, options_t *o)

@@ -26,6 +26,8 @@
 #include <string.h>
 #include <time.h>
 
+#include "bench_tool.h"
+
 enum { MAX_THREADS = 1024, MAX_LIMIT = 1000, NAME_BYTES = 256 };
 
 typedef struct options {
@@ -64,26 +66,6 @@ typedef struct statements {
 static pthread_barrier_t start_barrier;
 static atomic_bool stop_requested;
 static atomic_ullong requests_started;
-
-static uint64_t now_ns(void)
-{
-        struct timespec ts;
-
-        clock_gettime(CLOCK_MONOTONIC, &ts);
-        return (uint64_t)ts.tv_sec * 1000000000u + (uint64_t)ts.tv_nsec;
-}
-
-/* xorshift64*: cheap, per thread, good enough to spread page starts. */
-static uint64_t next_random(uint64_t *state)
-{
-        uint64_t x = *state;
-
-        x ^= x >> 12;
-        x ^= x << 25;
-        x ^= x >> 27;
-        *state = x;
-        return x * 0x2545F4914F6CDD1DULL;
-}
 
 static bool record_latency(worker_t *w, uint64_t ns)
 {
@@ -257,32 +239,6 @@ static void *worker_main(void *arg)
         return NULL;
 }
 
-static int compare_u64(const void *a, const void *b)
-{
-        uint64_t x = *(const uint64_t *)a, y = *(const uint64_t *)b;
-
-        return x < y ? -1 : x > y;
-}
-
-static double percentile_ms(const uint64_t *sorted, size_t n, double p)
-{
-        if (n == 0)
-                return 0.0;
-        size_t i = (size_t)(p / 100.0 * (double)(n - 1) + 0.5);
-        return (double)sorted[i] / 1e6;
-}
-
-static bool number(const char *text, unsigned long long max, unsigned long long *ret)
-{
-        char *end;
-        unsigned long long v = strtoull(text, &end, 10);
-
-        if (end == text || *end != '\0' || v > max)
-                return false;
-        *ret = v;
-        return true;
-}
-
 static int parse_options(int argc, char **argv, options_t *o)
 {
         unsigned long long v;
@@ -301,7 +257,7 @@ static int parse_options(int argc, char **argv, options_t *o)
                         o->password = value;
                 else if (strcmp(name, "--database") == 0)
                         o->database = value;
-                else if ((ok = number(value, 1ULL << 62, &v)) && strcmp(name, "--connections") == 0)
+                else if ((ok = parse_number(value, 1ULL << 62, &v)) && strcmp(name, "--connections") == 0)
                         o->connections = (unsigned)(v > MAX_THREADS ? MAX_THREADS : v);
                 else if (ok && strcmp(name, "--duration") == 0)
                         o->duration_s = (double)v;

@@ -31,6 +31,8 @@
 #include <string.h>
 #include <time.h>
 
+#include "bench_tool.h"
+
 enum {
         MAX_THREADS = 1024,
         COLUMNS = 4,
@@ -73,25 +75,6 @@ typedef struct worker {
 static pthread_barrier_t start_barrier;
 static atomic_bool stop_requested;
 static atomic_ullong requests_started;
-
-static uint64_t now_ns(void)
-{
-        struct timespec ts;
-
-        clock_gettime(CLOCK_MONOTONIC, &ts);
-        return (uint64_t)ts.tv_sec * 1000000000u + (uint64_t)ts.tv_nsec;
-}
-
-static uint64_t next_random(uint64_t *state)
-{
-        uint64_t x = *state;
-
-        x ^= x >> 12;
-        x ^= x << 25;
-        x ^= x >> 27;
-        *state = x;
-        return x * 0x2545F4914F6CDD1DULL;
-}
 
 /* Row i's values: the formula of bench/write_cases.py and bench/wrk/requests.lua. */
 static void row_fill(row_values_t *v, uint64_t i)
@@ -336,23 +319,6 @@ static void *worker_main(void *arg)
         return NULL;
 }
 
-static int compare_u64(const void *a, const void *b)
-{
-        uint64_t x = *(const uint64_t *)a, y = *(const uint64_t *)b;
-
-        return x < y ? -1 : x > y;
-}
-
-static double percentile_ms(const uint64_t *sorted, size_t n, double p)
-{
-        if (n == 0)
-                return 0;
-        size_t rank = (size_t)((p / 100.0) * (double)n + 0.999999);
-
-        rank = rank < 1 ? 1 : rank > n ? n : rank;
-        return (double)sorted[rank - 1] / 1e6;
-}
-
 static void usage(FILE *out)
 {
         fprintf(out,
@@ -365,18 +331,6 @@ static void usage(FILE *out)
                 "          powers of two), as queryd writes a bulk POST\n"
                 "  single: one random row per request, INSERT ... RETURNING `id`, in\n"
                 "          autocommit or (--transaction 1) START TRANSACTION ... COMMIT\n");
-}
-
-static bool parse_number(const char *text, unsigned long long max, unsigned long long *ret)
-{
-        char *end;
-
-        errno = 0;
-        unsigned long long v = strtoull(text, &end, 10);
-        if (errno != 0 || end == text || *end != '\0' || v > max || text[0] == '-')
-                return false;
-        *ret = v;
-        return true;
 }
 
 static int parse_options(int argc, char **argv, options_t *o)
