@@ -226,9 +226,10 @@ static void reopen(db_pool_t *pool, pooled_conn_t *pc)
 static void end_drain(db_pool_t *pool, pooled_conn_t *pc, bool reuse)
 {
         db_lease_t *lease = pc->drained;
-        scope_t *scope = lease->scope;
+        scope_t *scope = lease->scope, *memory = lease->statement_scope;
 
         pc->drained = NULL;
+        lease->statement_scope = NULL;
         lease->conn = NULL;
         uv_timer_stop(&pc->drain_timer);
         atomic_fetch_sub(&pool->busy_count, 1);
@@ -242,6 +243,8 @@ static void end_drain(db_pool_t *pool, pooled_conn_t *pc, bool reuse)
                 else if (!pool->closing) /* while closing, db_pool_close() closes it */
                         reopen(pool, pc);
         }
+        if (memory != NULL)
+                scope_unref(memory);
         scope_unref(scope);
 }
 
@@ -270,8 +273,8 @@ static void kill_done(db_conn_t *victim, int status, void *data)
 
 /*
  * Takes back a connection whose statement still runs: stops the statement
- * and reads the rest of it, holding the lease's scope so the statement's
- * memory stays until then. False when it cannot be (the caller reopens it).
+ * and reads the rest of it, holding the lease's scope and the statement's
+ * own so that its memory stays until then. False when it cannot be (the caller reopens it).
  */
 static bool start_drain(db_pool_t *pool, pooled_conn_t *pc, db_lease_t *lease)
 {
@@ -281,6 +284,8 @@ static bool start_drain(db_pool_t *pool, pooled_conn_t *pc, db_lease_t *lease)
         lease->detached = true;
         pc->drained = lease;
         scope_ref(lease->scope);
+        if (lease->statement_scope != NULL)
+                scope_ref(lease->statement_scope);
         uv_timer_start(&pc->drain_timer, drain_timeout_cb, DB_POOL_DRAIN_MS, 0);
         if (lease->resume != NULL) {
                 void (*resume)(void *op) = lease->resume;
@@ -308,7 +313,7 @@ static void lease_release(void *arg)
         if (lease->transaction_open)
                 metrics_count_transaction_abandoned();
         /* Busy until the statement has ended on the server. */
-        if (!pool->closing && lease->statement_open && !lease->broken && !lease->no_drain &&
+        if (!pool->closing && lease->statement_open && !lease->broken &&
             start_drain(pool, pc, lease))
                 return;
         lease->conn = NULL;
@@ -409,9 +414,10 @@ void db_pool_get_stats(const db_pool_t *pool, db_pool_stats_t *s)
 
 /* ---- what statements report ---- */
 
-void db_pool_statement_started(db_lease_t *lease)
+void db_pool_statement_started(db_lease_t *lease, scope_t *memory)
 {
         lease->statement_open = true;
+        lease->statement_scope = memory != lease->scope ? memory : NULL;
 }
 
 bool db_pool_statement_finished(db_lease_t *lease, bool conn_broken)
@@ -420,8 +426,10 @@ bool db_pool_statement_finished(db_lease_t *lease, bool conn_broken)
         lease->resume = NULL;
         if (conn_broken)
                 lease->broken = true;
-        if (!lease->detached)
+        if (!lease->detached) {
+                lease->statement_scope = NULL;
                 return true;
+        }
         /* A statement ended at the server's will, or by the KILL. */
         end_drain(lease->pool, pooled(lease->conn), !lease->broken && !lease->transaction_open);
         return false;

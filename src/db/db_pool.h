@@ -35,11 +35,10 @@ struct db_lease {
         void *data;
         unsigned riders;         /* other requests waiting on this lease (db_pool_add_rider) */
         scope_defer_t *release;  /* the scope's hold on the lease */
-        bool no_drain;           /* set by a holder whose statements use memory that goes
-                                    with the release: a statement still running then is
-                                    ended by closing the connection, not drained */
         /* the pool's own */
         scope_t *scope;          /* the holder's, kept alive while a released statement ends */
+        scope_t *statement_scope; /* the running statement's memory when not scope's:
+                                     kept alive with it */
         list_node_t queue_node;  /* on the wait queue until granted */
         bool statement_open;     /* a statement started and has not finished */
         bool broken;             /* a statement failed at the client level */
@@ -142,8 +141,10 @@ unsigned db_pool_free(db_pool_t *pool);
  * for these). They decide what the lease's release does with the connection. */
 
 /** A statement starts on the lease's connection: until it finishes, the
- * connection has a statement running or results unread. */
-void db_pool_statement_started(db_lease_t *lease);
+ * connection has a statement running or results unread. memory holds what
+ * the statement reads into: if the lease is released meanwhile, it stays,
+ * with the lease's scope, until the statement has ended on the server. */
+void db_pool_statement_started(db_lease_t *lease, scope_t *memory);
 
 /**
  * The statement finished: successfully or with a server-level error (the

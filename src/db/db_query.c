@@ -234,7 +234,7 @@ static void execute(db_query_t *q, db_conn_t *conn)
                 fail_with_stmt_error(q);
                 return;
         }
-        db_pool_statement_started(q->lease);
+        db_pool_statement_started(q->lease, q->scope);
         db_conn_drive(conn, execute_step, execute_done, q);
 }
 
@@ -323,6 +323,6 @@ void db_query_run(db_query_t *q, db_lease_t *lease, scope_t *scope)
                 fail_out_of_memory(q);
                 return;
         }
-        db_pool_statement_started(lease);
+        db_pool_statement_started(lease, q->scope);
         db_conn_drive(conn, prepare_step, prepare_done, q);
 }

@@ -142,6 +142,6 @@ void db_lease_use_role(db_lease_t *lease, scope_t *scope, const char *db_role, d
          * leaves the next user to set it again. */
         db_conn_forget_role(conn);
         metrics_count_role_switch();
-        db_pool_statement_started(lease);
+        db_pool_statement_started(lease, scope);
         db_conn_drive(conn, set_role_step, set_role_done, op);
 }

@@ -658,9 +658,6 @@ static void on_lease(db_lease_t *lease, int status, void *data)
                 answer_acquire_failure(run->req, status);
                 return;
         }
-        /* A statement's memory is its batch's, which goes with the request:
-         * one still running when the request ends cannot be drained. */
-        lease->no_drain = true;
         db_lease_use_role(lease, run->req->scope, run->env->db_role, on_role, run);
 }
 
