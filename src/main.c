@@ -137,6 +137,12 @@ static int run(const config_t *config, api_t *api)
                 abort(); /* out of memory at start */
         for (unsigned i = 0; i < ready; i++)
                 worker_share_limiter(&all[i], limiter);
+        read_cache_t *cache = read_cache_new(config->cache_bytes);
+        if (cache == NULL)
+                abort(); /* out of memory at start */
+        for (unsigned i = 0; i < ready; i++)
+                if (worker_share_cache(&all[i], cache) < 0)
+                        abort();
         /* Workers that were set up run even when a later one failed, so that
          * the ordinary stop below releases what they hold. */
         for (unsigned i = 0; i < ready; i++)
@@ -161,6 +167,7 @@ static int run(const config_t *config, api_t *api)
         free(pools);
         free(all);
         rate_limiter_free(limiter);
+        read_cache_free(cache);
         return status;
 }
 

@@ -83,6 +83,7 @@ static void resource_done(api_resource_t *res)
         free(res->item_path);
         free(res->table);
         free(res->quoted_table);
+        free(res->cache_control);
         columns_free(res->columns, res->column_count);
         access_free(res->access, res->access_count);
         api_relations_free(res->relations, res->relation_count);
@@ -94,6 +95,7 @@ static void query_done(api_query_t *q)
         free(q->sql);
         free(q->bound_sql);
         free(q->bind_params);
+        free(q->cache_control);
         for (size_t i = 0; i < q->param_count; i++) {
                 free(q->params[i].name);
                 rule_done(&q->params[i].rule);

@@ -138,6 +138,8 @@ typedef struct api_resource {
         unsigned timeout_ms;    /* 0: QUERYD_QUERY_TIMEOUT_MS */
         unsigned methods;       /* API_METHOD_* bits; default GET */
         unsigned max_affected;  /* default 1000 */
+        unsigned cache_ms;      /* identical reads within this share one answer; 0: none */
+        char *cache_control;    /* Cache-Control of its successful reads; NULL: none */
         char *item_sql;         /* SELECT <columns> FROM <table> WHERE k1 = ? AND ... (api_finish) */
         api_output_t *outputs;  /* each column's output, in order: the item's (api_finish) */
         char *lookup_sql[API_LOOKUP_SIZES]; /* ... WHERE k IN (?, ...) with 2^i placeholders,
@@ -186,6 +188,8 @@ typedef struct api_query {
         unsigned method;        /* one API_METHOD_* bit; GET unless declared */
         unsigned max_rows;      /* default 10000: more rows is an error, not a cut */
         unsigned timeout_ms;    /* 0: QUERYD_QUERY_TIMEOUT_MS */
+        unsigned cache_ms;      /* a GET: identical reads within this share one answer */
+        char *cache_control;    /* Cache-Control of its successful GETs; NULL: none */
         api_column_t *columns;  /* the result's columns (api_schema_check) */
         size_t column_count;
         api_access_t *access;   /* "roles" (no columns or rows); NULL when absent */

@@ -19,6 +19,8 @@ enum {
         CFG_ROWS_MAX = 1000000000,      /* results stream: rows cost no memory */
         CFG_TIMEOUT_MAX_MS = 3600000,
         CFG_SHOW_SIZE = 96,             /* what cfg_show() writes, NUL included */
+        CFG_CACHE_MAX_MS = 86400000,    /* a day: longer belongs to an HTTP cache */
+        CFG_CACHE_CONTROL_MAX = 256,
 };
 
 /* Where the parse is, for messages: "<file>: queries[1] "/peers": ...". */
@@ -53,6 +55,13 @@ int cfg_check_keys(const cfg_ctx_t *c, json_t *object, const char *const *allowe
 /** The optional integer member key of object, within [min, max]; def when absent. */
 int cfg_get_unsigned(const cfg_ctx_t *c, json_t *object, const char *key, unsigned min,
                      unsigned max, unsigned def, unsigned *ret);
+
+/**
+ * An entry's "cache_ms" (0 to CFG_CACHE_MAX_MS, default 0: no caching) and
+ * "cache_control" (1 to CFG_CACHE_CONTROL_MAX visible ASCII characters and
+ * spaces, no control characters; NULL when absent, else malloc'ed).
+ */
+int cfg_parse_caching(const cfg_ctx_t *c, json_t *entry, unsigned *ret_ms, char **ret_control);
 
 /**
  * A "methods" array: a non-empty set of GET, POST, PUT, PATCH and DELETE,

@@ -390,7 +390,7 @@ int cfg_parse_query(cfg_ctx_t *c, json_t *entry, api_query_t *q)
 {
         static const char *const keys[] = { "path",     "sql",        "params", "types",
                                             "max_rows", "timeout_ms", "roles",  "method",
-                                            NULL };
+                                            "cache_ms", "cache_control", NULL };
         named_sql_t named = { 0 };
         int r = cfg_entry_path(c, entry, true, &q->path);
 
@@ -411,6 +411,11 @@ int cfg_parse_query(cfg_ctx_t *c, json_t *entry, api_query_t *q)
                                      &q->timeout_ms);
         if (r == 0)
                 r = parse_method(c, entry, q);
+        if (r == 0)
+                r = cfg_parse_caching(c, entry, &q->cache_ms, &q->cache_control);
+        if (r == 0 && q->method != API_METHOD_GET && (q->cache_ms != 0 || q->cache_control))
+                r = cfg_fail(c, "\"cache_ms\" and \"cache_control\" are for GET queries: "
+                                "a write's answer is never shared");
         if (r == 0)
                 r = cfg_parse_access(c, entry, false, q->method, &q->access, &q->access_count);
         named_sql_done(&named);

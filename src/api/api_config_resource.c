@@ -391,7 +391,7 @@ int cfg_parse_resource(cfg_ctx_t *c, json_t *entry, api_resource_t *res)
         static const char *const keys[] = { "path",  "table",     "key",           "columns",
                                             "types", "max_limit", "default_limit", "timeout_ms",
                                             "roles", "methods",   "writable",      "max_affected",
-                                            "relations", NULL };
+                                            "relations", "cache_ms", "cache_control", NULL };
         int r = cfg_entry_path(c, entry, false, &res->path);
 
         if (r == 0)
@@ -408,6 +408,8 @@ int cfg_parse_resource(cfg_ctx_t *c, json_t *entry, api_resource_t *res)
                 r = parse_writable(c, entry, res);
         if (r == 0)
                 r = parse_relations(c, entry, res);
+        if (r == 0)
+                r = cfg_parse_caching(c, entry, &res->cache_ms, &res->cache_control);
         if (r == 0)
                 r = build_item_path(c, res);
         if (r == 0)

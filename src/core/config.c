@@ -51,6 +51,8 @@ const char config_help[] =
         "                                 * or a comma-separated list (default: none)\n"
         "  QUERYD_MAX_BODY_BYTES          longest request body, then 413; 0 for no limit\n"
         "                                 (default 67108864, 64 MiB)\n"
+        "  QUERYD_CACHE_BYTES             memory for answers kept by entries with cache_ms;\n"
+        "                                 0 turns the cache off (default 67108864, 64 MiB)\n"
         "\n"
         "Endpoints: those of QUERYD_CONFIG (or the database's tables without it), and\n"
         "GET /healthz, /readyz, /metrics, /openapi.json.\n";
@@ -334,6 +336,7 @@ static const numeric_var_t numeric_vars[] = {
         NUMERIC("QUERYD_ACCESS_LOG", 1, 0, 1, access_log),
         NUMERIC("QUERYD_START_TIMEOUT_MS", 30000, 0, 3600000, start_timeout_ms),
         NUMERIC("QUERYD_MAX_BODY_BYTES", 64 * 1024 * 1024, 0, UINT_MAX, max_body_bytes),
+        NUMERIC("QUERYD_CACHE_BYTES", 64 * 1024 * 1024, 0, UINT_MAX, cache_bytes),
 };
 
 /* Unset (or empty): no file, the database's own tables are served. */

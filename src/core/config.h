@@ -47,6 +47,7 @@ typedef struct config {
         unsigned access_log;            /* 1: one JSON line per request on stdout */
         unsigned start_timeout_ms;      /* waiting for the database at start */
         unsigned max_body_bytes;        /* a longer request body is refused with 413; 0: no limit */
+        unsigned cache_bytes;           /* answers kept for entries with cache_ms; 0: none */
         char time_zone[8]; /* "+HH:MM" or "-HH:MM" */
         char *config_path;              /* QUERYD_CONFIG; NULL: serve the database's tables */
         char *cors_origins;             /* "*", "a,b" (checked), or NULL: no CORS */

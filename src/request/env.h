@@ -30,6 +30,8 @@ typedef struct env_shared {
         token_cache_t *tokens;       /* this worker's verified bearer tokens... */
         const api_t *tokens_api;     /* ...under this api, the worker's latest */
         rate_limiter_t *limiter;     /* the process's rate limits, shared by every worker */
+        struct read_cache *cache;    /* the process's answers (read_cache.h); NULL: none */
+        struct read_cache_waker *cache_waker; /* wakes this worker's waiting reads */
 } env_shared_t;
 
 typedef enum db_intent {
@@ -47,6 +49,10 @@ struct env {
         /* Who is asking (request/access.c); NULL without an "auth" section. */
         const identity_t *identity;
         MYSQL_BIND *row_binds;  /* the claims the row condition of the caller's view binds */
+        /* Shared answers (request/read_cache.c): the entry's Cache-Control for a
+         * read, and the state of a read that others wait for; NULL: none. */
+        const char *cache_control;
+        struct read_cache_lead *cache_lead;
 };
 
 /**

@@ -19,6 +19,7 @@
 #include "db/db_role.h"
 #include "request/answer.h"
 #include "request/query_call.h"
+#include "request/read_cache.h"
 #include "sql/typed_value.h"
 
 _Static_assert((int)CONFIG_MAX_BATCH_LOOKUPS <= (int)API_MAX_LOOKUP_KEYS &&
@@ -28,6 +29,7 @@ _Static_assert((int)CONFIG_MAX_BATCH_LOOKUPS <= (int)API_MAX_LOOKUP_KEYS &&
 typedef struct lookup lookup_t;
 
 struct lookup {
+        env_t *env;
         http_request_t *req;
         item_batch_t *batch;    /* NULL once it has left or been answered */
         long long key;
@@ -98,6 +100,15 @@ static void leave_cb(void *arg)
 
 /* ---- answers ---- */
 
+static void respond_found(lookup_t *l)
+{
+        const char *type = row_format_content_type(l->format);
+
+        read_cache_keep(l->env, type, &l->body);
+        read_cache_headers(l->env, l->req);
+        http_respond_buffer(l->req, 200, type, &l->body);
+}
+
 static void answer(lookup_t *l, const db_query_t *q, int status)
 {
         http_request_t *req = l->req;
@@ -107,7 +118,7 @@ static void answer(lookup_t *l, const db_query_t *q, int status)
         else if (!l->found)
                 http_fail(req, 404, "not-found", "no row with this key");
         else
-                http_respond_buffer(req, 200, row_format_content_type(l->format), &l->body);
+                respond_found(l);
 }
 
 static void fail_acquire(item_batch_t *b, int status)
@@ -393,6 +404,7 @@ int item_batch_lookup(env_t *env, http_request_t *req, const api_resource_t *res
                 return 0; /* answered 400 */
         if (l->prefer_ms == entry_ms)
                 l->prefer_ms = 0;
+        l->env = env;
         l->req = req;
         l->key = key;
         l->format = format;

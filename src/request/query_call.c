@@ -11,6 +11,7 @@
 #include "db/db_role.h"
 #include "http/prefer.h"
 #include "request/answer.h"
+#include "request/read_cache.h"
 
 /*
  * A result is buffered whole, and answered with a Content-Length and the
@@ -125,6 +126,8 @@ static bool start_stream(query_call_t *call)
                 close_refill(call->refill);
                 return false;
         }
+        read_cache_let_go(call->env); /* a stream is never kept */
+        read_cache_headers(call->env, req);
         http_respond_stream(req, 200, row_format_content_type(call->format), read_rows, call);
         call->streaming = req->read_stream != NULL;
         return call->streaming;
@@ -304,8 +307,11 @@ void query_call_respond(query_call_t *call)
                 http_stream_ready(call->req);
                 return;
         }
-        http_respond_buffer(call->req, 200, row_format_content_type(call->format),
-                            &call->rows_json);
+        const char *type = row_format_content_type(call->format);
+
+        read_cache_keep(call->env, type, &call->rows_json);
+        read_cache_headers(call->env, call->req);
+        http_respond_buffer(call->req, 200, type, &call->rows_json);
 }
 
 void query_call_fail(query_call_t *call, unsigned status, const char *slug, const char *fmt, ...)

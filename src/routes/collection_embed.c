@@ -23,6 +23,7 @@
 #include "request/access.h"
 #include "request/answer.h"
 #include "request/query_call.h"
+#include "request/read_cache.h"
 #include "routes/embed_rows.h"
 #include "routes/page_links.h"
 #include "routes/routes.h"
@@ -163,6 +164,8 @@ static void close_kick(void *arg)
 
 static void start_stream(embed_read_t *run)
 {
+        read_cache_let_go(run->env); /* a stream is never kept */
+        read_cache_headers(run->env, run->req);
         http_respond_stream(run->req, 200, row_format_content_type(run->format), read_out, run);
         run->streaming = run->req->read_stream != NULL;
 }
@@ -185,6 +188,15 @@ static void fail(embed_read_t *run, unsigned status, const char *slug, const cha
         } else {
                 http_fail(run->req, status, slug, "%s", detail);
         }
+}
+
+static void respond_buffered(embed_read_t *run, strbuf_t *out)
+{
+        const char *type = row_format_content_type(run->format);
+
+        read_cache_keep(run->env, type, out);
+        read_cache_headers(run->env, run->req);
+        http_respond_buffer(run->req, 200, type, out);
 }
 
 static void finish(embed_read_t *run)
@@ -214,7 +226,7 @@ static void finish(embed_read_t *run)
         if (run->streaming)
                 http_stream_ready(run->req);
         else
-                http_respond_buffer(run->req, 200, row_format_content_type(run->format), out);
+                respond_buffered(run, out);
 }
 
 /* ---- the batch's rows ---- */

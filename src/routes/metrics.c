@@ -4,6 +4,7 @@
 #include "core/metrics.h"
 #include "http/http.h"
 #include "request/env.h"
+#include "request/read_cache.h"
 #include "routes/routes.h"
 
 void metrics_get(env_t *env, http_request_t *req, const route_match_t *match)
@@ -15,6 +16,7 @@ void metrics_get(env_t *env, http_request_t *req, const route_match_t *match)
         (void)match;
         env_pool_totals(env, &pool);
         metrics_render(&body, &pool);
+        read_cache_render_metrics(env, &body);
         if (body.failed) {
                 strbuf_done(&body);
                 http_fail(req, 500, "internal", "out of memory while writing the metrics");

@@ -15,6 +15,7 @@
 #include <strings.h>
 
 #include "request/query_call.h"
+#include "request/read_cache.h"
 #include "routes/named_query.h"
 #include "routes/routes.h"
 #include "sql/typed_value.h"
@@ -304,6 +305,8 @@ static bool bind_param(write_call_t *w, http_request_t *req, size_t i, MYSQL_BIN
 
 static void write_done(query_call_t *call, int status)
 {
+        /* A named query does not say which tables it writes: every answer goes. */
+        read_cache_written(call->env, NULL);
         if (status < 0 || !named_query_within_max_rows(call))
                 return;
         if (call->query.row.count == 0) { /* no result set: what it changed */

@@ -9,6 +9,7 @@
 
 #include "http/problem.h"
 #include "request/answer.h"
+#include "request/read_cache.h"
 
 static void free_rows(void *arg)
 {
@@ -403,6 +404,8 @@ static void finished(write_tx_t *tx, int status, const db_error_t *error, void *
         write_request_t *w = f->w;
 
         (void)tx;
+        /* Whatever the outcome, the table may have changed (a lost commit). */
+        read_cache_written(w->env, w->res->table);
         if (status == -EIO && error->code >= 2000 && error->code < 3000) {
                 http_fail(w->req, 503, "database-unavailable",
                           "the connection to the database was lost while committing: the write "

@@ -5,6 +5,7 @@
 #include <string.h>
 
 #include "request/access.h"
+#include "request/read_cache.h"
 #include "server/worker.h"
 
 typedef struct dispatch {
@@ -20,7 +21,8 @@ static void route(http_request_t *req, void *data)
         char allow[64];
 
         if (d->found == ROUTE_FOUND) {
-                if (access_admit(d->env, req, &d->match))
+                if (access_admit(d->env, req, &d->match) &&
+                    !read_cache_serve(d->env, req, &d->match))
                         d->match.method->handler(d->env, req, &d->match);
                 return;
         }

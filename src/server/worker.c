@@ -8,6 +8,7 @@
 
 #include "core/log.h"
 #include "core/metrics.h"
+#include "request/read_cache.h"
 #include "server/dispatch.h"
 
 /* Verified bearer tokens a worker remembers; one without exp is checked
@@ -30,6 +31,7 @@ static void pool_closed_cb(void *arg)
 
         uv_close((uv_handle_t *)&w->stop_signal, NULL);
         uv_close((uv_handle_t *)&w->api_signal, NULL);
+        read_cache_waker_close(w->shared.cache_waker);
 }
 
 static void api_cb(uv_async_t *async)
@@ -48,6 +50,9 @@ static void api_cb(uv_async_t *async)
          * verified again, and requests still on the old api add none. */
         token_cache_clear(w->shared.tokens);
         w->shared.tokens_api = next;
+        /* Answers of the old entries go too; those still being read on it
+         * are not kept (read_cache.c). */
+        read_cache_clear(w->shared.cache);
 }
 
 void worker_set_api(worker_t *w, api_t *api)
@@ -238,6 +243,15 @@ void worker_share_pools(worker_t *w, db_pool_t *const *pools, unsigned count)
 void worker_share_limiter(worker_t *w, rate_limiter_t *limiter)
 {
         w->shared.limiter = limiter;
+}
+
+int worker_share_cache(worker_t *w, read_cache_t *cache)
+{
+        int r = read_cache_waker_new(cache, &w->loop, &w->shared.cache_waker);
+
+        if (r == 0)
+                w->shared.cache = cache;
+        return r;
 }
 
 static void *worker_main(void *arg)

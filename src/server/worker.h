@@ -18,6 +18,7 @@
 #include "db/db_pool.h"
 #include "http/http.h"
 #include "request/env.h"
+#include "request/read_cache.h"
 #include "routes/routes.h"
 
 typedef struct worker {
@@ -58,6 +59,12 @@ void worker_share_pools(worker_t *w, db_pool_t *const *pools, unsigned count);
 
 /** Tells the worker of the process's rate limiter (which must outlive it). */
 void worker_share_limiter(worker_t *w, rate_limiter_t *limiter);
+
+/**
+ * Tells the worker of the process's answer cache (which must outlive it),
+ * before worker_start(). Returns 0 or a negative errno.
+ */
+int worker_share_cache(worker_t *w, read_cache_t *cache);
 
 /**
  * Makes api the worker's routes for the requests that start from now on
