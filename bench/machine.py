@@ -8,8 +8,25 @@ versions of everything under test that heads every report.
 import os
 import platform
 import resource
+import shutil
 import subprocess
 import time
+
+
+def have(cmd):
+    return shutil.which(cmd) is not None
+
+
+def apt_install(packages, log):
+    """Installs Debian packages with apt-get as root or through sudo; False when neither."""
+    sudo = [] if os.geteuid() == 0 else (["sudo"] if have("sudo") else None)
+    if sudo is None or not have("apt-get"):
+        return False
+    apt = sudo + ["env", "DEBIAN_FRONTEND=noninteractive", "apt-get", "-y", "-q"]
+    log("installing %s" % " ".join(packages))
+    subprocess.run(apt + ["update"], check=True)
+    subprocess.run(apt + ["install", "--no-install-recommends"] + packages, check=True)
+    return True
 
 
 def output_of(argv):

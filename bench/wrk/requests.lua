@@ -7,6 +7,10 @@
 --   wrk ... -s requests.lua <url> -- insert PATH      POST PATH, one random row as a JSON object
 --   wrk ... -s requests.lua <url> -- embed ROWS LIMIT GET /teams?select=id,name,members(id,name)
 --                                                     &limit=LIMIT&after={random 0..ROWS-LIMIT}
+--   wrk ... -s requests.lua <url> -- zipf ROWS LIMIT S ITEMS
+--                                                     ITEMS percent GET /users/{id}, the rest
+--                                                     GET /users?limit=LIMIT&after={k*LIMIT}; ids
+--                                                     and pages k drawn by Zipf with exponent S
 -- done() prints one line "bench-json {...}" with the exact counts and latency
 -- percentiles (microseconds) that bench/run reads.
 
@@ -21,6 +25,30 @@ end
 
 local mode, rows, limit, path
 local tokens = {}
+local zipf_s, item_share, item_cdf, page_cdf
+
+-- Cumulative weights of ranks 1..n under Zipf (weight 1/k^s), normalized.
+local function zipf_cdf(n, s)
+  local cdf, total = {}, 0
+  for k = 1, n do
+    total = total + 1 / k ^ s
+    cdf[k] = total
+  end
+  for k = 1, n do
+    cdf[k] = cdf[k] / total
+  end
+  return cdf
+end
+
+-- The rank whose cumulative weight first reaches a uniform draw (binary search).
+local function zipf_draw(cdf)
+  local u, lo, hi = math.random(), 1, #cdf
+  while lo < hi do
+    local mid = math.floor((lo + hi) / 2)
+    if cdf[mid] < u then lo = mid + 1 else hi = mid end
+  end
+  return lo
+end
 
 -- Random requests are drawn and formatted once, at start: formatting one per
 -- request would cost the load generator CPU that the server under test and
@@ -48,6 +76,13 @@ local function draw()
       floor(second / 3600), floor(second / 60) % 60, second % 60)
     return wrk.format("POST", path, { ["Content-Type"] = "application/json" }, body)
   end
+  if mode == "zipf" then
+    if math.random(1, 100) <= item_share then
+      return wrk.format("GET", "/users/" .. zipf_draw(item_cdf))
+    end
+    return wrk.format("GET", "/users?limit=" .. limit .. "&after=" ..
+                      (zipf_draw(page_cdf) - 1) * limit)
+  end
   if mode == "embed" then
     return wrk.format("GET", "/teams?select=id,name,members(id,name)&limit=" .. limit ..
                       "&after=" .. math.random(0, rows - limit))
@@ -72,6 +107,12 @@ function init(args)
     end
     f:close()
     assert(#tokens > 0, "idauth: no token in " .. args[3])
+  end
+  if mode == "zipf" then
+    zipf_s = tonumber(args[4] or "1.1")
+    item_share = tonumber(args[5] or "80")
+    item_cdf = zipf_cdf(rows, zipf_s)
+    page_cdf = zipf_cdf(math.floor(rows / limit), zipf_s)
   end
   math.randomseed(os.time() * 1000 + (thread_id or 0) * 7919 + math.floor(os.clock() * 1e6))
   if mode == "path" then

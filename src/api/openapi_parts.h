@@ -98,6 +98,13 @@ json_t *oa_ok_response(json_t *description, const char *media_type, json_t *sche
 json_t *oa_rows_response(const char *description, json_t *schema, const char *row);
 
 /**
+ * response (a 200 of an entry's GET) with the headers its caching adds:
+ * Age for cache_ms, Cache-Control for cache_control (NULL: none). Returns
+ * response.
+ */
+json_t *oa_with_cache_headers(json_t *response, unsigned cache_ms, const char *cache_control);
+
+/**
  * #/components/headers. allow: the Allow header every route of the api
  * sends, or NULL when they differ. auth: the headers of identities too.
  */

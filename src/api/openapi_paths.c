@@ -272,6 +272,36 @@ json_t *oa_rows_response(const char *description, json_t *schema, const char *ro
                 NULL);
 }
 
+json_t *oa_with_cache_headers(json_t *response, unsigned cache_ms, const char *cache_control)
+{
+        json_t *headers = json_object_get(response, "headers");
+
+        if (headers == NULL)
+                return response;
+        if (cache_ms != 0)
+                json_object_set_new(
+                        headers, "Age",
+                        oa_object_of("description",
+                                     oa_strf("Seconds since the answer was read from the "
+                                             "database, when it is one kept for identical reads "
+                                             "(for up to %u ms).",
+                                             cache_ms),
+                                     "schema",
+                                     oa_object_of("type", oa_str("integer"), "minimum",
+                                                  json_integer(0), NULL),
+                                     NULL));
+        if (cache_control != NULL)
+                json_object_set_new(
+                        headers, "Cache-Control",
+                        oa_object_of("description",
+                                     oa_strf("`%s`; with credentials, `private` and the "
+                                             "directives that allow no shared cache.",
+                                             cache_control),
+                                     "schema", oa_object_of("type", oa_str("string"), NULL),
+                                     NULL));
+        return response;
+}
+
 /* responses with the error answers in errors added, each from component(e). */
 static json_t *with_errors(json_t *responses, unsigned errors,
                            const char *(*component)(const oa_error_t *e))

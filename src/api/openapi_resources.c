@@ -382,7 +382,9 @@ int oa_add_resource(json_t *paths, json_t *schemas, const api_t *api, const api_
                         "reserved ones are refused (400).",
                         res->table),
                 collection_parameters(res),
-                oa_rows_response("A page of rows.", oa_ref("schemas", page), name),
+                oa_with_cache_headers(oa_rows_response("A page of rows.",
+                                                       oa_ref("schemas", page), name),
+                                      res->cache_ms, res->cache_control),
                 OA_COLLECTION_ERRORS | (api->auth ? OA_AUTH_ERRORS : 0u),
         };
         oa_path_spec_t item = {
@@ -393,7 +395,9 @@ int oa_add_resource(json_t *paths, json_t *schemas, const api_t *api, const api_
                 oa_str("The row with this key, or 404. Only `select` may be given as a query "
                        "parameter."),
                 key_parameters(res),
-                oa_rows_response("The row.", oa_ref("schemas", name), name),
+                oa_with_cache_headers(oa_rows_response("The row.", oa_ref("schemas", name),
+                                                       name),
+                                      res->cache_ms, res->cache_control),
                 OA_ITEM_ERRORS | (api->auth ? OA_AUTH_ERRORS : 0u),
         };
         int r = oa_put(
