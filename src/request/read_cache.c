@@ -84,20 +84,18 @@ void read_cache_free(read_cache_t *cache)
 
 /* ---- answering ---- */
 
+/* The answer goes out as any buffered answer does (conditional requests and
+ * compression apply to it there), with this request's own headers. */
 static void answer_with(env_t *env, http_request_t *req, cache_body_t *body)
 {
+        strbuf_t copy = { 0 };
         char age[24];
-        char *copy = malloc(body->len ? body->len : 1);
 
-        if (copy == NULL) {
-                http_fail(req, 500, "internal", "out of memory");
-                return;
-        }
-        memcpy(copy, body->data, body->len);
+        strbuf_append(&copy, body->data, body->len);
         snprintf(age, sizeof(age), "%" PRIu64, (now_ms() - body->stored_ms) / 1000);
         http_add_header(req, "Age", age);
         read_cache_headers(env, req);
-        http_respond(req, 200, body->content_type, copy, body->len);
+        http_respond_buffer(req, 200, body->content_type, &copy);
 }
 
 /* The loop of a waiting read's worker: its lead has ended. */
