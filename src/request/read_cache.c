@@ -14,7 +14,6 @@
 
 #include "core/cache_store.h"
 #include "core/list.h"
-#include "routes/collection_embed.h"
 
 struct read_cache {
         pthread_mutex_t lock;   /* over everything below but the counters */
@@ -222,6 +221,17 @@ static void build_key(env_t *env, http_request_t *req, const route_match_t *matc
         append_field(key, http_header(req, "Accept-Encoding"));
 }
 
+/* Whether a select names something with parentheses: an embedded entry (or
+ * an aggregate, which is let through uncached with it). */
+static bool may_embed(const http_request_t *req)
+{
+        for (size_t i = 0; i < req->arg_count; i++)
+                if (strcmp(req->args[i].name, "select") == 0 && req->args[i].value != NULL &&
+                    strchr(req->args[i].value, '(') != NULL)
+                        return true;
+        return false;
+}
+
 static bool is_read(const http_request_t *req)
 {
         return strcmp(req->method, "GET") == 0 || strcmp(req->method, "HEAD") == 0;
@@ -244,7 +254,7 @@ static unsigned ttl_of(env_t *env, http_request_t *req, const api_resource_t *re
                 return 0;
         /* An embedding reads other entries under the caller's rules for them:
          * with "auth", those are not in the key. */
-        if (res != NULL && env->api->auth != NULL && collection_embeds(req))
+        if (res != NULL && env->api->auth != NULL && may_embed(req))
                 return 0;
         return ttl;
 }
