@@ -35,12 +35,12 @@ def free_port():
 
 
 def write_config(config, path, cache_ms):
-    """The plain queryd's configuration file, /users with cache_ms (0: none)."""
+    """The plain queryd's /users alone, with cache_ms (0: none)."""
     with open(config) as f:
         doc = json.load(f)
-    for res in doc["resources"]:
-        if res["path"] == "/users" and cache_ms:
-            res["cache_ms"] = cache_ms
+    doc = {"resources": [r for r in doc["resources"] if r["path"] == "/users"]}
+    if cache_ms:
+        doc["resources"][0]["cache_ms"] = cache_ms
     with open(path, "w") as f:
         json.dump(doc, f, indent=2)
     return path
