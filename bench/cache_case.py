@@ -156,7 +156,8 @@ def section(results, duration):
            "Statements/s: Com_select growth over the run." % (
                CONNECTIONS, duration, ITEM_SHARE, LIMIT, LIMIT, ZIPF_S), "",
            "| round | queryd | req/s | p50 ms | p99 ms | statements/s | statements per request "
-           "| queryd CPU ms/req | mariadbd CPU ms/req | cache hits | collapsed |",
+           "| queryd CPU ms/req | mariadbd CPU ms/req | cache hits since start "
+           "| collapsed since start |",
            "|---|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|"]
     for r in results:
         cpu = r.get("cpu") or {}
