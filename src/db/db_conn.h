@@ -94,6 +94,12 @@ struct db_conn {
         unsigned backoff_ms;
         unsigned host_index; /* the database host this conn uses: a failed connect moves on */
         bool aborting;    /* a call is being ended early: callers must not see its rows */
+        /* The server is a Galera cluster node (wsrep on), found when the
+         * session opened: reads that must see every commit of the cluster
+         * ask it for a causal read (request/read_position.c). */
+        bool galera;
+        int probe_ret;              /* the session probe's query status */
+        MYSQL_RES *probe_result;    /* its row, while being read */
         /* The MariaDB role the session runs under (db_role.c). Known only
          * after a SET ROLE that succeeded: a new session starts under the
          * account's default role, whatever that is (role_untouched), and a

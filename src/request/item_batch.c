@@ -19,6 +19,7 @@
 #include "db/db_role.h"
 #include "request/answer.h"
 #include "request/query_call.h"
+#include "request/read_position.h"
 #include "sql/typed_value.h"
 
 _Static_assert((int)CONFIG_MAX_BATCH_LOOKUPS <= (int)API_MAX_LOOKUP_KEYS &&
@@ -47,6 +48,7 @@ struct item_batch {
         list_node_t lookups;
         unsigned lookup_count;
         bool running;           /* granted its connection: closed to new lookups */
+        bool causal;            /* a lookup carries a position: the statement waits for it */
         list_node_t open_node;  /* in the worker's open batches while it takes lookups */
         db_lease_t *lease;
         db_query_t query;
@@ -199,6 +201,11 @@ static void on_role(db_lease_t *lease, int status, const db_error_t *error, void
         item_batch_t *b = data;
         lookup_t *l;
 
+        if (status >= 0 && b->causal && read_position_wait(&b->query, lease->conn, b->scope) < 0) {
+                static const db_error_t no_memory = { 2008, "HY001", "out of memory" };
+                status = -ENOMEM;
+                error = &no_memory;
+        }
         if (status >= 0) {
                 db_query_run(&b->query, lease, b->scope);
                 return;
@@ -393,6 +400,9 @@ int item_batch_lookup(env_t *env, http_request_t *req, const api_resource_t *res
                 return 0; /* answered 400 */
         if (l->prefer_ms == entry_ms)
                 l->prefer_ms = 0;
+        int position = read_position_check(req);
+        if (position < 0)
+                return 0; /* answered 400 */
         l->req = req;
         l->key = key;
         l->format = format;
@@ -402,6 +412,7 @@ int item_batch_lookup(env_t *env, http_request_t *req, const api_resource_t *res
                         return r;
         }
         join(b, l);
+        b->causal |= position > 0; /* the others' lookups waiting too costs them little */
         if (scope_defer(req->scope, leave_cb, l, NULL) < 0) {
                 leave(l);
                 return -ENOMEM;
