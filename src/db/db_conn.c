@@ -208,6 +208,7 @@ static void connect_failed(db_conn_t *c, bool session_open, unsigned err, const 
 
         snprintf(message, sizeof(message), "%s", why);
         c->host_index = (c->host_index + 1) % o->target->host_count;
+        c->hosts_failed++;
         close_poll(c);
         /* A session that did open is not quit politely: its socket is shut
          * first, so that the close cannot wait on it. */
@@ -216,6 +217,15 @@ static void connect_failed(db_conn_t *c, bool session_open, unsigned err, const 
         mysql_close(c->mysql);
         c->mysql = NULL;
         c->state = DB_CONN_DOWN;
+        /* A host of the list not tried since the last session is tried at
+         * once, and the owner hears nothing: the database is unreachable
+         * only once every host has failed (a cluster node that died leaves
+         * the others to serve). */
+        if (c->hosts_failed < o->target->host_count) {
+                uv_timer_start(&c->timer, retry_cb, 0, 0);
+                return;
+        }
+        c->hosts_failed = 0;
         /* Jitter spreads the retries of many connections and many workers. */
         unsigned delay = c->backoff_ms + (unsigned)(uv_hrtime() % (c->backoff_ms / 2 + 1));
         c->backoff_ms = c->backoff_ms * 2 > BACKOFF_MAX_MS ? BACKOFF_MAX_MS : c->backoff_ms * 2;
@@ -230,6 +240,7 @@ static void session_up(db_conn_t *c)
         c->role_untouched = true;
         c->state = DB_CONN_UP;
         c->backoff_ms = BACKOFF_MIN_MS;
+        c->hosts_failed = 0;
         c->options.events->up_cb(c, c->options.owner);
 }
 

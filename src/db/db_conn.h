@@ -42,9 +42,11 @@ typedef struct db_conn_events {
         /** Connected: the link is up and no call is in progress. */
         void (*up_cb)(db_conn_t *conn, void *owner);
         /**
-         * A connect attempt failed with the client's err and message; the
-         * connection tries again by itself after a backoff, until
-         * db_conn_close(). May run from inside db_conn_connect().
+         * A connect attempt failed with the client's err and message, on
+         * the last host of a list whose every host failed in a row (with
+         * several hosts, the next one is tried at once and this is not
+         * called); the connection tries again by itself after a backoff,
+         * until db_conn_close(). May run from inside db_conn_connect().
          */
         void (*connect_failed_cb)(db_conn_t *conn, unsigned err, const char *message,
                                   void *owner);
@@ -93,6 +95,7 @@ struct db_conn {
         void *op;         /* the caller's state for the call in progress */
         unsigned backoff_ms;
         unsigned host_index; /* the database host this conn uses: a failed connect moves on */
+        unsigned hosts_failed; /* hosts that failed in a row since the last session opened */
         bool aborting;    /* a call is being ended early: callers must not see its rows */
         /* The server is a Galera cluster node (wsrep on), found when the
          * session opened: reads that must see every commit of the cluster

@@ -94,6 +94,8 @@ class GaleraNode(PrivateMariaDB):
         finally:
             if self.pid is not None:
                 self.pgids.add(self.pid)  # start_new_session: pid == pgid
+            else:
+                self.kill_sessions()  # a server that died starting may leave an SST behind
 
     def _give_to_account(self):
         """Hand the node's files (and a socket directory of its own) to the
@@ -124,12 +126,24 @@ class GaleraNode(PrivateMariaDB):
                 and s.get("wsrep_cluster_status") == "Primary")
 
     def kill_sessions(self):
-        """SIGKILL whatever is left in the sessions this node's servers ran
-        in (an SST script, its rsync daemon)."""
+        """SIGKILL whatever this node's servers left behind: their sessions
+        (an SST script) and any process naming the node's directory (an
+        rsync daemon serving its datadir)."""
         for pgid in self.pgids:
             try:
                 os.killpg(pgid, signal.SIGKILL)
             except (ProcessLookupError, PermissionError):
+                pass
+        mark = os.fsencode(self.state_dir + os.sep)
+        for entry in os.listdir("/proc"):
+            if not entry.isdigit() or int(entry) == os.getpid():
+                continue
+            try:
+                with open("/proc/%s/cmdline" % entry, "rb") as f:
+                    if mark not in f.read():
+                        continue
+                os.kill(int(entry), signal.SIGKILL)
+            except (OSError, ProcessLookupError):
                 pass
 
 
