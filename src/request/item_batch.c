@@ -49,6 +49,7 @@ struct item_batch {
         unsigned lookup_count;
         bool running;           /* granted its connection: closed to new lookups */
         bool causal;            /* a lookup carries a position: the statement waits for it */
+        unsigned retries;       /* runs again after its connection failed */
         list_node_t open_node;  /* in the worker's open batches while it takes lookups */
         db_lease_t *lease;
         db_query_t query;
@@ -140,12 +141,38 @@ static bool on_row(db_query_t *q, void *data)
         return true;
 }
 
+static void on_lease(db_lease_t *lease, int status, void *data);
+
+/*
+ * A batch whose connection failed under it before any row came (the server
+ * went away, or a Galera node left the cluster) runs again on another
+ * connection, as a read of query_call.c does: with a host list, the pool
+ * has moved on to the next host.
+ */
+static bool retry_batch(item_batch_t *b, const db_error_t *error)
+{
+        enum { MAX_RETRIES = 2, CR_OUT_OF_MEMORY = 2008, ER_NODE_NOT_READY = 1047 };
+        bool link_failed = (error->code >= 2000 && error->code < 3000 &&
+                            error->code != CR_OUT_OF_MEMORY) ||
+                           error->code == ER_NODE_NOT_READY;
+
+        if (!link_failed || b->retries >= MAX_RETRIES)
+                return false;
+        list_for_each(node, &b->lookups)
+                if (list_entry(node, lookup_t, node)->found)
+                        return false;
+        b->retries++;
+        return db_pool_acquire(b->pool, b->scope, on_lease, b, &b->lease) == 0;
+}
+
 static void on_done(db_query_t *q, int status, void *data)
 {
         item_batch_t *b = data;
         lookup_t *l;
 
         db_pool_release(b->lease); /* the rows are read: the connection is free */
+        if (status < 0 && retry_batch(b, &q->error))
+                return;
         if (status < 0)
                 metrics_count_db_error();
         while ((l = first_lookup(b)) != NULL) {

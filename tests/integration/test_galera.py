@@ -81,6 +81,13 @@ class GaleraTests(unittest.TestCase):
         body = json.dumps({"tag": tag, "n": n}).encode()
         return q.request("POST", "/marks", body=body, headers=JSON, timeout=timeout)
 
+    def node_queryd(self, node):
+        """A queryd of its own on node alone."""
+        return self.fixture.queryd(
+            f"mysql://{harness.APP_USER}:{harness.APP_PASSWORD}@127.0.0.1:{node.port}/"
+            f"{harness.DEMO_DB}", name=f"queryd-node{node.index}", pool_size=2,
+            config=CONFIG, **QUERYD_ENV)
+
     def tags_on(self, node):
         out = node.execute("SELECT tag FROM marks", database=harness.DEMO_DB,
                            column_names=False)
@@ -122,9 +129,8 @@ class GaleraTests(unittest.TestCase):
         while queryd writes through node 1: a read of node 3 without a
         position misses the write, one with the position waits for it."""
         third = self.cluster.nodes[2]
-        other = self.fixture.queryd(
-            f"mysql://{harness.APP_USER}:{harness.APP_PASSWORD}@127.0.0.1:{third.port}/"
-            f"{harness.DEMO_DB}", name="queryd-node3", pool_size=2, config=CONFIG, **QUERYD_ENV)
+        other = self.node_queryd(third)
+        writer = self.node_queryd(self.cluster.nodes[0])
         try:
             before = self.causal_reads(third)
             resp = other.get(tag_url("nothing"), headers={POSITION: "100-1-1"})
@@ -144,7 +150,7 @@ class GaleraTests(unittest.TestCase):
                 stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
             try:
                 time.sleep(1.0)  # the lock is taken
-                resp = self.post(self.q, "ryw")
+                resp = self.post(writer, "ryw")
                 self.assertEqual(resp.status, 201, resp.describe())
                 stale = other.get(tag_url("ryw"))
                 self.assertEqual(stale.status, 200, stale.describe())
@@ -160,8 +166,10 @@ class GaleraTests(unittest.TestCase):
             self.assertEqual([r["tag"] for r in fresh.json()["data"]], ["ryw"],
                              f"a read with a position missed the write (after {waited:.1f} s)")
             other.check_log(self)
+            writer.check_log(self)
         finally:
             other.stop()
+            writer.stop()
 
     # ---- nodes die under load ----
 
@@ -197,8 +205,11 @@ class GaleraTests(unittest.TestCase):
             while not stop.is_set() and i < 2000:
                 i += 1
                 started = time.monotonic()
+                # Collections and item lookups (coalesced) both run again
+                # when their connection dies under them.
+                path = "/users?limit=5" if (r + i) % 2 else f"/users/{1 + i % 5}"
                 try:
-                    status = self.q.get("/users?limit=5", timeout=40).status
+                    status = self.q.get(path, timeout=40).status
                 except OSError:
                     status = None
                 with lock:
