@@ -221,7 +221,7 @@ static void connect_failed(db_conn_t *c, bool session_open, unsigned err, const 
          * once, and the owner hears nothing: the database is unreachable
          * only once every host has failed (a cluster node that died leaves
          * the others to serve). */
-        if (c->hosts_failed < o->target->host_count) {
+        if (!o->one_host && c->hosts_failed < o->target->host_count) {
                 uv_timer_start(&c->timer, retry_cb, 0, 0);
                 return;
         }

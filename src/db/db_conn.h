@@ -45,7 +45,8 @@ typedef struct db_conn_events {
          * A connect attempt failed with the client's err and message, on
          * the last host of a list whose every host failed in a row (with
          * several hosts, the next one is tried at once and this is not
-         * called); the connection tries again by itself after a backoff,
+         * called, unless options.one_host); the connection tries again by
+         * itself after a backoff,
          * until db_conn_close(). May run from inside db_conn_connect().
          */
         void (*connect_failed_cb)(db_conn_t *conn, unsigned err, const char *message,
@@ -69,6 +70,9 @@ typedef struct db_conn_options {
         const char *time_zone;          /* the session time zone, "+HH:MM" */
         const db_conn_events_t *events;
         void *owner;                    /* passed to every event */
+        /* A failed connect is reported at once, never followed by the next
+         * host of the list without the owner asking (it sets host_index). */
+        bool one_host;
 } db_conn_options_t;
 
 /* Collections with filters write a statement per shape of request, so the
