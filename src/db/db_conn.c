@@ -195,7 +195,6 @@ static int connect_step(db_conn_t *c, int ready)
         return mysql_real_connect_cont(&result, c->mysql, ready);
 }
 
-
 /*
  * A connect that failed, or a session that cannot serve (a Galera node not
  * ready): the next attempt goes to the next host of the list, if there is
@@ -297,7 +296,8 @@ static void probe_result_done(db_conn_t *c)
                 return;
         }
         if (wsrep && !ready) {
-                connect_failed(c, true, ER_NODE_NOT_READY, "the Galera node is not ready for queries");
+                connect_failed(c, true, ER_NODE_NOT_READY,
+                               "the Galera node is not ready for queries");
                 return;
         }
         c->galera = wsrep;

@@ -71,8 +71,8 @@ int read_position_check(http_request_t *req)
                 return 0;
         if (!read_position_valid(value)) {
                 http_fail_param(req, READ_POSITION_HEADER,
-                                READ_POSITION_HEADER ": a position is a list of MariaDB GTIDs such as 0-1-42 "
-                                "(domain-server-sequence, separated by commas)");
+                                READ_POSITION_HEADER ": a position is a list of MariaDB GTIDs "
+                                "such as 0-1-42 (domain-server-sequence, separated by commas)");
                 return -EINVAL;
         }
         return 1;

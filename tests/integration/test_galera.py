@@ -8,6 +8,9 @@
   wsrep_causal_reads status. Without the header the same read, on the same
   lagging node, misses the write: the test can tell the two apart.
 - A malformed Queryd-Position is 400 problem+json.
+- A node cut off from the cluster (gmcast.isolate) refuses statements:
+  connections on it move to the next host of the list, and a queryd
+  starting then skips it.
 - Each node in turn is killed with SIGKILL under concurrent reads and
   writes: no write answered 2xx is lost (each is found on every node
   afterwards), failed writes are 503 or 504 and only around the kill,
@@ -171,9 +174,48 @@ class GaleraTests(unittest.TestCase):
             other.stop()
             writer.stop()
 
+    # ---- a node cut off from the cluster ----
+
+    def test_e_node_cut_off_is_skipped(self):
+        """Node 3 isolated from the others leaves the primary component and
+        refuses statements (errno 1047): a queryd whose connections are on
+        it moves them to the next host of its list, reads answer 200, and a
+        queryd starting then skips node 3 from the first connect."""
+        third, first = self.cluster.nodes[2], self.cluster.nodes[0]
+        url = (f"mysql://{harness.APP_USER}:{harness.APP_PASSWORD}@127.0.0.1:{third.port},"
+               f"127.0.0.1:{first.port}/{harness.DEMO_DB}")
+        on_third = self.fixture.queryd(url, name="queryd-3-1", pool_size=2, config=CONFIG,
+                                       **QUERYD_ENV)
+        late = None
+        try:
+            resp = on_third.get("/users?limit=2")
+            self.assertEqual(resp.status, 200, resp.describe())
+            third.execute("SET GLOBAL wsrep_provider_options = 'gmcast.isolate=1'")
+            harness.wait_until(lambda: third.status().get("wsrep_ready") == "OFF", 30)
+            self.assertEqual(third.status().get("wsrep_ready"), "OFF", self.cluster.diagnostics())
+            for path in ("/users?limit=2", "/users/2", "/users?limit=2"):
+                resp = on_third.get(path, timeout=30)
+                self.assertEqual(resp.status, 200, resp.describe())
+            resp = self.post(on_third, "while-cut-off")
+            self.assertEqual(resp.status, 201, resp.describe())
+            late = self.fixture.queryd(url, name="queryd-late", pool_size=2, config=CONFIG,
+                                       **QUERYD_ENV)
+            resp = late.get("/users/3")
+            self.assertEqual(resp.status, 200, resp.describe())
+            self.assertIn("while-cut-off", self.tags_on(first))
+            on_third.check_log(self)
+            late.check_log(self)
+        finally:
+            third.execute("SET GLOBAL wsrep_provider_options = 'gmcast.isolate=0'")
+            on_third.stop()
+            if late is not None:
+                late.stop()
+        self.cluster.wait_synced(timeout=180)
+        self.assertIn("while-cut-off", self.tags_on(third))
+
     # ---- nodes die under load ----
 
-    def test_d_kill_each_node_under_load(self):
+    def test_f_kill_each_node_under_load(self):
         for victim in range(len(self.cluster.nodes)):
             with self.subTest(node=victim + 1):
                 self.kill_under_load(victim)
