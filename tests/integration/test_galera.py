@@ -62,9 +62,11 @@ class GaleraTests(unittest.TestCase):
         cls.fixture = harness.TestRun(cls.__name__)
         cls.addClassCleanup(cls.fixture.close)
         cls.cluster = GaleraCluster(cls.fixture.dir / "galera")
-        # The watchdog and close() kill the cluster before anything else.
+        # The watchdog and close() kill the cluster before anything else,
+        # and close() removes the nodes' directories as for any database.
         cls.fixture.killers.append(lambda: cls.cluster.close(hard=True))
-        cls.cluster.start()
+        cls.fixture.databases.extend(cls.cluster.nodes)
+        cls.cluster.start(timeout=150)
         first = cls.cluster.nodes[0]
         harness.load_demo(first)
         first.execute(SETUP_SQL, database=harness.DEMO_DB)
