@@ -20,6 +20,7 @@
 enum { CONNECT_TIMEOUT_S = 3, BACKOFF_MIN_MS = 100, BACKOFF_MAX_MS = 500 };
 
 static void run_step(db_conn_t *c, int ready);
+static void retry_cb(uv_timer_t *timer);
 
 static void poll_close_cb(uv_handle_t *handle)
 {
@@ -194,38 +195,139 @@ static int connect_step(db_conn_t *c, int ready)
         return mysql_real_connect_cont(&result, c->mysql, ready);
 }
 
-static void retry_cb(uv_timer_t *timer)
-{
-        db_conn_connect(timer->data);
-}
-
-static void connect_done(db_conn_t *c)
+/*
+ * A connect that failed, or a session that cannot serve (a Galera node not
+ * ready): the next attempt goes to the next host of the list, if there is
+ * one, after a backoff.
+ */
+static void connect_failed(db_conn_t *c, bool session_open, unsigned err, const char *why)
 {
         const db_conn_options_t *o = &c->options;
-
-        if (mysql_errno(c->mysql) == 0) {
-                db_conn_forget_role(c); /* a new session: its role is the account's default */
-                c->role_untouched = true;
-                c->state = DB_CONN_UP;
-                c->backoff_ms = BACKOFF_MIN_MS;
-                o->events->up_cb(c, o->owner);
-                return;
-        }
-        unsigned err = mysql_errno(c->mysql);
         char message[MYSQL_ERRMSG_SIZE];
-        snprintf(message, sizeof(message), "%s", mysql_error(c->mysql));
-        /* The next attempt goes to the next host of the list, if there is one. */
+
+        snprintf(message, sizeof(message), "%s", why);
         c->host_index = (c->host_index + 1) % o->target->host_count;
+        c->hosts_failed++;
         close_poll(c);
-        mysql_close(c->mysql); /* the handshake failed: there is no session to quit */
+        /* A session that did open is not quit politely: its socket is shut
+         * first, so that the close cannot wait on it. */
+        if (session_open)
+                shutdown(mysql_get_socket(c->mysql), SHUT_RDWR);
+        mysql_close(c->mysql);
         c->mysql = NULL;
         c->state = DB_CONN_DOWN;
+        /* A host of the list not tried since the last session is tried at
+         * once, and the owner hears nothing: the database is unreachable
+         * only once every host has failed (a cluster node that died leaves
+         * the others to serve). */
+        if (!o->one_host && c->hosts_failed < o->target->host_count) {
+                uv_timer_start(&c->timer, retry_cb, 0, 0);
+                return;
+        }
+        c->hosts_failed = 0;
         /* Jitter spreads the retries of many connections and many workers. */
         unsigned delay = c->backoff_ms + (unsigned)(uv_hrtime() % (c->backoff_ms / 2 + 1));
         c->backoff_ms = c->backoff_ms * 2 > BACKOFF_MAX_MS ? BACKOFF_MAX_MS : c->backoff_ms * 2;
         uv_timer_start(&c->timer, retry_cb, delay, 0);
         /* Told last, with the conn DOWN and its retry armed: the owner may close it. */
         o->events->connect_failed_cb(c, err, message, o->owner);
+}
+
+static void session_up(db_conn_t *c)
+{
+        db_conn_forget_role(c); /* a new session: its role is the account's default */
+        c->role_untouched = true;
+        c->state = DB_CONN_UP;
+        c->backoff_ms = BACKOFF_MIN_MS;
+        c->hosts_failed = 0;
+        c->options.events->up_cb(c, c->options.owner);
+}
+
+/* ---- what the server is: the session probe ---- */
+
+/*
+ * One statement when a session opens tells a Galera node (wsrep on) and
+ * whether it is ready to serve. A node that is not (joining, donating
+ * without serving, or cut off from the cluster's primary component)
+ * refuses statements that read tables with ER_UNKNOWN_COM_ERROR, which the
+ * status table is; either way its connect counts as failed and the next
+ * host of the list is tried. A server without wsrep (MySQL) fails the
+ * statement, which only says that it is no Galera node.
+ */
+#define PROBE_SQL                                                                                \
+        "SELECT @@wsrep_on, VARIABLE_VALUE FROM information_schema.GLOBAL_STATUS "               \
+        "WHERE VARIABLE_NAME = 'WSREP_READY'"
+
+enum { ER_NODE_NOT_READY = 1047 }; /* ER_UNKNOWN_COM_ERROR, as wsrep uses it */
+
+static int probe_step(db_conn_t *c, int ready)
+{
+        if (ready == 0)
+                return mysql_real_query_start(&c->probe_ret, c->mysql, PROBE_SQL,
+                                              strlen(PROBE_SQL));
+        return mysql_real_query_cont(&c->probe_ret, c->mysql, ready);
+}
+
+static int probe_result_step(db_conn_t *c, int ready)
+{
+        if (ready == 0)
+                return mysql_store_result_start(&c->probe_result, c->mysql);
+        return mysql_store_result_cont(&c->probe_result, c->mysql, ready);
+}
+
+static bool is_link_error(unsigned err)
+{
+        return err >= 2000 && err < 3000;
+}
+
+static void probe_result_done(db_conn_t *c)
+{
+        MYSQL_RES *result = c->probe_result;
+        MYSQL_ROW row = result != NULL ? mysql_fetch_row(result) : NULL;
+        unsigned err = mysql_errno(c->mysql);
+        bool wsrep = row != NULL && row[0] != NULL && strcmp(row[0], "1") == 0;
+        bool ready = row != NULL && row[1] != NULL && strcmp(row[1], "ON") == 0;
+
+        c->probe_result = NULL;
+        if (result != NULL)
+                mysql_free_result(result); /* stored whole: no I/O */
+        if (result == NULL && is_link_error(err)) {
+                connect_failed(c, true, err, mysql_error(c->mysql));
+                return;
+        }
+        if (wsrep && !ready) {
+                connect_failed(c, true, ER_NODE_NOT_READY,
+                               "the Galera node is not ready for queries");
+                return;
+        }
+        c->galera = wsrep;
+        session_up(c);
+}
+
+static void probe_done(db_conn_t *c)
+{
+        unsigned err = mysql_errno(c->mysql);
+
+        if (c->probe_ret == 0) {
+                db_conn_drive(c, probe_result_step, probe_result_done, NULL);
+                return;
+        }
+        if (is_link_error(err) || err == ER_NODE_NOT_READY) {
+                connect_failed(c, true, err, mysql_error(c->mysql));
+                return;
+        }
+        c->galera = false; /* no wsrep here: not a Galera node */
+        session_up(c);
+}
+
+static void connect_done(db_conn_t *c)
+{
+        if (mysql_errno(c->mysql) == 0) {
+                db_conn_drive(c, probe_step, probe_done, NULL);
+                return;
+        }
+        /* The handshake failed: there is no session to quit. */
+        connect_failed(c, false, mysql_errno(c->mysql), mysql_error(c->mysql));
 }
 
 /*
@@ -275,6 +377,11 @@ void db_conn_connect(db_conn_t *c)
                 return;
         }
         db_conn_drive(c, connect_step, connect_done, NULL);
+}
+
+static void retry_cb(uv_timer_t *timer)
+{
+        db_conn_connect(timer->data);
 }
 
 /* ---- watching an idle connection ---- */

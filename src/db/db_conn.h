@@ -42,9 +42,12 @@ typedef struct db_conn_events {
         /** Connected: the link is up and no call is in progress. */
         void (*up_cb)(db_conn_t *conn, void *owner);
         /**
-         * A connect attempt failed with the client's err and message; the
-         * connection tries again by itself after a backoff, until
-         * db_conn_close(). May run from inside db_conn_connect().
+         * A connect attempt failed with the client's err and message, on
+         * the last host of a list whose every host failed in a row (with
+         * several hosts, the next one is tried at once and this is not
+         * called, unless options.one_host); the connection tries again by
+         * itself after a backoff,
+         * until db_conn_close(). May run from inside db_conn_connect().
          */
         void (*connect_failed_cb)(db_conn_t *conn, unsigned err, const char *message,
                                   void *owner);
@@ -67,6 +70,9 @@ typedef struct db_conn_options {
         const char *time_zone;          /* the session time zone, "+HH:MM" */
         const db_conn_events_t *events;
         void *owner;                    /* passed to every event */
+        /* A failed connect is reported at once, never followed by the next
+         * host of the list without the owner asking (it sets host_index). */
+        bool one_host;
 } db_conn_options_t;
 
 /* Collections with filters write a statement per shape of request, so the
@@ -93,7 +99,14 @@ struct db_conn {
         void *op;         /* the caller's state for the call in progress */
         unsigned backoff_ms;
         unsigned host_index; /* the database host this conn uses: a failed connect moves on */
+        unsigned hosts_failed; /* hosts that failed in a row since the last session opened */
         bool aborting;    /* a call is being ended early: callers must not see its rows */
+        /* The server is a Galera cluster node (wsrep on), found when the
+         * session opened: reads that must see every commit of the cluster
+         * ask it for a causal read (request/read_position.c). */
+        bool galera;
+        int probe_ret;              /* the session probe's query status */
+        MYSQL_RES *probe_result;    /* its row, while being read */
         /* The MariaDB role the session runs under (db_role.c). Known only
          * after a SET ROLE that succeeded: a new session starts under the
          * account's default role, whatever that is (role_untouched), and a

@@ -12,6 +12,7 @@ static const struct {
 } table[] = {
         { 1040, { 503, "database-unavailable" } }, /* ER_CON_COUNT_ERROR */
         { 1044, { 503, "database-unavailable" } }, /* ER_DBACCESS_DENIED_ERROR */
+        { 1047, { 503, "database-unavailable" } }, /* a Galera node not ready for queries */
         { 1045, { 503, "database-unavailable" } }, /* ER_ACCESS_DENIED_ERROR */
         { 1053, { 503, "database-unavailable" } }, /* ER_SERVER_SHUTDOWN */
         { 1142, { 403, "forbidden" } },            /* ER_TABLEACCESS_DENIED_ERROR */

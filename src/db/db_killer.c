@@ -54,6 +54,7 @@ int db_killer_new(db_killer_t **ret_killer, uv_loop_t *loop, const db_killer_opt
                 .time_zone = options->time_zone,
                 .events = &killer_events,
                 .owner = k,
+                .one_host = true, /* a thread id means something on its own server only */
         };
         int r = db_conn_init(&k->conn, loop, &conn_options);
         if (r == 0)

@@ -16,10 +16,15 @@ static db_query_t *query_of(db_conn_t *conn)
         return conn->op;
 }
 
-/* Client-side errors (2000..2999) mean the connection itself is unusable. */
+/*
+ * Client-side errors (2000..2999) mean the connection itself is unusable;
+ * so does ER_UNKNOWN_COM_ERROR (1047), with which a Galera node that has
+ * left the cluster's primary component refuses every statement: reopened,
+ * the connection goes to a node that serves (db_conn.c).
+ */
 static bool is_client_error(unsigned code)
 {
-        return code >= 2000 && code < 3000;
+        return (code >= 2000 && code < 3000) || code == 1047;
 }
 
 static void finish(db_query_t *q, int status)
@@ -240,18 +245,30 @@ static void execute(db_query_t *q, db_conn_t *conn)
 
 /* ---- prepare ---- */
 
-/* The statement as prepared: with a timeout, the database itself stops it. */
+/*
+ * The statement as prepared: with a timeout, the database itself stops it.
+ * A statement that sets variables of its own (SET STATEMENT ... FOR) gets
+ * the timeout added to its list: the clause cannot be nested.
+ */
 static const char *statement_text(db_query_t *q)
 {
+        static const char set_statement[] = "SET STATEMENT ";
+        const size_t set_len = sizeof(set_statement) - 1;
+        const char *rest = q->sql;
+        const char *sep = " FOR ";
         char *text;
 
         if (q->timeout_ms == 0)
                 return q->sql;
+        if (strncmp(rest, set_statement, set_len) == 0) {
+                rest += set_len;
+                sep = ", ";
+        }
         text = scope_alloc(q->scope, strlen(q->sql) + 64);
         if (text == NULL)
                 return NULL;
-        sprintf(text, "SET STATEMENT max_statement_time=%u.%03u FOR %s", q->timeout_ms / 1000,
-                q->timeout_ms % 1000, q->sql);
+        sprintf(text, "SET STATEMENT max_statement_time=%u.%03u%s%s", q->timeout_ms / 1000,
+                q->timeout_ms % 1000, sep, rest);
         return text;
 }
 

@@ -20,6 +20,7 @@
 #include "request/answer.h"
 #include "request/query_call.h"
 #include "request/read_cache.h"
+#include "request/read_position.h"
 #include "sql/typed_value.h"
 
 _Static_assert((int)CONFIG_MAX_BATCH_LOOKUPS <= (int)API_MAX_LOOKUP_KEYS &&
@@ -49,6 +50,8 @@ struct item_batch {
         list_node_t lookups;
         unsigned lookup_count;
         bool running;           /* granted its connection: closed to new lookups */
+        bool causal;            /* a lookup carries a position: the statement waits for it */
+        unsigned retries;       /* runs again after its connection failed */
         list_node_t open_node;  /* in the worker's open batches while it takes lookups */
         db_lease_t *lease;
         db_query_t query;
@@ -149,12 +152,38 @@ static bool on_row(db_query_t *q, void *data)
         return true;
 }
 
+static void on_lease(db_lease_t *lease, int status, void *data);
+
+/*
+ * A batch whose connection failed under it before any row came (the server
+ * went away, or a Galera node left the cluster) runs again on another
+ * connection, as a read of query_call.c does: with a host list, the pool
+ * has moved on to the next host.
+ */
+static bool retry_batch(item_batch_t *b, const db_error_t *error)
+{
+        enum { MAX_RETRIES = 2, CR_OUT_OF_MEMORY = 2008, ER_NODE_NOT_READY = 1047 };
+        bool link_failed = (error->code >= 2000 && error->code < 3000 &&
+                            error->code != CR_OUT_OF_MEMORY) ||
+                           error->code == ER_NODE_NOT_READY;
+
+        if (!link_failed || b->retries >= MAX_RETRIES)
+                return false;
+        list_for_each(node, &b->lookups)
+                if (list_entry(node, lookup_t, node)->found)
+                        return false;
+        b->retries++;
+        return db_pool_acquire(b->pool, b->scope, on_lease, b, &b->lease) == 0;
+}
+
 static void on_done(db_query_t *q, int status, void *data)
 {
         item_batch_t *b = data;
         lookup_t *l;
 
         db_pool_release(b->lease); /* the rows are read: the connection is free */
+        if (status < 0 && retry_batch(b, &q->error))
+                return;
         if (status < 0)
                 metrics_count_db_error();
         while ((l = first_lookup(b)) != NULL) {
@@ -210,6 +239,11 @@ static void on_role(db_lease_t *lease, int status, const db_error_t *error, void
         item_batch_t *b = data;
         lookup_t *l;
 
+        if (status >= 0 && b->causal && read_position_wait(&b->query, lease->conn, b->scope) < 0) {
+                static const db_error_t no_memory = { 2008, "HY001", "out of memory" };
+                status = -ENOMEM;
+                error = &no_memory;
+        }
         if (status >= 0) {
                 db_query_run(&b->query, lease, b->scope);
                 return;
@@ -405,6 +439,9 @@ int item_batch_lookup(env_t *env, http_request_t *req, const api_resource_t *res
         if (l->prefer_ms == entry_ms)
                 l->prefer_ms = 0;
         l->env = env;
+        int position = read_position_check(req);
+        if (position < 0)
+                return 0; /* answered 400 */
         l->req = req;
         l->key = key;
         l->format = format;
@@ -414,6 +451,7 @@ int item_batch_lookup(env_t *env, http_request_t *req, const api_resource_t *res
                         return r;
         }
         join(b, l);
+        b->causal |= position > 0; /* the others' lookups waiting too costs them little */
         if (scope_defer(req->scope, leave_cb, l, NULL) < 0) {
                 leave(l);
                 return -ENOMEM;

@@ -12,6 +12,7 @@
 #include "http/prefer.h"
 #include "request/answer.h"
 #include "request/read_cache.h"
+#include "request/read_position.h"
 
 /*
  * A result is buffered whole, and answered with a Content-Length and the
@@ -160,12 +161,39 @@ static bool on_row(db_query_t *q, void *data)
         return keep_fetching(call);
 }
 
+static void on_lease(db_lease_t *lease, int status, void *data);
+
+/*
+ * A read whose connection failed under it before any row came (the server
+ * went away, or a Galera node left the cluster) runs again on another
+ * connection: it changes nothing, and with a host list the pool has moved
+ * on to the next host. Writes are never run again (write_tx.c).
+ */
+static bool retry_read(query_call_t *call, const db_error_t *error)
+{
+        enum { MAX_READ_RETRIES = 2, CR_OUT_OF_MEMORY = 2008, ER_NODE_NOT_READY = 1047 };
+        bool link_failed = (error->code >= 2000 && error->code < 3000 &&
+                            error->code != CR_OUT_OF_MEMORY) ||
+                           error->code == ER_NODE_NOT_READY;
+
+        if (call->intent != DB_READ || !link_failed || call->streaming || call->row_count > 0 ||
+            call->retries >= MAX_READ_RETRIES)
+                return false;
+        call->retries++;
+        log_info("request %s: database error %u: %s; running the read again", call->req->id,
+                 error->code, error->message);
+        return db_pool_acquire(env_db_for(call->env, call->intent), call->req->scope, on_lease,
+                               call, &call->lease) == 0;
+}
+
 static void on_done(db_query_t *q, int status, void *data)
 {
         query_call_t *call = data;
 
         db_pool_release(call->lease); /* the rows are read: the connection is free */
         call->running = false;
+        if (status < 0 && retry_read(call, &q->error))
+                return;
         if (status < 0) {
                 metrics_count_db_error();
                 if (call->streaming) {
@@ -197,6 +225,14 @@ static void on_role(db_lease_t *lease, int status, const db_error_t *error, void
                 metrics_count_db_error();
                 answer_role_failure(call->req, error);
                 call->done(call, status);
+                return;
+        }
+        if (call->intent == DB_READ && http_header(call->req, READ_POSITION_HEADER) != NULL &&
+            read_position_wait(&call->query, lease->conn, call->req->scope) < 0) {
+                db_pool_release(lease);
+                call->running = false;
+                http_fail(call->req, 500, "internal", "out of memory");
+                call->done(call, -ENOMEM);
                 return;
         }
         db_query_run(&call->query, lease, call->req->scope);
@@ -271,6 +307,8 @@ void query_call_start(query_call_t *call, query_call_done_fn done)
         if (call->deadline_ms == 0 &&
             query_call_deadline(req, call->query.timeout_ms, &call->statement_ms) < 0)
                 return;
+        if (call->intent == DB_READ && read_position_check(req) < 0)
+                return; /* answered 400 */
         http_set_deadline(req, call->deadline_ms ? call->deadline_ms
                                                  : call->env->config->acquire_timeout_ms,
                           on_deadline, call);

@@ -53,6 +53,7 @@ struct query_call {
         bool running;
         bool streaming;              /* the answer has started: errors can only cut it */
         bool finished;               /* the body is complete in rows_json */
+        unsigned retries;            /* a read run again after its connection failed */
         unsigned statement_ms;       /* query.timeout_ms, or less by Prefer: timeout= */
         size_t sent;                 /* bytes of rows_json handed to the client */
         uv_timer_t *refill;          /* resumes a paused fetch from the loop */
@@ -69,8 +70,11 @@ query_call_t *query_call_new(env_t *env, http_request_t *req, const char *sql,
 
 /**
  * Starts the call; done runs exactly once unless the request was answered
- * here (a Prefer header queryd cannot read: 400; no connection could be
- * borrowed), in which case it never runs.
+ * here (a Prefer header queryd cannot read, or a read's malformed
+ * Queryd-Position: 400; no connection could be borrowed), in which case it
+ * never runs. A read with a Queryd-Position runs as a causal read on a
+ * Galera node (request/read_position.h); a read whose connection fails
+ * before any row arrived is run again on another, at most twice.
  */
 void query_call_start(query_call_t *call, query_call_done_fn done);
 

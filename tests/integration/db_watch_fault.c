@@ -3,8 +3,9 @@
  * on it, against a real MariaDB (the URL is the first argument). The pool and
  * the statement code are the real ones; the failures are injected by wrapping
  * library calls at link time (-Wl,--wrap): uv_poll_init_socket or
- * uv_poll_start fails on demand, and connecting completes without ever
- * waiting, so a connection has no socket watch until its first statement.
+ * uv_poll_start fails on demand, and connecting (with the statement a new
+ * session runs) completes without ever waiting, so a connection has no
+ * socket watch until its first statement.
  *
  * The statement must end with an error at once (not at the request's
  * deadline), its connection must stay with its lease until the lease is
@@ -78,6 +79,36 @@ int __wrap_mysql_real_connect_start(MYSQL **ret, MYSQL *mysql, const char *host,
                                     const char *unix_socket, unsigned long client_flags)
 {
         *ret = mysql_real_connect(mysql, host, user, passwd, db, port, unix_socket, client_flags);
+        return 0;
+}
+
+/* The statement a session runs when it opens (db_conn.c's probe) runs
+ * blocking as well, result included, so that opening a session still never
+ * waits for the socket. Every other text statement is left alone. */
+int __real_mysql_real_query_start(int *ret, MYSQL *mysql, const char *q, unsigned long length);
+int __real_mysql_store_result_start(MYSQL_RES **ret, MYSQL *mysql);
+int __wrap_mysql_real_query_start(int *ret, MYSQL *mysql, const char *q, unsigned long length);
+int __wrap_mysql_store_result_start(MYSQL_RES **ret, MYSQL *mysql);
+
+static MYSQL *probing; /* the session whose probe's result comes next */
+
+int __wrap_mysql_real_query_start(int *ret, MYSQL *mysql, const char *q, unsigned long length)
+{
+        static const char probe[] = "SELECT @@wsrep_on";
+
+        if (length < sizeof(probe) - 1 || strncmp(q, probe, sizeof(probe) - 1) != 0)
+                return __real_mysql_real_query_start(ret, mysql, q, length);
+        *ret = mysql_real_query(mysql, q, length);
+        probing = *ret == 0 ? mysql : NULL;
+        return 0;
+}
+
+int __wrap_mysql_store_result_start(MYSQL_RES **ret, MYSQL *mysql)
+{
+        if (mysql != probing)
+                return __real_mysql_store_result_start(ret, mysql);
+        probing = NULL;
+        *ret = mysql_store_result(mysql);
         return 0;
 }
 

@@ -44,6 +44,7 @@ static void test_unavailable_is_503(void)
         ASSERT_MAPS(1045, 503, "database-unavailable"); /* ER_ACCESS_DENIED_ERROR */
         ASSERT_MAPS(1053, 503, "database-unavailable"); /* ER_SERVER_SHUTDOWN */
         ASSERT_MAPS(1927, 503, "database-unavailable"); /* ER_CONNECTION_KILLED */
+        ASSERT_MAPS(1047, 503, "database-unavailable"); /* a Galera node not ready */
 }
 
 static void test_statement_errors_are_500(void)
