@@ -86,6 +86,30 @@ static bool not_modified(http_request_t *req, unsigned status, const char *body,
         return if_none_match != NULL && etag_none_match(if_none_match, etag);
 }
 
+/*
+ * 304 Not Modified: the validators, Vary and Cache-Control stay, the
+ * representation's own fields go. The response keeps the body it replaces:
+ * libmicrohttpd sends no body with a 304 but states its length, and RFC 9110
+ * section 8.6 wants that to be the length the 200 would have had.
+ */
+static void respond_not_modified(http_request_t *req, char *body, size_t len, const char *etag)
+{
+        req->content_encoding = NULL;
+        req->response = MHD_create_response_from_buffer_with_free_callback(len, body, free);
+        if (req->response == NULL) {
+                free(body);
+                log_error("request %s: cannot create a response", req->id);
+                return; /* the deadline will try once more */
+        }
+        req->answered = true;
+        req->status = 304;
+        req->sent_bytes = 0;
+        add_headers(req, req->response, 304, NULL);
+        MHD_add_response_header(req->response, MHD_HTTP_HEADER_ETAG, etag);
+        uv_timer_stop(req->deadline);
+        http_request_resume(req);
+}
+
 void http_respond(http_request_t *req, unsigned status, const char *content_type, char *body,
                   size_t len)
 {
@@ -99,13 +123,8 @@ void http_respond(http_request_t *req, unsigned status, const char *content_type
         if (body != NULL)
                 http_encoding_body(req, status, &body, &len);
         if (not_modified(req, status, body, len, etag)) {
-                /* 304: the validators and Vary stay, the representation's own fields go. */
-                free(body);
-                body = NULL;
-                len = 0;
-                status = 304;
-                content_type = NULL;
-                req->content_encoding = NULL;
+                respond_not_modified(req, body, len, etag);
+                return;
         }
         req->response = MHD_create_response_from_buffer_with_free_callback(len, body, free);
         if (req->response == NULL) {
