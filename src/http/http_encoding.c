@@ -9,6 +9,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "core/metrics.h"
 #include "http/accept_encoding.h"
 #include "http/compress.h"
 #include "http/http_private.h"
@@ -54,6 +55,7 @@ void http_encoding_body(http_request_t *req, unsigned status, char **body, size_
                 free(out);
                 return;
         }
+        metrics_count_compressed(coding->name, *len, out_len);
         free(*body);
         *body = out;
         *len = out_len;
@@ -62,6 +64,7 @@ void http_encoding_body(http_request_t *req, unsigned status, char **body, size_
 
 /* A compressing source in front of the real one. */
 typedef struct encoder {
+        const char *coding;        /* its name, for the metrics */
         http_stream_fn read;
         void *data;
         compress_stream_t *z;
@@ -119,6 +122,7 @@ static long encode_cb(http_request_t *req, char *buf, size_t max, void *data)
                                              &used, buf, max, mode, &done);
                 if (n < 0)
                         return HTTP_STREAM_FAILED;
+                metrics_count_compressed(e->coding, used, (size_t)n);
                 e->in_start += used;
                 if (done && mode == COMPRESS_FLUSH)
                         e->flushing = e->dirty = false;
@@ -148,6 +152,7 @@ void http_encoding_stream(http_request_t *req, unsigned status, http_stream_fn *
                 free_encoder(e);
                 return;
         }
+        e->coding = coding->name;
         e->read = *read;
         e->data = *data;
         *read = encode_cb;

@@ -109,11 +109,29 @@ class CompressionTests(harness.DemoServiceTestCase):
 
     # ---- whole bodies
 
+    def compressed_bytes(self):
+        """{(direction, coding): bytes} from /metrics."""
+        out = {}
+        for line in self.get("/metrics").body.decode().splitlines():
+            for direction in ("in", "out"):
+                prefix = f"queryd_http_compressed_bytes_{direction}_total{{coding=\""
+                if line.startswith(prefix):
+                    coding, _, value = line[len(prefix):].partition('"} ')
+                    out[direction, coding] = int(value)
+        return out
+
     def test_whole_bodies_round_trip(self):
+        before = self.compressed_bytes()
         for name, accept in FORMATS.items():
             with self.subTest(format=name):
                 plain = self.assert_round_trip("/big?limit=200", accept)
                 self.assertIsNotNone(plain.headers.get("Content-Length"))
+        after = self.compressed_bytes()
+        for coding in ("zstd", "gzip"):
+            grew_in = after["in", coding] - before["in", coding]
+            grew_out = after["out", coding] - before["out", coding]
+            self.assertGreater(grew_in, grew_out, coding)
+            self.assertGreater(grew_out, 0, coding)
 
     def test_small_bodies_go_as_they_are(self):
         for path in ("/users/1", "/users?limit=1&select=id"):
