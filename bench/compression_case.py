@@ -203,6 +203,7 @@ def alone(opts, tools):
     log, problems, keys = tools["log"], [], opts.cases
     started_at = datetime.datetime.now(datetime.timezone.utc)
     load_before = loadavg()
+    os.makedirs(tools["paths"][1], exist_ok=True)
     tools["ensure_tools"]()
     binary = tools["build"]()
     db = tools["start_database"](100_000)
