@@ -3,8 +3,8 @@
 CZ is case C (`GET /users?limit=10000`, wrk at 8 connections) and DZ the
 1,000,000-row NDJSON export of case D (curl into /dev/null), each sent with
 `Accept-Encoding` identity, zstd and gzip, in the same run, interleaved. Two
-queryds of the current build serve them: one with the default levels
-(QUERYD_COMPRESSION=zstd:3,gzip:6) and one with the fast ones (zstd:1,gzip:1).
+queryds of the current build serve them: one with the levels
+zstd:3,gzip:6 and one with the default, zstd:1,gzip:1.
 For each: bytes on the wire per answer, throughput and its ratio to
 identity, and queryd's CPU per answer (cores busy over the run, from /proc,
 divided by the rate). Before any load a probe checks that each variant's
@@ -28,14 +28,14 @@ C_PATH = "/users?limit=10000"
 C_CONNECTIONS = 8
 EXPORT_ROWS = 1_000_000
 EXPORT_PATH = "/export?limit=%d" % EXPORT_ROWS
-SETTINGS = {"levels 3/6 (default)": "zstd:3,gzip:6", "levels 1/1": "zstd:1,gzip:1"}
+SETTINGS = {"levels 3/6": "zstd:3,gzip:6", "levels 1/1 (default)": "zstd:1,gzip:1"}
 # (label, queryd setting, Accept-Encoding)
 VARIANTS = [
-    ("none", "levels 3/6 (default)", "identity"),
-    ("zstd:1", "levels 1/1", "zstd"),
-    ("zstd:3", "levels 3/6 (default)", "zstd"),
-    ("gzip:1", "levels 1/1", "gzip"),
-    ("gzip:6", "levels 3/6 (default)", "gzip"),
+    ("none", "levels 1/1 (default)", "identity"),
+    ("zstd:1", "levels 1/1 (default)", "zstd"),
+    ("zstd:3", "levels 3/6", "zstd"),
+    ("gzip:1", "levels 1/1 (default)", "gzip"),
+    ("gzip:6", "levels 3/6", "gzip"),
 ]
 
 
@@ -188,8 +188,8 @@ def section(results, duration):
         "Case C (`GET %s`, wrk, %d connections, %d s per run) and the NDJSON export of "
         "`users_export` (`GET %s`, curl into /dev/null), each with `Accept-Encoding` "
         "identity (none), zstd or gzip, interleaved in each round, against two queryds of "
-        "the current build: QUERYD_COMPRESSION=zstd:3,gzip:6 (the default) and "
-        "zstd:1,gzip:1. Bytes per answer: the body on the wire (wrk's byte count over its "
+        "the current build: QUERYD_COMPRESSION=zstd:1,gzip:1 (the default) and "
+        "zstd:3,gzip:6. Bytes per answer: the body on the wire (wrk's byte count over its "
         "requests, which includes the headers; curl's download size). CPU per answer: "
         "queryd's average cores busy over the run divided by the rate (for DZ the CPU "
         "seconds of the one export).\n" % (C_PATH, C_CONNECTIONS, duration, EXPORT_PATH),

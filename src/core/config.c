@@ -15,7 +15,7 @@
 #include "core/strbuf.h"
 
 /* Chosen from bench/run's compression cases: see README, Compression. */
-#define COMPRESSION_DEFAULT "zstd:3,gzip:6"
+#define COMPRESSION_DEFAULT "zstd:1,gzip:1"
 
 const char config_help[] =
         "queryd: serves MySQL/MariaDB query results as JSON over HTTP.\n"
@@ -385,10 +385,10 @@ static int parse_cors_origins(const char *text, config_t *c, char *err, size_t n
         return c->cors_origins ? 0 : -ENOMEM;
 }
 
-/* The codings queryd can send, their default and highest levels. */
+/* The codings queryd can send, their level when none is given (the default's), the highest. */
 static const struct { const char *name; int def, max; } known_codings[] = {
-        { "zstd", 3, 19 },
-        { "gzip", 6, 9 },
+        { "zstd", 1, 19 },
+        { "gzip", 1, 9 },
 };
 
 /* One "name" or "name:level" of QUERYD_COMPRESSION. */
