@@ -79,3 +79,15 @@ class Server:
                 self.proc.wait()
         self.log_file.close()
         return self.proc.returncode
+
+
+def lookup_counts(base_url):
+    """(statements, lookups) of coalesced item lookups so far, from /metrics."""
+    _, body = http_get(base_url + "/metrics")
+    values = {}
+    for line in body.decode("utf-8").splitlines():
+        name, _, value = line.partition(" ")
+        if name in ("queryd_lookup_statements_total", "queryd_lookups_total"):
+            values[name] = int(value)
+    return (values.get("queryd_lookup_statements_total", 0),
+            values.get("queryd_lookups_total", 0))

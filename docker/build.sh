@@ -13,7 +13,8 @@
 set -euo pipefail
 
 build_packages=(build-essential cmake pkg-config
-                libmicrohttpd-dev libmariadb-dev libjansson-dev libuv1-dev libssl-dev)
+                libmicrohttpd-dev libmariadb-dev libjansson-dev libuv1-dev libssl-dev
+                libzstd-dev zlib1g-dev)
 # Present in every Debian/Ubuntu base image.
 base_packages=(libc6 libgcc-s1)
 

@@ -161,6 +161,35 @@ static json_t *auth_headers(json_t *headers)
                                     "schema", oa_object_of("type", oa_str("string"), NULL), NULL));
 }
 
+static json_t *string_header(const char *description)
+{
+        return oa_object_of("description", oa_str(description), "schema",
+                            oa_object_of("type", oa_str("string"), NULL), NULL);
+}
+
+/* Compression and validators (README: Compression, ETags). */
+static json_t *encoding_headers(json_t *headers)
+{
+        headers = oa_with(headers, "ETag",
+                          string_header("Strong validator of a whole (not streamed) 200 answer "
+                                        "to GET or HEAD: a hash of the bytes sent, with "
+                                        "-zstd or -gzip when compressed."));
+        headers = oa_with(headers, "Content-Encoding",
+                          string_header("zstd or gzip when the body is compressed "
+                                        "(Accept-Encoding, QUERYD_COMPRESSION)."));
+        return oa_with(headers, "Vary",
+                       string_header("The request headers the answer depends on, "
+                                     "Accept-Encoding among them when it could be compressed."));
+}
+
+/* The headers of a representation: the request id, its coding and validator. */
+static json_t *representation_headers(json_t *headers)
+{
+        headers = oa_with(headers, "ETag", oa_ref("headers", "ETag"));
+        headers = oa_with(headers, "Content-Encoding", oa_ref("headers", "Content-Encoding"));
+        return oa_with(headers, "Vary", oa_ref("headers", "Vary"));
+}
+
 json_t *oa_headers_components(const char *allow, bool auth)
 {
         json_t *headers = oa_object_of(
@@ -186,6 +215,7 @@ json_t *oa_headers_components(const char *allow, bool auth)
                              allow_schema(allow),
                              NULL),
                 NULL);
+        headers = encoding_headers(headers);
         return auth ? auth_headers(headers) : headers;
 }
 
@@ -227,13 +257,27 @@ static json_t *head_only_response(bool retry_after)
 {
         return oa_object_of("description",
                             oa_str("The status and headers `GET` would give, without a body."),
-                            "headers", headers_of(retry_after, NULL), NULL);
+                            "headers", representation_headers(headers_of(retry_after, NULL)),
+                            NULL);
+}
+
+/* 304: If-None-Match matched the ETag the 200 would carry. */
+static json_t *not_modified_response(void)
+{
+        json_t *headers = oa_with(oa_x_request_id(), "ETag", oa_ref("headers", "ETag"));
+
+        return oa_object_of("description",
+                            oa_str("Not modified: If-None-Match matched the answer's ETag. "
+                                   "No body."),
+                            "headers", oa_with(headers, "Vary", oa_ref("headers", "Vary")),
+                            NULL);
 }
 
 json_t *oa_responses_components(const char *allow, unsigned errors)
 {
         json_t *responses = oa_object_of("HeadOnly", head_only_response(false),
-                                         "HeadOnlyUnavailable", head_only_response(true), NULL);
+                                         "HeadOnlyUnavailable", head_only_response(true),
+                                         "NotModified", not_modified_response(), NULL);
 
         for (size_t i = 0; i < OA_ERROR_COUNT; i++)
                 if (errors & 1u << i)
@@ -328,14 +372,38 @@ static const char *head_error_component(const oa_error_t *e)
         return e->retry_after ? "HeadOnlyUnavailable" : "HeadOnly";
 }
 
+static json_t *header_parameter(const char *name, const char *description)
+{
+        return oa_object_of("name", oa_str(name), "in", oa_str("header"), "description",
+                            oa_str(description), "schema",
+                            oa_object_of("type", oa_str("string"), NULL), NULL);
+}
+
+/* The request headers every GET and HEAD takes: compression and revalidation. */
+static json_t *read_parameters(void)
+{
+        return oa_push(oa_push(json_array(),
+                               header_parameter("If-None-Match",
+                                                "ETags (or *) the client holds: a match "
+                                                "answers 304 without a body.")),
+                       header_parameter("Accept-Encoding",
+                                        "Content codings the client takes, with q-values: "
+                                        "zstd, gzip, identity."));
+}
+
 static json_t *get_operation(oa_path_spec_t *spec)
 {
-        json_t *responses = oa_object_of("200", spec->ok, NULL);
+        json_t *headers = json_object_get(spec->ok, "headers");
+
+        if (headers != NULL) /* added in place: the reference taken here is dropped again */
+                json_decref(representation_headers(json_incref(headers)));
+        json_t *responses = oa_object_of("200", spec->ok, "304",
+                                         oa_ref("responses", "NotModified"), NULL);
 
         spec->ok = NULL;
         responses = with_errors(responses, spec->errors, error_component);
         json_t *op = oa_object_of("operationId", oa_str(spec->get_id), "summary",
-                                  oa_str(spec->summary), NULL);
+                                  oa_str(spec->summary), "parameters", read_parameters(), NULL);
         op = oa_with(op, "description", spec->description);
         spec->description = NULL;
         return oa_with(op, "responses", responses);
@@ -343,11 +411,13 @@ static json_t *get_operation(oa_path_spec_t *spec)
 
 static json_t *head_operation(const oa_path_spec_t *spec)
 {
-        json_t *responses = oa_object_of("200", oa_ref("responses", "HeadOnly"), NULL);
+        json_t *responses = oa_object_of("200", oa_ref("responses", "HeadOnly"), "304",
+                                         oa_ref("responses", "NotModified"), NULL);
 
         responses = with_errors(responses, spec->errors, head_error_component);
         return oa_object_of(
                 "operationId", oa_str(spec->head_id), "summary", oa_str("The same without a body."),
+                "parameters", read_parameters(),
                 "description",
                 oa_strf("Same status and headers as `GET %s`, without a body.", spec->path),
                 "responses", responses, NULL);

@@ -14,6 +14,9 @@
 
 #include "core/strbuf.h"
 
+/* Chosen from bench/run's compression cases: see README, Compression. */
+#define COMPRESSION_DEFAULT "zstd:1,gzip:1"
+
 const char config_help[] =
         "queryd: serves MySQL/MariaDB query results as JSON over HTTP.\n"
         "\n"
@@ -53,6 +56,9 @@ const char config_help[] =
         "                                 (default 67108864, 64 MiB)\n"
         "  QUERYD_CACHE_BYTES             memory for answers kept by entries with cache_ms;\n"
         "                                 0 turns the cache off (default 67108864, 64 MiB)\n"
+        "  QUERYD_COMPRESSION             content codings for answers over 1 KiB, in order of\n"
+        "                                 preference, with levels: e.g. zstd:3,gzip:6, or off\n"
+        "                                 (default " COMPRESSION_DEFAULT ")\n"
         "\n"
         "Endpoints: those of QUERYD_CONFIG (or the database's tables without it), and\n"
         "GET /healthz, /readyz, /metrics, /openapi.json.\n";
@@ -382,6 +388,68 @@ static int parse_cors_origins(const char *text, config_t *c, char *err, size_t n
         return c->cors_origins ? 0 : -ENOMEM;
 }
 
+/* The codings queryd can send, their level when none is given (the default's), the highest. */
+static const struct { const char *name; int def, max; } known_codings[] = {
+        { "zstd", 1, 19 },
+        { "gzip", 1, 9 },
+};
+
+/* One "name" or "name:level" of QUERYD_COMPRESSION. */
+static int parse_coding(const char *text, size_t len, config_coding_t *ret)
+{
+        size_t name_len = strcspn(text, ":,");
+
+        if (name_len > len)
+                name_len = len;
+        for (size_t i = 0; i < sizeof(known_codings) / sizeof(known_codings[0]); i++) {
+                if (strlen(known_codings[i].name) != name_len ||
+                    strncmp(text, known_codings[i].name, name_len) != 0)
+                        continue;
+                unsigned level = (unsigned)known_codings[i].def;
+                if (name_len < len) {
+                        char digits[8];
+                        size_t n = len - name_len - 1;
+                        if (n == 0 || n >= sizeof(digits))
+                                return -EINVAL;
+                        memcpy(digits, text + name_len + 1, n);
+                        digits[n] = '\0';
+                        if (parse_unsigned(digits, 1, (unsigned)known_codings[i].max, &level) < 0)
+                                return -EINVAL;
+                }
+                snprintf(ret->name, sizeof(ret->name), "%s", known_codings[i].name);
+                ret->level = (int)level;
+                return 0;
+        }
+        return -EINVAL;
+}
+
+static int parse_compression(const char *text, config_t *c, char *err, size_t n)
+{
+        if (text == NULL || text[0] == '\0')
+                text = COMPRESSION_DEFAULT;
+        if (strcmp(text, "off") == 0)
+                return 0;
+        for (const char *p = text;; p++) {
+                size_t len = strcspn(p, ",");
+                config_coding_t coding;
+                bool again = false;
+                if (parse_coding(p, len, &coding) < 0 || c->coding_count == CONFIG_MAX_CODINGS)
+                        goto bad;
+                for (unsigned i = 0; i < c->coding_count; i++)
+                        again |= strcmp(c->codings[i].name, coding.name) == 0;
+                if (again)
+                        goto bad;
+                c->codings[c->coding_count++] = coding;
+                p += len;
+                if (*p == '\0')
+                        return 0;
+        }
+bad:
+        c->coding_count = 0;
+        return fail(err, n, "%s must be off or a list like zstd:3,gzip:6 (zstd levels 1-19, "
+                    "gzip 1-9, each coding once)", "QUERYD_COMPRESSION");
+}
+
 int config_from_env(config_t *c, char *err, size_t n)
 {
         long cores = sysconf(_SC_NPROCESSORS_ONLN);
@@ -407,6 +475,8 @@ int config_from_env(config_t *c, char *err, size_t n)
                 r = parse_config_path(getenv("QUERYD_CONFIG"), c);
         if (r == 0)
                 r = parse_cors_origins(getenv("QUERYD_CORS_ORIGINS"), c, err, n);
+        if (r == 0)
+                r = parse_compression(getenv("QUERYD_COMPRESSION"), c, err, n);
         if (r == 0 && (c->database_url_redacted = redact_url(&c->db)) == NULL)
                 r = -ENOMEM;
         if (r < 0)

@@ -8,7 +8,13 @@
 #include <stddef.h>
 #include <stdint.h>
 
-enum { DB_MAX_HOSTS = 8, CONFIG_MAX_BATCH_LOOKUPS = 64 };
+enum { DB_MAX_HOSTS = 8, CONFIG_MAX_BATCH_LOOKUPS = 64, CONFIG_MAX_CODINGS = 2 };
+
+/** A content coding answers may be compressed with (QUERYD_COMPRESSION), and its level. */
+typedef struct config_coding {
+        char name[8]; /* "zstd" or "gzip", as Content-Encoding names it */
+        int level;
+} config_coding_t;
 
 /** One database server: a host name or address, and a port (0: the default, 3306). */
 typedef struct db_host {
@@ -51,6 +57,8 @@ typedef struct config {
         char time_zone[8]; /* "+HH:MM" or "-HH:MM" */
         char *config_path;              /* QUERYD_CONFIG; NULL: serve the database's tables */
         char *cors_origins;             /* "*", "a,b" (checked), or NULL: no CORS */
+        config_coding_t codings[CONFIG_MAX_CODINGS]; /* in the server's preference order */
+        unsigned coding_count;          /* 0: answers are never compressed */
 } config_t;
 
 /** The help text listing every variable, for `queryd --help`. */

@@ -33,6 +33,8 @@ static struct {
         atomic_ulong streams_cut;
         atomic_ulong lookup_statements;
         atomic_ulong lookups;
+        atomic_ulong compressed_in[2];  /* by coding: zstd, gzip */
+        atomic_ulong compressed_out[2];
 } m;
 
 /* Route labels only grow: a reload that drops a route keeps its counters,
@@ -131,6 +133,27 @@ void metrics_count_stream_cut(void)
         atomic_fetch_add(&m.streams_cut, 1);
 }
 
+static const char *const codings[2] = { "zstd", "gzip" };
+
+void metrics_count_compressed(const char *coding, size_t before, size_t after)
+{
+        for (size_t i = 0; i < 2; i++) {
+                if (strcmp(coding, codings[i]) != 0)
+                        continue;
+                atomic_fetch_add(&m.compressed_in[i], before);
+                atomic_fetch_add(&m.compressed_out[i], after);
+        }
+}
+
+static void render_compressed(strbuf_t *out, const char *name, const char *help,
+                              atomic_ulong *counts)
+{
+        strbuf_appendf(out, "# HELP %s %s\n# TYPE %s counter\n", name, help, name);
+        for (size_t i = 0; i < 2; i++)
+                strbuf_appendf(out, "%s{coding=\"%s\"} %lu\n", name, codings[i],
+                               atomic_load(&counts[i]));
+}
+
 static const char *route_label(size_t r)
 {
         return r == 0 ? "unmatched" : labels[r - 1];
@@ -222,4 +245,8 @@ void metrics_render(strbuf_t *out, const db_pool_stats_t *pool)
         render_counter(out, "queryd_lookups_total",
                        "Item lookups those statements served, one or more each.",
                        atomic_load(&m.lookups));
+        render_compressed(out, "queryd_http_compressed_bytes_in_total",
+                          "Answer bytes given to a content coding.", m.compressed_in);
+        render_compressed(out, "queryd_http_compressed_bytes_out_total",
+                          "Answer bytes that content coding made of them.", m.compressed_out);
 }

@@ -44,6 +44,12 @@ void metrics_count_lookup_batch(unsigned lookups);
 /** A streamed answer whose body was cut short after its 200 had been sent. */
 void metrics_count_stream_cut(void);
 
+/**
+ * Bytes that went into a content coding ("zstd" or "gzip"; others are not
+ * counted) and the bytes that came out of it (http_encoding.c).
+ */
+void metrics_count_compressed(const char *coding, size_t before, size_t after);
+
 /** Appends every metric, with the pool gauges given, in Prometheus text format. */
 void metrics_render(strbuf_t *out, const db_pool_stats_t *pool);
 

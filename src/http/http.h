@@ -14,6 +14,7 @@
 #include <stdint.h>
 #include <uv.h>
 
+#include "core/config.h"
 #include "core/list.h"
 #include "core/scope.h"
 #include "core/strbuf.h"
@@ -35,6 +36,8 @@ typedef struct http_options {
         const char *cors_origins;        /* "*", "a,b" or NULL (config.h); NULL: no CORS */
         bool access_log;                 /* one JSON line per finished request on stdout */
         unsigned id_salt;                /* tells this server's request ids from its siblings' */
+        const config_coding_t *codings;  /* answer compression, preferred first; borrowed */
+        unsigned coding_count;           /* 0: answers are never compressed */
 } http_options_t;
 
 /**
@@ -111,6 +114,8 @@ struct http_request {
         http_stream_fn read_stream;   /* a streamed answer's source, or NULL */
         void *stream_data;
         bool stream_failed;           /* the stream is to be cut short */
+        bool vary_encoding;           /* the answer could be compressed: Vary: Accept-Encoding */
+        const char *content_encoding; /* the coding its body was compressed with, or NULL */
         uv_timer_t *deadline;         /* also wakes up once to start client_watch */
         uint64_t deadline_at;         /* loop time in ms */
         http_deadline_fn on_deadline;

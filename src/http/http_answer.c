@@ -2,7 +2,9 @@
  * The one way to answer: a whole body, a stream, or a problem document,
  * with the headers every answer carries (request id, CORS, Vary,
  * Retry-After, Connection: close while the server drains, and those a
- * handler added).
+ * handler added). Bodies are compressed here when the client accepts it,
+ * and whole 200 answers to GET and HEAD carry an ETag that If-None-Match
+ * can turn into a 304.
  */
 #include "http/http_private.h"
 
@@ -13,18 +15,22 @@
 
 #include "core/log.h"
 #include "core/metrics.h"
+#include "http/etag.h"
+#include "http/http_encoding.h"
 #include "http/problem.h"
 
 /* Vary: the request headers the answer depends on. */
 static void add_vary(const http_request_t *req, struct MHD_Response *r)
 {
         bool vary_origin = req->cors_origin != NULL && strcmp(req->cors_origin, "*") != 0;
-        char vary[64] = "";
+        char vary[96] = "";
 
         if (vary_origin)
                 strcat(vary, ", Origin");
         if (req->vary_accept)
                 strcat(vary, ", Accept");
+        if (req->vary_encoding)
+                strcat(vary, ", Accept-Encoding");
         if (req->vary_credentials)
                 strcat(vary, ", Authorization, X-API-Key");
         if (vary[0] != '\0')
@@ -48,17 +54,76 @@ static void add_headers(http_request_t *req, struct MHD_Response *r, unsigned st
                                         "RateLimit-Policy, WWW-Authenticate");
         }
         add_vary(req, r);
+        if (req->content_encoding != NULL)
+                MHD_add_response_header(r, MHD_HTTP_HEADER_CONTENT_ENCODING,
+                                        req->content_encoding);
         if (req->vary_credentials)
                 MHD_add_response_header(r, MHD_HTTP_HEADER_CACHE_CONTROL, "private");
         if (req->server->stopping) /* draining: this is the connection's last answer */
                 MHD_add_response_header(r, MHD_HTTP_HEADER_CONNECTION, "close");
 }
 
+/* Whether the request is a read whose 200 answer gets a validator. */
+static bool is_read(const http_request_t *req)
+{
+        return strcmp(req->method, "GET") == 0 || strcmp(req->method, "HEAD") == 0;
+}
+
+/*
+ * The ETag of a 200 answer to GET or HEAD, made from the bytes about to be
+ * sent; true when If-None-Match matches it and the answer is to be 304.
+ */
+static bool not_modified(http_request_t *req, unsigned status, const char *body, size_t len,
+                         char etag[ETAG_SIZE])
+{
+        etag[0] = '\0';
+        if (status != 200 || !is_read(req) ||
+            etag_make(body ? body : "", len, req->content_encoding, etag) < 0) {
+                etag[0] = '\0';
+                return false;
+        }
+        const char *if_none_match = http_header(req, MHD_HTTP_HEADER_IF_NONE_MATCH);
+        return if_none_match != NULL && etag_none_match(if_none_match, etag);
+}
+
+/*
+ * 304 Not Modified: the validators, Vary and Cache-Control stay, the
+ * representation's own fields go. The response keeps the body it replaces:
+ * libmicrohttpd sends no body with a 304 but states its length, and RFC 9110
+ * section 8.6 wants that to be the length the 200 would have had.
+ */
+static void respond_not_modified(http_request_t *req, char *body, size_t len, const char *etag)
+{
+        req->content_encoding = NULL;
+        req->response = MHD_create_response_from_buffer_with_free_callback(len, body, free);
+        if (req->response == NULL) {
+                free(body);
+                log_error("request %s: cannot create a response", req->id);
+                return; /* the deadline will try once more */
+        }
+        req->answered = true;
+        req->status = 304;
+        req->sent_bytes = 0;
+        add_headers(req, req->response, 304, NULL);
+        MHD_add_response_header(req->response, MHD_HTTP_HEADER_ETAG, etag);
+        uv_timer_stop(req->deadline);
+        http_request_resume(req);
+}
+
 void http_respond(http_request_t *req, unsigned status, const char *content_type, char *body,
                   size_t len)
 {
+        char etag[ETAG_SIZE];
+
         if (req->answered) {
                 free(body);
+                return;
+        }
+        req->content_encoding = NULL; /* a failed earlier attempt may have set it */
+        if (body != NULL)
+                http_encoding_body(req, status, &body, &len);
+        if (not_modified(req, status, body, len, etag)) {
+                respond_not_modified(req, body, len, etag);
                 return;
         }
         req->response = MHD_create_response_from_buffer_with_free_callback(len, body, free);
@@ -71,6 +136,8 @@ void http_respond(http_request_t *req, unsigned status, const char *content_type
         req->status = status;
         req->sent_bytes = strcmp(req->method, "HEAD") == 0 ? 0 : len;
         add_headers(req, req->response, status, content_type);
+        if (etag[0] != '\0')
+                MHD_add_response_header(req->response, MHD_HTTP_HEADER_ETAG, etag);
         uv_timer_stop(req->deadline);
         http_request_resume(req);
 }
@@ -106,10 +173,12 @@ void http_respond_stream(http_request_t *req, unsigned status, const char *conte
 {
         if (req->answered)
                 return;
+        http_encoding_stream(req, status, &read, &data);
         req->response = MHD_create_response_from_callback(MHD_SIZE_UNKNOWN, STREAM_BLOCK_BYTES,
                                                           read_stream_cb, req, NULL);
         if (req->response == NULL) {
                 log_error("request %s: cannot create a response", req->id);
+                req->content_encoding = NULL;
                 return; /* the deadline will answer */
         }
         req->answered = true;

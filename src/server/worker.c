@@ -122,6 +122,8 @@ static int start_http(worker_t *w)
                 .cors_origins = c->cors_origins,
                 .access_log = c->access_log != 0,
                 .id_salt = w->index,
+                .codings = c->codings,
+                .coding_count = c->coding_count,
         };
 
         int r = http_server_new(&w->http, &w->loop, &options, dispatch_request, w);

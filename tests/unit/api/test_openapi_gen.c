@@ -382,7 +382,9 @@ static void test_paths_and_operations(void)
         }
         /* Error statuses of each kind of path, GET and HEAD alike. */
         json_t *users = at(doc, "paths", "/users", "get", "responses", NULL);
-        ASSERT_EQ_UINT(json_object_size(users), 6);
+        ASSERT_EQ_UINT(json_object_size(users), 7);
+        ASSERT_EQ_STR(string_at(at(users, "304", "$ref", NULL)),
+                      "#/components/responses/NotModified");
         ASSERT_EQ_STR(string_at(at(users, "400", "$ref", NULL)),
                       "#/components/responses/InvalidParameter");
         ASSERT_EQ_STR(string_at(at(users, "406", "$ref", NULL)),
@@ -392,7 +394,7 @@ static void test_paths_and_operations(void)
         ASSERT_NOT_NULL(at(users, "504", NULL));
         ASSERT_NULL(at(users, "404", NULL));
         ASSERT_EQ_UINT(json_object_size(at(doc, "paths", "/users/{id}", "head", "responses", NULL)),
-                       7);
+                       8);
         /* Rows in three formats: JSON, NDJSON lines of the row schema, CSV text. */
         json_t *content = at(doc, "paths", "/users", "get", "responses", "200", "content", NULL);
         ASSERT_EQ_UINT(json_object_size(content), 3);
@@ -403,7 +405,12 @@ static void test_paths_and_operations(void)
                                    NULL)),
                       "#/components/responses/HeadOnlyUnavailable");
         ASSERT_NOT_NULL(at(doc, "paths", "/users/{id}", "get", "responses", "404", NULL));
-        ASSERT_EQ_UINT(json_object_size(at(doc, "paths", "/healthz", "get", "responses", NULL)), 1);
+        ASSERT_EQ_UINT(json_object_size(at(doc, "paths", "/healthz", "get", "responses", NULL)), 2);
+        /* Every read takes If-None-Match and Accept-Encoding; its 200 has an ETag. */
+        ASSERT_EQ_STR(string_at(at(doc, "paths", "/users", "get", "responses", "200", "headers",
+                                   "ETag", "$ref", NULL)),
+                      "#/components/headers/ETag");
+        ASSERT_EQ_UINT(json_array_size(at(doc, "paths", "/users", "head", "parameters", NULL)), 2);
         ASSERT_EQ_STR(string_at(at(doc, "paths", "/readyz", "get", "responses", "503", "$ref",
                                    NULL)),
                       "#/components/responses/NotReady");

@@ -19,7 +19,7 @@ static const char *const variables[] = {
         "QUERYD_QUERY_TIMEOUT_MS", "QUERYD_DRAIN_TIMEOUT_MS", "QUERYD_IDLE_TIMEOUT_MS",
         "QUERYD_HEADER_TIMEOUT_MS", "QUERYD_MAX_CONNECTIONS", "QUERYD_MAX_CONNECTIONS_PER_IP",
         "QUERYD_ACCESS_LOG", "QUERYD_TIME_ZONE", "QUERYD_START_TIMEOUT_MS", "QUERYD_CORS_ORIGINS",
-        "QUERYD_ADMIN_LISTEN",
+        "QUERYD_ADMIN_LISTEN", "QUERYD_COMPRESSION",
 };
 
 #define CONFIG_FILE "/etc/queryd/queryd.json"
@@ -555,6 +555,45 @@ static void test_help_names_every_variable(void)
                 ASSERT_CONTAINS(config_help, variables[i]);
 }
 
+/* QUERYD_COMPRESSION: codings with levels in order, the defaults, off, and refusals. */
+static void test_env_compression(void)
+{
+        static const char *const refused[] = {
+                "zstd:0", "zstd:20", "gzip:10", "gzip:", "br", "zstd,zstd", "gzip:6,gzip:1",
+                "zstd,", ",gzip", "zstd:3;gzip", "ZSTD", "zstd:-1", "zstd:3,gzip:6,zstd:1", "none",
+        };
+        char err[256];
+        config_t c;
+
+        clear_environment();
+        setenv("QUERYD_DATABASE_URL", GOOD_URL, 1);
+        ASSERT_EQ_INT(config_from_env(&c, err, sizeof(err)), 0);
+        ASSERT_EQ_UINT(c.coding_count, 2);
+        ASSERT_EQ_STR(c.codings[0].name, "zstd");
+        ASSERT_EQ_INT(c.codings[0].level, 1);
+        ASSERT_EQ_STR(c.codings[1].name, "gzip");
+        ASSERT_EQ_INT(c.codings[1].level, 1);
+        config_done(&c);
+        setenv("QUERYD_COMPRESSION", "gzip:9,zstd", 1);
+        ASSERT_EQ_INT(config_from_env(&c, err, sizeof(err)), 0);
+        ASSERT_EQ_UINT(c.coding_count, 2);
+        ASSERT_EQ_STR(c.codings[0].name, "gzip");
+        ASSERT_EQ_INT(c.codings[0].level, 9);
+        ASSERT_EQ_STR(c.codings[1].name, "zstd");
+        ASSERT_EQ_INT(c.codings[1].level, 1);
+        config_done(&c);
+        setenv("QUERYD_COMPRESSION", "off", 1);
+        ASSERT_EQ_INT(config_from_env(&c, err, sizeof(err)), 0);
+        ASSERT_EQ_UINT(c.coding_count, 0);
+        config_done(&c);
+        for (size_t i = 0; i < sizeof(refused) / sizeof(refused[0]); i++) {
+                setenv("QUERYD_COMPRESSION", refused[i], 1);
+                ASSERT_EQ_INT(config_from_env(&c, err, sizeof(err)), -EINVAL);
+                ASSERT_CONTAINS(err, "QUERYD_COMPRESSION");
+        }
+        unsetenv("QUERYD_COMPRESSION");
+}
+
 int main(void)
 {
         RUN_TEST(test_url_tcp_with_port);
@@ -575,6 +614,7 @@ int main(void)
         RUN_TEST(test_config_done_twice_after_failure);
         RUN_TEST(test_small_error_buffer_is_terminated);
         RUN_TEST(test_help_names_every_variable);
+        RUN_TEST(test_env_compression);
         clear_environment();
         return test_report();
 }
