@@ -8,7 +8,7 @@
 #include <stddef.h>
 #include <stdint.h>
 
-enum { DB_MAX_HOSTS = 8, CONFIG_MAX_BATCH_LOOKUPS = 64 };
+enum { DB_MAX_HOSTS = 8, CONFIG_MAX_BATCH_LOOKUPS = 64, CONFIG_MAX_REPLICAS = 8 };
 
 /** One database server: a host name or address, and a port (0: the default, 3306). */
 typedef struct db_host {
@@ -50,6 +50,12 @@ typedef struct config {
         char time_zone[8]; /* "+HH:MM" or "-HH:MM" */
         char *config_path;              /* QUERYD_CONFIG; NULL: serve the database's tables */
         char *cors_origins;             /* "*", "a,b" (checked), or NULL: no CORS */
+        /* Replicas of db (QUERYD_REPLICA_URLS), named replica1.. in that order. */
+        db_target_t replicas[CONFIG_MAX_REPLICAS];
+        unsigned replica_count;
+        unsigned replica_pool_size;     /* connections to each replica in total */
+        unsigned replica_max_lag_ms;    /* a replica further behind takes no reads */
+        unsigned position_cookie;       /* 1: writes set, and reads take, a position cookie */
 } config_t;
 
 /** The help text listing every variable, for `queryd --help`. */

@@ -161,10 +161,15 @@ static void on_done(db_query_t *q, int status, void *data)
 {
         query_call_t *call = data;
 
+        db_pool_t *pool = call->lease->pool;
+
         db_pool_release(call->lease); /* the rows are read: the connection is free */
         call->running = false;
+        if (status == 0 && q->last_gtid[0] != '\0')
+                env_wrote_at(call->env, call->req, q->last_gtid);
         if (status < 0) {
                 metrics_count_db_error();
+                env_count_error(call->env, pool);
                 if (call->streaming) {
                         log_error("request %s: answer cut short by database error %u: %s",
                                   call->req->id, q->error.code, q->error.message);
@@ -216,6 +221,8 @@ static void on_lease(db_lease_t *lease, int status, void *data)
         http_request_t *req = call->req;
 
         if (status < 0) {
+                if (lease != NULL)
+                        env_count_error(call->env, lease->pool);
                 answer_acquire_failure(req, status);
                 call->done(call, status);
                 return;
@@ -271,8 +278,15 @@ void query_call_start(query_call_t *call, query_call_done_fn done)
         http_set_deadline(req, call->deadline_ms ? call->deadline_ms
                                                  : call->env->config->acquire_timeout_ms,
                           on_deadline, call);
-        int r = db_pool_acquire(env_db_for(call->env, call->intent), req->scope, on_lease, call,
-                                &call->lease);
+        int r;
+        if (call->intent == DB_READ)
+                /* A positioned read may wait on a replica up to half its
+                 * time, and still have the other half on the primary. */
+                r = env_acquire_read(call->env, req->scope, call->statement_ms / 2, on_lease,
+                                     call, &call->lease);
+        else
+                r = db_pool_acquire(env_db_for(call->env, call->intent), req->scope, on_lease,
+                                    call, &call->lease);
         if (r < 0)
                 answer_acquire_failure(req, r);
 }
