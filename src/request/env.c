@@ -63,8 +63,9 @@ static bool take_position(env_t *env, http_request_t *req)
         if (header != NULL) {
                 if (gtid_parse(header, strlen(header), &env->position) < 0) {
                         http_fail_param(req, "Queryd-Position",
-                                        "a position is a list of GTIDs domain-server-sequence "
-                                        "separated by commas, as a write answered it");
+                                        "Queryd-Position is a list of GTIDs "
+                                        "domain-server-sequence separated by commas, as a "
+                                        "write answered it");
                         return false;
                 }
                 env->positioned = env->position.count > 0;

@@ -280,10 +280,13 @@ void query_call_start(query_call_t *call, query_call_done_fn done)
                           on_deadline, call);
         int r;
         if (call->intent == DB_READ)
-                /* A positioned read may wait on a replica up to half its
-                 * time, and still have the other half on the primary. */
-                r = env_acquire_read(call->env, req->scope, call->statement_ms / 2, on_lease,
-                                     call, &call->lease);
+                /* Waiting for a server that has the request's position is
+                 * part of getting a connection: a replica may take half the
+                 * acquire deadline, the primary still has the other half. */
+                r = env_acquire_read(call->env, req->scope,
+                                     (call->deadline_ms ? call->deadline_ms
+                                                        : call->env->config->acquire_timeout_ms) / 2,
+                                     on_lease, call, &call->lease);
         else
                 r = db_pool_acquire(env_db_for(call->env, call->intent), req->scope, on_lease,
                                     call, &call->lease);
