@@ -234,8 +234,11 @@ int oa_add_builtin_paths(json_t *paths, const api_t *api)
                   0 },
                 { "/readyz", "getReadiness", "headReadiness",
                   "Readiness probe with connection pool counts.",
-                  oa_str("Ready when a database round trip succeeded within 2 seconds. `pool` "
-                         "holds totals over all workers."),
+                  oa_str("Ready when a database round trip succeeded within 2 seconds on a "
+                         "server that serves reads: the primary, or with replicas any replica "
+                         "(reads go on while the primary is down). `pool` holds the primary's "
+                         "totals over all workers; a 503's `down` lists the servers that cannot "
+                         "serve reads (`primary`, `replica1`, ...)."),
                   json_array(),
                   oa_ok_response(oa_str("The database answers."), "application/json",
                                  oa_ref("schemas", "Ready")),
