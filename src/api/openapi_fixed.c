@@ -130,6 +130,13 @@ static json_t *problem_variant(const oa_error_t *e)
                                                   "type", oa_str("string"), NULL));
         if (e->carries_pool) {
                 properties = oa_with(properties, "pool", oa_ref("schemas", "PoolStats"));
+                properties = oa_with(
+                        properties, "down",
+                        oa_object_of("description",
+                                     oa_str("The servers that cannot serve reads: `primary`, "
+                                            "`replica1`, ..."),
+                                     "type", oa_str("array"), "items",
+                                     oa_object_of("type", oa_str("string"), NULL), NULL));
                 narrower = oa_with(narrower, "required", oa_strings_of("pool", NULL));
         }
         narrower = oa_with(narrower, "properties", properties);
