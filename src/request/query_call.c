@@ -157,6 +157,27 @@ static bool on_row(db_query_t *q, void *data)
         return keep_fetching(call);
 }
 
+static void on_lease(db_lease_t *lease, int status, void *data);
+
+/* A read whose replica went away before any row: the primary serves it
+ * instead, once, so a replica's crash costs its clients nothing. */
+static bool read_again_elsewhere(query_call_t *call, const db_pool_t *pool, bool lost)
+{
+        db_pool_t *primary = call->env->shared->pools[0];
+
+        if (!lost || call->retried || call->intent != DB_READ || pool == NULL ||
+            pool == primary || call->streaming || call->row_count > 0)
+                return false;
+        call->retried = true;
+        env_count_error(call->env, pool);
+        /* env_db_for's primary: the intent of a write is "the primary". */
+        int r = db_pool_acquire(env_db_for(call->env, DB_WRITE), call->req->scope, on_lease,
+                                call, &call->lease);
+        if (r < 0)
+                call->retried = false; /* answered as the replica's failure */
+        return r == 0;
+}
+
 static void on_done(db_query_t *q, int status, void *data)
 {
         query_call_t *call = data;
@@ -165,6 +186,9 @@ static void on_done(db_query_t *q, int status, void *data)
 
         db_pool_release(call->lease); /* the rows are read: the connection is free */
         call->running = false;
+        if (read_again_elsewhere(call, pool, status < 0 && q->error.code >= 2000 &&
+                                                     q->error.code < 3000))
+                return;
         if (status == 0 && q->last_gtid[0] != '\0')
                 env_wrote_at(call->env, call->req, q->last_gtid);
         if (status < 0) {
@@ -221,6 +245,8 @@ static void on_lease(db_lease_t *lease, int status, void *data)
         http_request_t *req = call->req;
 
         if (status < 0) {
+                if (read_again_elsewhere(call, lease ? lease->pool : NULL, status == -ENOTCONN))
+                        return;
                 if (lease != NULL)
                         env_count_error(call->env, lease->pool);
                 answer_acquire_failure(req, status);

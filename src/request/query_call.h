@@ -51,6 +51,7 @@ struct query_call {
         db_query_t query;
         db_lease_t *lease;
         bool running;
+        bool retried;                /* read again on the primary after losing a replica */
         bool streaming;              /* the answer has started: errors can only cut it */
         bool finished;               /* the body is complete in rows_json */
         unsigned statement_ms;       /* query.timeout_ms, or less by Prefer: timeout= */
