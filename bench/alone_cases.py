@@ -5,8 +5,9 @@ import argparse
 
 import cache_case
 import compression_case
+import replica_case
 
-GROUPS = {"H": "cache", "CZ": "compression", "DZ": "compression"}
+GROUPS = {"H": "cache", "CZ": "compression", "DZ": "compression", "R": "replicas"}
 
 
 def parse(text):
@@ -21,6 +22,8 @@ def parse(text):
 def run(opts, bench, out_dir):
     """bench: bench/run's module (its build, database and wrk helpers)."""
     status, keys = 0, opts.cases
+    if "R" in keys:
+        status |= replica_case.main(opts, out_dir, vars(bench)) or 0
     if "H" in keys:
         status |= cache_case.alone(opts, bench, out_dir) or 0
     opts.cases = [k for k in keys if GROUPS[k] == "compression"]

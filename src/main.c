@@ -80,18 +80,22 @@ static unsigned share(unsigned total, unsigned workers, unsigned index)
         return total / workers + (index < total % workers);
 }
 
-/* Every worker's pool slice, told to every worker for the process-wide
+/* Every worker's pool slices, told to every worker for the process-wide
  * figures its requests report; the caller frees the array after the joins. */
-static db_pool_t **share_pools(worker_t *all, unsigned count)
+static db_pool_t **share_pools(worker_t *all, unsigned count, db_targets_t *targets)
 {
-        db_pool_t **pools = calloc(count ? count : 1, sizeof(*pools));
+        unsigned per_worker = db_targets_count(targets);
+        db_pool_t **pools = calloc(count ? count * per_worker : 1, sizeof(*pools));
 
         if (pools == NULL)
                 abort(); /* a few pointers at start: nothing sane to do without them */
+        for (unsigned i = 0; i < count; i++) {
+                pools[i * per_worker] = all[i].pool;
+                for (unsigned r = 1; r < per_worker; r++)
+                        pools[i * per_worker + r] = all[i].replica_pools[r - 1];
+        }
         for (unsigned i = 0; i < count; i++)
-                pools[i] = all[i].pool;
-        for (unsigned i = 0; i < count; i++)
-                worker_share_pools(&all[i], pools, count);
+                worker_share_pools(&all[i], pools, count, targets);
         return pools;
 }
 
@@ -131,7 +135,10 @@ static int run(const config_t *config, api_t *api)
                         break;
                 }
         }
-        db_pool_t **pools = share_pools(all, ready);
+        db_targets_t *targets;
+        if (db_targets_new(&targets, config) < 0)
+                abort(); /* a few threads at start: nothing sane to do without them */
+        db_pool_t **pools = share_pools(all, ready, targets);
         rate_limiter_t *limiter = rate_limiter_new(RATE_LIMITER_IDENTITIES);
         if (limiter == NULL)
                 abort(); /* out of memory at start */
@@ -165,6 +172,7 @@ static int run(const config_t *config, api_t *api)
                 if (worker_join(&all[i]) != 0)
                         status = 1;
         free(pools);
+        db_targets_free(targets);
         free(all);
         rate_limiter_free(limiter);
         read_cache_free(cache);

@@ -130,6 +130,13 @@ static json_t *problem_variant(const oa_error_t *e)
                                                   "type", oa_str("string"), NULL));
         if (e->carries_pool) {
                 properties = oa_with(properties, "pool", oa_ref("schemas", "PoolStats"));
+                properties = oa_with(
+                        properties, "down",
+                        oa_object_of("description",
+                                     oa_str("The servers that cannot serve reads: `primary`, "
+                                            "`replica1`, ..."),
+                                     "type", oa_str("array"), "items",
+                                     oa_object_of("type", oa_str("string"), NULL), NULL));
                 narrower = oa_with(narrower, "required", oa_strings_of("pool", NULL));
         }
         narrower = oa_with(narrower, "properties", properties);
@@ -234,8 +241,11 @@ int oa_add_builtin_paths(json_t *paths, const api_t *api)
                   0 },
                 { "/readyz", "getReadiness", "headReadiness",
                   "Readiness probe with connection pool counts.",
-                  oa_str("Ready when a database round trip succeeded within 2 seconds. `pool` "
-                         "holds totals over all workers."),
+                  oa_str("Ready when a database round trip succeeded within 2 seconds on a "
+                         "server that serves reads: the primary, or with replicas any replica "
+                         "(reads go on while the primary is down). `pool` holds the primary's "
+                         "totals over all workers; a 503's `down` lists the servers that cannot "
+                         "serve reads (`primary`, `replica1`, ...)."),
                   json_array(),
                   oa_ok_response(oa_str("The database answers."), "application/json",
                                  oa_ref("schemas", "Ready")),

@@ -91,6 +91,12 @@ int oa_add_path(json_t *paths, const api_t *api, oa_path_spec_t *spec);
 /** {"X-Request-Id": its header component}, the header every answer has. */
 json_t *oa_x_request_id(void);
 
+/** Appends a read's consistency headers (Queryd-Position, Prefer) to params. */
+json_t *oa_push_read_headers(json_t *params);
+
+/** Adds the Queryd-Position header to a successful write's response object. */
+json_t *oa_with_position(json_t *response);
+
 /** A 200 response of one media type. */
 json_t *oa_ok_response(json_t *description, const char *media_type, json_t *schema);
 

@@ -122,9 +122,44 @@ static json_t *method_not_allowed_description(const char *allow)
         return oa_strf("The path exists but supports only %s.", phrase);
 }
 
+static const char POSITION_PATTERN[] = "^[0-9]+-[0-9]+-[0-9]+(,[0-9]+-[0-9]+-[0-9]+)*$";
+
 json_t *oa_x_request_id(void)
 {
         return oa_object_of("X-Request-Id", oa_ref("headers", "X-Request-Id"), NULL);
+}
+
+json_t *oa_push_read_headers(json_t *params)
+{
+        params = oa_push(
+                params,
+                oa_parameter("Queryd-Position", "header", false,
+                             oa_str("Read your writes: the `Queryd-Position` a write answered "
+                                    "(GTIDs `domain-server-sequence`, comma-separated; several "
+                                    "writes' positions may be joined). The read is served by a "
+                                    "server that has applied it: a replica known to, one that "
+                                    "gets there within half the acquire deadline, or the "
+                                    "primary. Malformed: 400."),
+                             oa_object_of("type", oa_str("string"), "pattern",
+                                          oa_str(POSITION_PATTERN), NULL)));
+        return oa_push(params,
+                       oa_parameter("Prefer", "header", false,
+                                    oa_str("Comma-separated preferences (RFC 7240): "
+                                           "`consistency=strong` reads from the primary (answered "
+                                           "with `Preference-Applied: consistency=strong`); "
+                                           "`timeout=<seconds>` lowers the statement's "
+                                           "deadline."),
+                                    oa_object_of("type", oa_str("string"), NULL)));
+}
+
+json_t *oa_with_position(json_t *response)
+{
+        json_t *headers = json_object_get(response, "headers");
+
+        if (headers != NULL)
+                json_object_set_new(headers, "Queryd-Position",
+                                    oa_ref("headers", "Queryd-Position"));
+        return response;
 }
 
 /* The Allow header: the one value every path sends, when there is one. */
@@ -213,6 +248,16 @@ json_t *oa_headers_components(const char *allow, bool auth)
                 oa_object_of("description", oa_str("The methods the path supports."), "required",
                              json_true(), "schema",
                              allow_schema(allow),
+                             NULL),
+                "Queryd-Position",
+                oa_object_of("description",
+                             oa_str("Where the write committed (MariaDB GTID "
+                                    "`domain-server-sequence`), with replicas configured: send "
+                                    "it back as the `Queryd-Position` request header to read "
+                                    "the write from any server."),
+                             "schema",
+                             oa_object_of("type", oa_str("string"), "pattern",
+                                          oa_str(POSITION_PATTERN), NULL),
                              NULL),
                 NULL);
         headers = encoding_headers(headers);

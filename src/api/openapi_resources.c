@@ -273,7 +273,7 @@ static json_t *collection_parameters(const api_resource_t *res)
                                               oa_object_of("type", oa_str("string"), "pattern",
                                                            filter_pattern(c), NULL)));
         }
-        return params;
+        return oa_push_read_headers(params);
 }
 
 static json_t *page_schema(const api_resource_t *res, const char *row, const char *group)
@@ -347,7 +347,7 @@ static json_t *key_parameters(const api_resource_t *res)
                                                               type, phrase),
                                                       oa_rule_schema(&c->rule)));
         }
-        return oa_push(params, select_parameter(res, false));
+        return oa_push_read_headers(oa_push(params, select_parameter(res, false)));
 }
 
 int oa_add_resource(json_t *paths, json_t *schemas, const api_t *api, const api_resource_t *res,

@@ -181,10 +181,10 @@ static json_t *write_responses(const api_t *api, unsigned method, bool item, con
         json_t *r = json_object();
 
         if (method == API_METHOD_POST || method == API_METHOD_PUT)
-                r = oa_with(r, "201", created(name, item, method));
+                r = oa_with(r, "201", oa_with_position(created(name, item, method)));
         if (method != API_METHOD_POST)
-                r = oa_with(r, "200", representation(name, item, method));
-        r = oa_with(r, "204", no_content("Done (`Prefer: return=minimal`)."));
+                r = oa_with(r, "200", oa_with_position(representation(name, item, method)));
+        r = oa_with(r, "204", oa_with_position(no_content("Done (`Prefer: return=minimal`).")));
         r = oa_with(r, "400", problem("The body, a value or a parameter is malformed, or names "
                                       "a column that may not be written."));
         if (api->auth != NULL) {

@@ -52,6 +52,13 @@ const char config_help[] =
         "                                 the configuration against (default 30000)\n"
         "  QUERYD_CORS_ORIGINS            origins allowed to read responses from a browser:\n"
         "                                 * or a comma-separated list (default: none)\n"
+        "  QUERYD_REPLICA_URLS            replicas of QUERYD_DATABASE_URL taking reads: mysql://\n"
+        "                                 URLs separated by commas, each like QUERYD_DATABASE_URL\n"
+        "                                 (default: none, every statement goes to the primary)\n"
+        "  QUERYD_REPLICA_POOL_SIZE       connections to each replica in total (default 8)\n"
+        "  QUERYD_REPLICA_MAX_LAG_MS      a replica further behind takes no reads (default 1000)\n"
+        "  QUERYD_POSITION_COOKIE         1: writes also set the Queryd-Position cookie and\n"
+        "                                 reads take it (default 0)\n"
         "  QUERYD_MAX_BODY_BYTES          longest request body, then 413; 0 for no limit\n"
         "                                 (default 67108864, 64 MiB)\n"
         "  QUERYD_CACHE_BYTES             memory for answers kept by entries with cache_ms;\n"
@@ -343,6 +350,9 @@ static const numeric_var_t numeric_vars[] = {
         NUMERIC("QUERYD_START_TIMEOUT_MS", 30000, 0, 3600000, start_timeout_ms),
         NUMERIC("QUERYD_MAX_BODY_BYTES", 64 * 1024 * 1024, 0, UINT_MAX, max_body_bytes),
         NUMERIC("QUERYD_CACHE_BYTES", 64 * 1024 * 1024, 0, UINT_MAX, cache_bytes),
+        NUMERIC("QUERYD_REPLICA_POOL_SIZE", 8, 1, 4096, replica_pool_size),
+        NUMERIC("QUERYD_REPLICA_MAX_LAG_MS", 1000, 1, 3600000, replica_max_lag_ms),
+        NUMERIC("QUERYD_POSITION_COOKIE", 0, 0, 1, position_cookie),
 };
 
 /* Unset (or empty): no file, the database's own tables are served. */
@@ -448,6 +458,37 @@ bad:
         c->coding_count = 0;
         return fail(err, n, "%s must be off or a list like zstd:3,gzip:6 (zstd levels 1-19, "
                     "gzip 1-9, each coding once)", "QUERYD_COMPRESSION");
+/* URLs are separated by the commas before "mysql://": a URL's own host
+ * list has commas too. */
+static int parse_replica_urls(const char *text, config_t *c, char *err, size_t n)
+{
+        const char *prefix = "QUERYD_DATABASE_URL";
+
+        if (text == NULL || text[0] == '\0')
+                return 0;
+        for (const char *p = text; *p != '\0'; ) {
+                const char *next = strstr(p + 1, "," "mysql://");
+                size_t len = next ? (size_t)(next - p) : strlen(p);
+                if (c->replica_count == CONFIG_MAX_REPLICAS)
+                        return fail(err, n, "%s: at most 8 replicas", "QUERYD_REPLICA_URLS");
+                char *url = strndup(p, len);
+                if (url == NULL)
+                        return -ENOMEM;
+                char message[256];
+                int r = config_parse_database_url(url, &c->replicas[c->replica_count], message,
+                                                  sizeof(message));
+                free(url);
+                if (r < 0) {
+                        const char *rest = strncmp(message, prefix, strlen(prefix)) == 0
+                                                   ? message + strlen(prefix) : message;
+                        snprintf(err, n, "QUERYD_REPLICA_URLS: replica %u%s",
+                                 c->replica_count + 1, rest);
+                        return r;
+                }
+                c->replica_count++;
+                p = next ? next + 1 : p + len;
+        }
+        return 0;
 }
 
 int config_from_env(config_t *c, char *err, size_t n)
@@ -477,6 +518,7 @@ int config_from_env(config_t *c, char *err, size_t n)
                 r = parse_cors_origins(getenv("QUERYD_CORS_ORIGINS"), c, err, n);
         if (r == 0)
                 r = parse_compression(getenv("QUERYD_COMPRESSION"), c, err, n);
+                r = parse_replica_urls(getenv("QUERYD_REPLICA_URLS"), c, err, n);
         if (r == 0 && (c->database_url_redacted = redact_url(&c->db)) == NULL)
                 r = -ENOMEM;
         if (r < 0)
@@ -498,6 +540,9 @@ void db_target_done(db_target_t *t)
 void config_done(config_t *c)
 {
         db_target_done(&c->db);
+        for (unsigned i = 0; i < c->replica_count; i++)
+                db_target_done(&c->replicas[i]);
+        c->replica_count = 0;
         free(c->database_url_redacted);
         free(c->config_path);
         free(c->cors_origins);

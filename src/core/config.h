@@ -8,7 +8,12 @@
 #include <stddef.h>
 #include <stdint.h>
 
-enum { DB_MAX_HOSTS = 8, CONFIG_MAX_BATCH_LOOKUPS = 64, CONFIG_MAX_CODINGS = 2 };
+enum {
+        DB_MAX_HOSTS = 8,
+        CONFIG_MAX_BATCH_LOOKUPS = 64,
+        CONFIG_MAX_CODINGS = 2,
+        CONFIG_MAX_REPLICAS = 8,
+};
 
 /** A content coding answers may be compressed with (QUERYD_COMPRESSION), and its level. */
 typedef struct config_coding {
@@ -59,6 +64,12 @@ typedef struct config {
         char *cors_origins;             /* "*", "a,b" (checked), or NULL: no CORS */
         config_coding_t codings[CONFIG_MAX_CODINGS]; /* in the server's preference order */
         unsigned coding_count;          /* 0: answers are never compressed */
+        /* Replicas of db (QUERYD_REPLICA_URLS), named replica1.. in that order. */
+        db_target_t replicas[CONFIG_MAX_REPLICAS];
+        unsigned replica_count;
+        unsigned replica_pool_size;     /* connections to each replica in total */
+        unsigned replica_max_lag_ms;    /* a replica further behind takes no reads */
+        unsigned position_cookie;       /* 1: writes set, and reads take, a position cookie */
 } config_t;
 
 /** The help text listing every variable, for `queryd --help`. */

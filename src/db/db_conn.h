@@ -68,6 +68,7 @@ typedef struct db_conn_events {
 typedef struct db_conn_options {
         const db_target_t *target;
         const char *time_zone;          /* the session time zone, "+HH:MM" */
+        bool track_position;            /* the session reports @@last_gtid as it changes */
         const db_conn_events_t *events;
         void *owner;                    /* passed to every event */
         /* A failed connect is reported at once, never followed by the next

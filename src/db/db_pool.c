@@ -100,6 +100,7 @@ int db_pool_new(db_pool_t **ret_pool, uv_loop_t *loop, const db_pool_options_t *
                 .time_zone = options->time_zone,
                 .events = &conn_events,
                 .owner = pool,
+                .track_position = options->track_position,
         };
         for (unsigned i = 0; i < size; i++) {
                 db_conn_init(&pool->conns[i].conn, loop, &conn_options);

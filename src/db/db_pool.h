@@ -69,6 +69,7 @@ typedef struct db_pool_options {
         unsigned queue_limit;      /* requests that may wait beyond the idle connections */
         db_pool_state_cb state_cb; /* or NULL */
         void *state_data;
+        bool track_position;       /* sessions report @@last_gtid (db_query_t.last_gtid) */
 } db_pool_options_t;
 
 /**

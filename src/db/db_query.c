@@ -202,6 +202,29 @@ static int execute_step(db_conn_t *conn, int ready)
         return mysql_stmt_execute_cont(&q->ret, q->stmt, ready);
 }
 
+/* The session's report of a commit, when it tracks last_gtid: the
+ * tracker hands out names and values in turn. */
+static void read_last_gtid(db_query_t *q, MYSQL *mysql)
+{
+        const char *data;
+        size_t len;
+        bool is_value = false, wanted = false;
+
+        q->last_gtid[0] = '\0';
+        for (int r = mysql_session_track_get_first(mysql, SESSION_TRACK_SYSTEM_VARIABLES, &data,
+                                                   &len);
+             r == 0;
+             r = mysql_session_track_get_next(mysql, SESSION_TRACK_SYSTEM_VARIABLES, &data,
+                                              &len)) {
+                if (is_value && wanted && len < sizeof(q->last_gtid)) {
+                        memcpy(q->last_gtid, data, len);
+                        q->last_gtid[len] = '\0';
+                }
+                wanted = !is_value && len == 9 && memcmp(data, "last_gtid", 9) == 0;
+                is_value = !is_value;
+        }
+}
+
 static void execute_done(db_conn_t *conn)
 {
         db_query_t *q = query_of(conn);
@@ -210,6 +233,7 @@ static void execute_done(db_conn_t *conn)
                 fail_with_stmt_error(q);
                 return;
         }
+        read_last_gtid(q, q->lease->conn->mysql);
         q->affected_rows = mysql_stmt_affected_rows(q->stmt);
         q->insert_id = mysql_stmt_insert_id(q->stmt);
         /* Without a result set both leave row and rows with no columns, so
@@ -323,6 +347,7 @@ void db_query_run(db_query_t *q, db_lease_t *lease, scope_t *scope)
         q->scope = scope;
         q->paused = false;
         q->affected_rows = q->insert_id = 0;
+        q->last_gtid[0] = '\0';
         memset(&q->error, 0, sizeof(q->error));
         q->stmt = db_conn_statement(conn, q->sql, q->timeout_ms);
         if (q->stmt != NULL) {

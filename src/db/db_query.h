@@ -60,6 +60,8 @@ struct db_query {
          * statement); with rows (RETURNING), count them instead. */
         unsigned long long affected_rows; /* rows changed, as the server counts */
         unsigned long long insert_id;     /* the first AUTO_INCREMENT value made, or 0 */
+        char last_gtid[64]; /* the GTID the statement committed, as the session reports it
+                               (a pool with track_position), or "" */
         /* internal */
         db_lease_t *lease;
         scope_t *scope;

@@ -51,7 +51,8 @@ static void add_headers(http_request_t *req, struct MHD_Response *r, unsigned st
                 MHD_add_response_header(r, "Access-Control-Allow-Origin", req->cors_origin);
                 MHD_add_response_header(r, "Access-Control-Expose-Headers",
                                         "X-Request-Id, Retry-After, RateLimit, "
-                                        "RateLimit-Policy, WWW-Authenticate");
+                                        "RateLimit-Policy, WWW-Authenticate, "
+                                        "Queryd-Position");
         }
         add_vary(req, r);
         if (req->content_encoding != NULL)

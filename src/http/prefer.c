@@ -96,6 +96,10 @@ static int apply(const char *name, size_t name_len, const char *v, size_t len, p
         } else if (token_is(name, name_len, "max-affected")) {
                 if (read_max_affected(v, len, ret) < 0)
                         return refuse(why, why_size, "max-affected", v, len);
+        } else if (token_is(name, name_len, "consistency")) {
+                if (!token_is(v, len, "strong") && !token_is(v, len, "eventual"))
+                        return refuse(why, why_size, "consistency", v, len);
+                ret->strong = token_is(v, len, "strong");
         } else if (token_is(name, name_len, "timeout")) {
                 ret->timeout_ms = read_seconds(v, len);
                 if (ret->timeout_ms == 0)

@@ -1,7 +1,8 @@
 /*
  * The Prefer request header (RFC 7240), with PostgREST's preference names:
- * return=, resolution=, tx= and max-affected= for writes, and timeout= (a
- * deadline in seconds, decimals allowed) for any statement. Unknown
+ * return=, resolution=, tx= and max-affected= for writes, timeout= (a
+ * deadline in seconds, decimals allowed) for any statement, and
+ * consistency=strong|eventual for reads (strong: from the primary). Unknown
  * preferences are ignored, as the RFC asks; the answer's
  * Preference-Applied header names those that were honoured.
  */
@@ -23,6 +24,7 @@ typedef struct prefer {
         bool rollback;            /* tx=rollback: run everything, then roll back (a dry run) */
         long long max_affected;   /* max-affected=N, or -1 when absent */
         unsigned timeout_ms;      /* timeout=<seconds> in ms, rounded up; 0 when absent */
+        bool strong;              /* consistency=strong: read from the primary */
         bool saw_return, saw_tx;  /* what Preference-Applied repeats */
         unsigned applied_timeout_ms; /* the deadline used for timeout=, set by whoever
                                         applied it; 0: none */

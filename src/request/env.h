@@ -18,14 +18,22 @@
 #include "core/list.h"
 #include "core/scope.h"
 #include "db/db_pool.h"
+#include "db/db_targets.h"
+#include "db/gtid.h"
+#include "http/http.h"
 
 /** What a worker lends every request it serves; set up by the worker. */
 typedef struct env_shared {
         const config_t *config;
         uv_loop_t *loop;
         db_pool_t *primary;          /* this worker's slice of the primary's pool */
-        db_pool_t *const *all_primaries; /* every worker's slice, for process-wide figures */
-        unsigned all_primary_count;
+        db_pool_t *pools[DB_TARGETS_MAX]; /* this worker's slices: [0] the primary, then
+                                             each replica's (db_targets.h numbering) */
+        unsigned target_count;       /* 1 + replicas */
+        db_pool_t *const *all_pools; /* every worker's slices: [worker * target_count + target] */
+        unsigned worker_count;
+        db_targets_t *targets;       /* the servers' health, process-wide */
+        unsigned next_replica;       /* where the search for the least busy starts */
         list_node_t open_item_batches; /* lookups still taking others (item_batch.c) */
         token_cache_t *tokens;       /* this worker's verified bearer tokens... */
         const api_t *tokens_api;     /* ...under this api, the worker's latest */
@@ -53,6 +61,10 @@ struct env {
          * read, and the state of a read that others wait for; NULL: none. */
         const char *cache_control;
         struct read_cache_lead *cache_lead;
+        /* How fresh its reads must be (env_take_consistency). */
+        bool strong;            /* Prefer: consistency=strong: the primary */
+        bool positioned;        /* Queryd-Position given: a server that applied position */
+        gtid_set_t position;
 };
 
 /**
@@ -61,10 +73,49 @@ struct env {
  */
 env_t *env_new(env_shared_t *shared, api_t *api, scope_t *scope);
 
-/** The pool a statement of this intent runs on. */
+/**
+ * Reads how fresh req's reads must be: the Queryd-Position header (or,
+ * when QUERYD_POSITION_COOKIE is 1 and no header is given, the
+ * queryd_position cookie; a malformed cookie is ignored) and Prefer:
+ * consistency=strong, which adds Preference-Applied. Returns false after
+ * answering 400 for a malformed header.
+ */
+bool env_take_consistency(env_t *env, http_request_t *req);
+
+/**
+ * The pool a statement of this intent runs on, counted as a request on its
+ * server. Writes: the primary. Reads: the least busy replica that is up and
+ * within the lag bound and, for a positioned read, known to have applied
+ * the position; with none, or consistency=strong, the primary.
+ */
 db_pool_t *env_db_for(const env_t *env, db_intent_t intent);
 
-/** Pool counts summed over every worker's slice. */
+/**
+ * A read's connection, as db_pool_acquire() (same callback contract and
+ * errors), for reads that may wait: a positioned read no replica is known
+ * to have applied borrows a healthy replica's connection and waits there
+ * (MASTER_GTID_WAIT) up to wait_ms before cb hears of it; if the replica
+ * does not get there in time, the read goes to the primary. Any other read
+ * goes where env_db_for() sends it. *ret_lease is at all times the lease
+ * asked for or waited on, which the caller may release (then cb never
+ * runs). This is where a positioned read picks its server and waits.
+ */
+int env_acquire_read(env_t *env, scope_t *scope, unsigned wait_ms, db_lease_cb cb, void *data,
+                     db_lease_t **ret_lease);
+
+/**
+ * A write committed at gtid (@@last_gtid): answers Queryd-Position with it
+ * (and the cookie, when turned on).
+ */
+void env_wrote_at(const env_t *env, http_request_t *req, const char *gtid);
+
+/** A request failed on pool's server (no connection, a lost one): counted per server. */
+void env_count_error(const env_t *env, const db_pool_t *pool);
+
+/** Pool counts of the primary, summed over every worker's slice. */
 void env_pool_totals(const env_t *env, db_pool_stats_t *ret_totals);
+
+/** Pool counts of target (db_targets.h numbering), summed over every worker's slice. */
+void env_target_pool_totals(const env_t *env, unsigned target, db_pool_stats_t *ret_totals);
 
 #endif

@@ -157,8 +157,8 @@ static void on_lease(db_lease_t *lease, int status, void *data);
 /*
  * A batch whose connection failed under it before any row came (the server
  * went away, or a Galera node left the cluster) runs again on another
- * connection, as a read of query_call.c does: with a host list, the pool
- * has moved on to the next host.
+ * connection on the primary, as a read of query_call.c does: with a host
+ * list, the pool has moved on to the next host.
  */
 static bool retry_batch(item_batch_t *b, const db_error_t *error)
 {
@@ -173,6 +173,13 @@ static bool retry_batch(item_batch_t *b, const db_error_t *error)
                 if (list_entry(node, lookup_t, node)->found)
                         return false;
         b->retries++;
+        /* On the primary, as query_call.c does: a replica's crash costs nothing. */
+        lookup_t *first = first_lookup(b);
+        db_pool_t *primary = env_db_for(first->env, DB_WRITE);
+        if (b->pool != primary) {
+                env_count_error(first->env, b->pool);
+                b->pool = primary;
+        }
         return db_pool_acquire(b->pool, b->scope, on_lease, b, &b->lease) == 0;
 }
 

@@ -165,37 +165,46 @@ static void on_lease(db_lease_t *lease, int status, void *data);
 
 /*
  * A read whose connection failed under it before any row came (the server
- * went away, or a Galera node left the cluster) runs again on another
- * connection: it changes nothing, and with a host list the pool has moved
- * on to the next host. Writes are never run again (write_tx.c).
+ * went away, or a Galera node left the cluster) runs again on the primary:
+ * it changes nothing, a replica's crash so costs its clients nothing, and
+ * with a host list the primary's pool has moved on to the next host.
+ * Writes are never run again (write_tx.c).
  */
-static bool retry_read(query_call_t *call, const db_error_t *error)
+static bool retry_read(query_call_t *call, const db_pool_t *pool, const db_error_t *error)
 {
         enum { MAX_READ_RETRIES = 2, CR_OUT_OF_MEMORY = 2008, ER_NODE_NOT_READY = 1047 };
         bool link_failed = (error->code >= 2000 && error->code < 3000 &&
                             error->code != CR_OUT_OF_MEMORY) ||
                            error->code == ER_NODE_NOT_READY;
+        /* env_db_for's primary: the intent of a write is "the primary". */
+        db_pool_t *primary = env_db_for(call->env, DB_WRITE);
 
         if (call->intent != DB_READ || !link_failed || call->streaming || call->row_count > 0 ||
             call->retries >= MAX_READ_RETRIES)
                 return false;
         call->retries++;
+        if (pool != primary)
+                env_count_error(call->env, pool);
         log_info("request %s: database error %u: %s; running the read again", call->req->id,
                  error->code, error->message);
-        return db_pool_acquire(env_db_for(call->env, call->intent), call->req->scope, on_lease,
-                               call, &call->lease) == 0;
+        return db_pool_acquire(primary, call->req->scope, on_lease, call, &call->lease) == 0;
 }
 
 static void on_done(db_query_t *q, int status, void *data)
 {
         query_call_t *call = data;
 
+        db_pool_t *pool = call->lease->pool;
+
         db_pool_release(call->lease); /* the rows are read: the connection is free */
         call->running = false;
-        if (status < 0 && retry_read(call, &q->error))
+        if (status < 0 && retry_read(call, pool, &q->error))
                 return;
+        if (status == 0 && q->last_gtid[0] != '\0')
+                env_wrote_at(call->env, call->req, q->last_gtid);
         if (status < 0) {
                 metrics_count_db_error();
+                env_count_error(call->env, pool);
                 if (call->streaming) {
                         log_error("request %s: answer cut short by database error %u: %s",
                                   call->req->id, q->error.code, q->error.message);
@@ -255,6 +264,10 @@ static void on_lease(db_lease_t *lease, int status, void *data)
         http_request_t *req = call->req;
 
         if (status < 0) {
+                if (read_again_elsewhere(call, lease ? lease->pool : NULL, status == -ENOTCONN))
+                        return;
+                if (lease != NULL)
+                        env_count_error(call->env, lease->pool);
                 answer_acquire_failure(req, status);
                 call->done(call, status);
                 return;
@@ -312,8 +325,18 @@ void query_call_start(query_call_t *call, query_call_done_fn done)
         http_set_deadline(req, call->deadline_ms ? call->deadline_ms
                                                  : call->env->config->acquire_timeout_ms,
                           on_deadline, call);
-        int r = db_pool_acquire(env_db_for(call->env, call->intent), req->scope, on_lease, call,
-                                &call->lease);
+        int r;
+        if (call->intent == DB_READ)
+                /* Waiting for a server that has the request's position is
+                 * part of getting a connection: a replica may take half the
+                 * acquire deadline, the primary still has the other half. */
+                r = env_acquire_read(call->env, req->scope,
+                                     (call->deadline_ms ? call->deadline_ms
+                                                        : call->env->config->acquire_timeout_ms) / 2,
+                                     on_lease, call, &call->lease);
+        else
+                r = db_pool_acquire(env_db_for(call->env, call->intent), req->scope, on_lease,
+                                    call, &call->lease);
         if (r < 0)
                 answer_acquire_failure(req, r);
 }

@@ -345,10 +345,14 @@ static void on_finished(db_query_t *q, int status, void *data)
 {
         write_tx_t *tx = data;
 
-        if (status == 0)
+        if (status == 0) {
                 db_pool_transaction_open(tx->lease, false);
-        else
+                if (tx->commit && q->last_gtid[0] != '\0')
+                        env_wrote_at(tx->env, tx->req, q->last_gtid);
+        } else {
                 metrics_count_db_error();
+                env_count_error(tx->env, tx->lease->pool);
+        }
         /* Unconfirmed, the transaction is still marked open: the release
          * reopens the connection, and the server rolls back what it holds. */
         give_back(tx);

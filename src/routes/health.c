@@ -1,6 +1,8 @@
 /*
  * GET /healthz: the process answers. GET /readyz: a database round trip
- * succeeded within a short deadline; both report the pool's counts.
+ * succeeded within a short deadline on a server that serves reads (the
+ * primary or a replica: reads go on while the primary is down); both
+ * report the pool's counts, and a 503 names the servers that are down.
  */
 #include <stdio.h>
 
@@ -28,6 +30,23 @@ static json_t *pool_json(const env_t *env)
                          (int)t.busy, "waiting", (int)t.waiting);
 }
 
+/* The servers that cannot serve reads now. */
+static json_t *down_json(const env_t *env)
+{
+        const env_shared_t *shared = env->shared;
+        json_t *down = json_array();
+
+        for (unsigned t = 0; t < shared->target_count; t++) {
+                bool up = t == 0 ? db_pool_is_up(shared->pools[0])
+                                 : db_targets_readable(shared->targets, t) &&
+                                           db_pool_is_up(shared->pools[t]);
+                if (!up)
+                        json_array_append_new(down,
+                                              json_string(db_targets_name(shared->targets, t)));
+        }
+        return down;
+}
+
 static void not_ready(env_t *env, http_request_t *req)
 {
         char detail[96];
@@ -36,6 +55,7 @@ static void not_ready(env_t *env, http_request_t *req)
                  (unsigned)READY_DEADLINE_MS);
         json_t *problem = problem_new(503, "database-unavailable", detail, req->id);
         json_object_set_new(problem, "pool", pool_json(env));
+        json_object_set_new(problem, "down", down_json(env));
         http_respond_problem(req, problem);
 }
 
@@ -55,6 +75,7 @@ static void ready_done(query_call_t *call, int status)
 void health_ready(env_t *env, http_request_t *req, const route_match_t *match)
 {
         (void)match;
+        /* Reads go to the primary when no replica may take them: it is the last resort. */
         if (!db_pool_is_up(env_db_for(env, DB_READ))) {
                 not_ready(env, req);
                 return;

@@ -21,6 +21,8 @@ static void route(http_request_t *req, void *data)
         char allow[64];
 
         if (d->found == ROUTE_FOUND) {
+                if (!env_take_consistency(d->env, req))
+                        return; /* answered 400 */
                 if (access_admit(d->env, req, &d->match) &&
                     !read_cache_serve(d->env, req, &d->match))
                         d->match.method->handler(d->env, req, &d->match);

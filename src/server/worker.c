@@ -25,10 +25,23 @@ static void pool_state_cb(bool up, unsigned err, const char *message, void *data
                 log_error("database unreachable: %s (errno %u)", message, err);
 }
 
+static void replica_state_cb(bool up, unsigned err, const char *message, void *data)
+{
+        const db_target_t *replica = data;
+
+        if (up)
+                log_info("replica %s reachable again", replica->hosts[0].name);
+        else
+                log_error("replica %s unreachable: %s (errno %u)", replica->hosts[0].name,
+                          message, err);
+}
+
 static void pool_closed_cb(void *arg)
 {
         worker_t *w = arg;
 
+        if (--w->pools_open > 0)
+                return;
         uv_close((uv_handle_t *)&w->stop_signal, NULL);
         uv_close((uv_handle_t *)&w->api_signal, NULL);
         read_cache_waker_close(w->shared.cache_waker);
@@ -73,8 +86,12 @@ static void http_stopped_cb(void *data)
 
         /* Every request of every server has completed, so every lease is
          * back: close the pool. */
-        if (--w->servers_running == 0)
-                db_pool_close(w->pool, pool_closed_cb, w);
+        if (--w->servers_running > 0)
+                return;
+        w->pools_open = 1 + w->config->replica_count;
+        for (unsigned i = 0; i < w->config->replica_count; i++)
+                db_pool_close(w->replica_pools[i], pool_closed_cb, w);
+        db_pool_close(w->pool, pool_closed_cb, w);
 }
 
 static void stop_cb(uv_async_t *async)
@@ -169,9 +186,23 @@ static int start_pool(worker_t *w, unsigned size, unsigned queue_limit)
                 .queue_limit = queue_limit,
                 .state_cb = pool_state_cb,
                 .state_data = w,
+                /* Writes say where they committed when reads may go elsewhere. */
+                .track_position = w->config->replica_count > 0,
         };
+        int r = db_pool_new(&w->pool, &w->loop, &options);
 
-        return db_pool_new(&w->pool, &w->loop, &options);
+        for (unsigned i = 0; r == 0 && i < w->config->replica_count; i++) {
+                options = (db_pool_options_t){
+                        .target = &w->config->replicas[i],
+                        .time_zone = w->config->time_zone,
+                        .size = share_of(w->config->replica_pool_size, w->config),
+                        .queue_limit = queue_limit,
+                        .state_cb = replica_state_cb,
+                        .state_data = (void *)&w->config->replicas[i],
+                };
+                r = db_pool_new(&w->replica_pools[i], &w->loop, &options);
+        }
+        return r;
 }
 
 static void share_with_requests(worker_t *w, token_cache_t *tokens)
@@ -180,11 +211,15 @@ static void share_with_requests(worker_t *w, token_cache_t *tokens)
                 .config = w->config,
                 .loop = &w->loop,
                 .primary = w->pool,
-                .all_primaries = &w->pool,
-                .all_primary_count = 1,
+                .target_count = 1 + w->config->replica_count,
+                .all_pools = w->shared.pools,
+                .worker_count = 1,
                 .tokens = tokens,
                 .tokens_api = w->api,
         };
+        w->shared.pools[0] = w->pool;
+        for (unsigned i = 0; i < w->config->replica_count; i++)
+                w->shared.pools[1 + i] = w->replica_pools[i];
         list_init(&w->shared.open_item_batches);
 }
 
@@ -236,10 +271,12 @@ int worker_init(worker_t *w, unsigned index, const config_t *config, api_t *api,
         return r;
 }
 
-void worker_share_pools(worker_t *w, db_pool_t *const *pools, unsigned count)
+void worker_share_pools(worker_t *w, db_pool_t *const *pools, unsigned workers,
+                        db_targets_t *targets)
 {
-        w->shared.all_primaries = pools;
-        w->shared.all_primary_count = count;
+        w->shared.all_pools = pools;
+        w->shared.worker_count = workers;
+        w->shared.targets = targets;
 }
 
 void worker_share_limiter(worker_t *w, rate_limiter_t *limiter)
@@ -264,6 +301,8 @@ static void *worker_main(void *arg)
         drop_apis(w);
         token_cache_free(w->shared.tokens);
         unsigned leaked = db_pool_free(w->pool);
+        for (unsigned i = 0; i < w->config->replica_count; i++)
+                leaked += db_pool_free(w->replica_pools[i]);
         http_server_free(w->http);
         http_server_free(w->admin_http);
         if (leaked > 0) {

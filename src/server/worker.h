@@ -35,6 +35,8 @@ typedef struct worker {
         route_t admin_routes[ROUTES_ADMIN_COUNT];
         unsigned servers_running;  /* the pool closes once none is left */
         db_pool_t *pool;
+        db_pool_t *replica_pools[CONFIG_MAX_REPLICAS]; /* this worker's slice of each replica's */
+        unsigned pools_open;  /* pools not yet closed at the stop */
         env_shared_t shared; /* what its requests' environments point at */
         pthread_t thread;
         int exit_status;   /* 0, or non-zero when something leaked */
@@ -43,7 +45,9 @@ typedef struct worker {
 /**
  * Sets up the loop, binds the HTTP server (worker 0: the admin one too, when
  * config has an admin address) and starts connecting the pool slice
- * (pool_size connections, queue_limit waiters), on the calling thread.
+ * (pool_size connections, queue_limit waiters) and one of each replica's
+ * (its share of QUERYD_REPLICA_POOL_SIZE, at least one), on the calling
+ * thread.
  * The worker takes a reference to api.
  * Returns 0 or a negative errno (logged).
  */
@@ -51,11 +55,13 @@ int worker_init(worker_t *w, unsigned index, const config_t *config, api_t *api,
                 unsigned pool_size, unsigned queue_limit);
 
 /**
- * Tells the worker of every worker's pool slice (pools[count], which must
- * outlive it), for the figures its requests report process-wide. Call
- * before worker_start().
+ * Tells the worker of every worker's pool slices (pools[workers * (1 +
+ * replicas)], worker by worker, each primary first then its replicas,
+ * which must outlive it) for the figures its requests report process-wide,
+ * and of the servers' health. Call before worker_start().
  */
-void worker_share_pools(worker_t *w, db_pool_t *const *pools, unsigned count);
+void worker_share_pools(worker_t *w, db_pool_t *const *pools, unsigned workers,
+                        db_targets_t *targets);
 
 /** Tells the worker of the process's rate limiter (which must outlive it). */
 void worker_share_limiter(worker_t *w, rate_limiter_t *limiter);

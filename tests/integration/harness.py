@@ -939,13 +939,14 @@ class TestRun:
         with _live_lock:
             _live_runs.append(self)
 
-    def start_mariadb(self, name="mariadb", timeout=120):
-        """Start a private MariaDB whose data lives in this run's directory."""
+    def start_mariadb(self, name="mariadb", timeout=120, server_args=()):
+        """Start a private MariaDB whose data lives in this run's directory
+        (server_args: more mariadbd options, e.g. a binary log)."""
         if str(SCRIPTS_DIR) not in sys.path:
             sys.path.insert(0, str(SCRIPTS_DIR))
         from private_mariadb import PrivateMariaDB  # noqa: E402 - lives in scripts/
 
-        db = PrivateMariaDB(str(self.dir / name))
+        db = PrivateMariaDB(str(self.dir / name), server_args=server_args)
         self.databases.append(db)
         db.start(timeout=timeout)
         return db

@@ -445,9 +445,12 @@ class OpenAPITests(harness.DemoServiceTestCase):
                         self.assertIn("X-Request-Id", headers, f"{method} {template} {status}")
                         if status == "503":
                             self.assertIn("Retry-After", headers, f"{method} {template}")
-        params = {p["name"]: p for p in
-                  (self.spec.deref(p) for p in doc["paths"]["/users"]["parameters"])}
+        every = [self.spec.deref(p) for p in doc["paths"]["/users"]["parameters"]]
+        params = {p["name"]: p for p in every if p["in"] == "query"}
         self.assertEqual(set(params), set(RESERVED) | set(harness.DEMO_COLUMNS))
+        # Besides the query, a read's consistency headers (replicas).
+        self.assertEqual({p["name"] for p in every if p["in"] == "header"},
+                         {"Queryd-Position", "Prefer"})
         self.assertEqual(params["limit"]["schema"]["type"], "integer")
         self.assertEqual(params["limit"]["schema"]["minimum"], 1)
         self.assertEqual(params["limit"]["schema"]["default"], 100)

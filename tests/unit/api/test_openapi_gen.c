@@ -440,7 +440,8 @@ static void test_collection_parameters(void)
 
         param_names(item, names, sizeof(names));
         ASSERT_EQ_STR(names, "limit,after,offset,order,select,count,id,name,email,age,balance,"
-                             "active,created_at,bio,visits,score,birthday,last_login,avatar,prefs");
+                             "active,created_at,bio,visits,score,birthday,last_login,avatar,prefs,"
+                             "Queryd-Position,Prefer");
         json_t *limit = find_param(item, "limit");
         ASSERT_EQ_STR(string_at(at(limit, "in", NULL)), "query");
         ASSERT_TRUE(json_is_false(at(limit, "required", NULL)));
@@ -521,7 +522,7 @@ static void test_item_parameters(void)
         char names[128];
 
         param_names(item, names, sizeof(names));
-        ASSERT_EQ_STR(names, "id,select");
+        ASSERT_EQ_STR(names, "id,select,Queryd-Position,Prefer");
         json_t *id = find_param(item, "id");
         ASSERT_EQ_STR(string_at(at(id, "in", NULL)), "path");
         ASSERT_TRUE(json_is_true(at(id, "required", NULL)));
@@ -679,7 +680,7 @@ static void test_other_kinds_and_overrides(void)
         json_t *item = at(doc, "paths", "/v1/kinds/{a}/{b}", NULL);
         char names[256];
         param_names(item, names, sizeof(names));
-        ASSERT_EQ_STR(names, "a,b,select");
+        ASSERT_EQ_STR(names, "a,b,select,Queryd-Position,Prefer");
         ASSERT_EQ_INT(json_integer_value(at(find_param(item, "a"), "schema", "maxLength", NULL)),
                       10);
         ASSERT_EQ_INT(json_integer_value(at(find_param(item, "b"), "schema", "minimum", NULL)), 0);

@@ -19,7 +19,8 @@ static const char *const variables[] = {
         "QUERYD_QUERY_TIMEOUT_MS", "QUERYD_DRAIN_TIMEOUT_MS", "QUERYD_IDLE_TIMEOUT_MS",
         "QUERYD_HEADER_TIMEOUT_MS", "QUERYD_MAX_CONNECTIONS", "QUERYD_MAX_CONNECTIONS_PER_IP",
         "QUERYD_ACCESS_LOG", "QUERYD_TIME_ZONE", "QUERYD_START_TIMEOUT_MS", "QUERYD_CORS_ORIGINS",
-        "QUERYD_ADMIN_LISTEN", "QUERYD_COMPRESSION",
+        "QUERYD_ADMIN_LISTEN", "QUERYD_COMPRESSION", "QUERYD_REPLICA_URLS",
+        "QUERYD_REPLICA_POOL_SIZE", "QUERYD_REPLICA_MAX_LAG_MS", "QUERYD_POSITION_COOKIE",
 };
 
 #define CONFIG_FILE "/etc/queryd/queryd.json"
@@ -555,6 +556,44 @@ static void test_help_names_every_variable(void)
                 ASSERT_CONTAINS(config_help, variables[i]);
 }
 
+static void test_env_replicas(void)
+{
+        config_t c;
+        char err[256];
+
+        clear_environment();
+        setenv("QUERYD_DATABASE_URL", GOOD_URL, 1);
+        ASSERT_EQ_INT(config_from_env(&c, err, sizeof(err)), 0);
+        ASSERT_EQ_UINT(c.replica_count, 0);
+        ASSERT_EQ_UINT(c.replica_max_lag_ms, 1000);
+        ASSERT_EQ_UINT(c.replica_pool_size, 8);
+        ASSERT_EQ_UINT(c.position_cookie, 0);
+        config_done(&c);
+
+        /* The second URL is a failover list: its commas are its own. */
+        setenv("QUERYD_REPLICA_URLS", "mysql://r:" PASSWORD "@r1:3307/shop,"
+               "mysql://r:" PASSWORD "@r2a:3308,r2b:3309/shop", 1);
+        setenv("QUERYD_REPLICA_MAX_LAG_MS", "250", 1);
+        ASSERT_EQ_INT(config_from_env(&c, err, sizeof(err)), 0);
+        ASSERT_EQ_UINT(c.replica_count, 2);
+        ASSERT_EQ_STR(c.replicas[0].hosts[0].name, "r1");
+        ASSERT_EQ_UINT(c.replicas[1].host_count, 2);
+        ASSERT_EQ_STR(c.replicas[1].hosts[1].name, "r2b");
+        ASSERT_EQ_UINT(c.replicas[1].hosts[1].port, 3309);
+        ASSERT_EQ_UINT(c.replica_max_lag_ms, 250);
+        config_done(&c);
+        config_done(&c);
+
+        setenv("QUERYD_REPLICA_URLS", GOOD_URL ",mysql://r:" PASSWORD "@r2:99999/shop", 1);
+        ASSERT_EQ_INT(config_from_env(&c, err, sizeof(err)), -EINVAL);
+        ASSERT_CONTAINS(err, "QUERYD_REPLICA_URLS: replica 2");
+        ASSERT_NOT_CONTAINS(err, PASSWORD);
+        setenv("QUERYD_REPLICA_URLS", "postgres://x@y/z", 1);
+        ASSERT_EQ_INT(config_from_env(&c, err, sizeof(err)), -EINVAL);
+        ASSERT_CONTAINS(err, "QUERYD_REPLICA_URLS");
+        clear_environment();
+}
+
 /* QUERYD_COMPRESSION: codings with levels in order, the defaults, off, and refusals. */
 static void test_env_compression(void)
 {
@@ -615,6 +654,7 @@ int main(void)
         RUN_TEST(test_small_error_buffer_is_terminated);
         RUN_TEST(test_help_names_every_variable);
         RUN_TEST(test_env_compression);
+        RUN_TEST(test_env_replicas);
         clear_environment();
         return test_report();
 }

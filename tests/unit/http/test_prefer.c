@@ -77,6 +77,21 @@ static void test_timeout_refused(void)
         ASSERT_EQ_STR(why, "Prefer: timeout=abc is not a value queryd knows");
 }
 
+static void test_consistency(void)
+{
+        prefer_t p;
+
+        ASSERT_EQ_INT(parse("consistency=strong", &p), 0);
+        ASSERT_TRUE(p.strong);
+        ASSERT_EQ_INT(parse("timeout=2, consistency=eventual", &p), 0);
+        ASSERT_FALSE(p.strong);
+        ASSERT_EQ_UINT(p.timeout_ms, 2000);
+        ASSERT_EQ_INT(parse(NULL, &p), 0);
+        ASSERT_FALSE(p.strong);
+        ASSERT_EQ_INT(parse("consistency=sometimes", &p), -EINVAL);
+        ASSERT_EQ_INT(parse("consistency", &p), -EINVAL);
+}
+
 static void test_timeout_applied(void)
 {
         prefer_t p = { .max_affected = -1 };
@@ -105,5 +120,6 @@ int main(void)
         RUN_TEST(test_timeout_values);
         RUN_TEST(test_timeout_refused);
         RUN_TEST(test_timeout_applied);
+        RUN_TEST(test_consistency);
         return test_report();
 }

@@ -139,7 +139,8 @@ static void test_refusal(void)
         ASSERT_CONTAINS(x.answer, "\"title\":\"Too Many Requests\"");
         ASSERT_CONTAINS(x.answer, "\"status\":429");
         ASSERT_CONTAINS(x.answer, "Access-Control-Expose-Headers: X-Request-Id, Retry-After, "
-                                  "RateLimit, RateLimit-Policy, WWW-Authenticate\r\n");
+                                  "RateLimit, RateLimit-Policy, WWW-Authenticate, "
+                                  "Queryd-Position\r\n");
 }
 
 static void test_allowed_request_sees_its_budget(void)
