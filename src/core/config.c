@@ -458,6 +458,8 @@ bad:
         c->coding_count = 0;
         return fail(err, n, "%s must be off or a list like zstd:3,gzip:6 (zstd levels 1-19, "
                     "gzip 1-9, each coding once)", "QUERYD_COMPRESSION");
+}
+
 /* URLs are separated by the commas before "mysql://": a URL's own host
  * list has commas too. */
 static int parse_replica_urls(const char *text, config_t *c, char *err, size_t n)
@@ -518,6 +520,7 @@ int config_from_env(config_t *c, char *err, size_t n)
                 r = parse_cors_origins(getenv("QUERYD_CORS_ORIGINS"), c, err, n);
         if (r == 0)
                 r = parse_compression(getenv("QUERYD_COMPRESSION"), c, err, n);
+        if (r == 0)
                 r = parse_replica_urls(getenv("QUERYD_REPLICA_URLS"), c, err, n);
         if (r == 0 && (c->database_url_redacted = redact_url(&c->db)) == NULL)
                 r = -ENOMEM;

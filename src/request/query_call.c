@@ -163,37 +163,45 @@ static bool on_row(db_query_t *q, void *data)
 
 static void on_lease(db_lease_t *lease, int status, void *data);
 
-/*
- * A read whose connection failed under it before any row came (the server
- * went away, or a Galera node left the cluster) runs again on the primary:
- * it changes nothing, a replica's crash so costs its clients nothing, and
- * with a host list the primary's pool has moved on to the next host.
- * Writes are never run again (write_tx.c).
- */
-static bool retry_read(query_call_t *call, const db_pool_t *pool, const db_error_t *error)
-{
-        enum { MAX_READ_RETRIES = 2, CR_OUT_OF_MEMORY = 2008, ER_NODE_NOT_READY = 1047 };
-        bool link_failed = (error->code >= 2000 && error->code < 3000 &&
-                            error->code != CR_OUT_OF_MEMORY) ||
-                           error->code == ER_NODE_NOT_READY;
-        /* env_db_for's primary: the intent of a write is "the primary". */
-        db_pool_t *primary = env_db_for(call->env, DB_WRITE);
+enum { MAX_READ_RETRIES = 2, CR_OUT_OF_MEMORY = 2008, ER_NODE_NOT_READY = 1047 };
 
-        if (call->intent != DB_READ || !link_failed || call->streaming || call->row_count > 0 ||
+/*
+ * A read that lost its server before any row came runs again on the
+ * primary: it changes nothing, a replica's crash so costs its clients
+ * nothing, and with a host list (a Galera cluster) the primary's pool has
+ * moved on to the next host. Writes are never run again (write_tx.c).
+ */
+static bool read_on_primary(query_call_t *call, const db_pool_t *lost)
+{
+        if (call->intent != DB_READ || call->streaming || call->row_count > 0 ||
             call->retries >= MAX_READ_RETRIES)
                 return false;
         call->retries++;
-        if (pool != primary)
-                env_count_error(call->env, pool);
+        if (lost != call->env->shared->pools[0])
+                env_count_error(call->env, lost);
+        /* env_db_for's primary: the intent of a write is "the primary". */
+        return db_pool_acquire(env_db_for(call->env, DB_WRITE), call->req->scope, on_lease, call,
+                               &call->lease) == 0;
+}
+
+/* A statement whose connection failed (the server went away, or a Galera
+ * node left the cluster). */
+static bool retry_read(query_call_t *call, const db_pool_t *pool, const db_error_t *error)
+{
+        bool link_failed = (error->code >= 2000 && error->code < 3000 &&
+                            error->code != CR_OUT_OF_MEMORY) ||
+                           error->code == ER_NODE_NOT_READY;
+
+        if (!link_failed || !read_on_primary(call, pool))
+                return false;
         log_info("request %s: database error %u: %s; running the read again", call->req->id,
                  error->code, error->message);
-        return db_pool_acquire(primary, call->req->scope, on_lease, call, &call->lease) == 0;
+        return true;
 }
 
 static void on_done(db_query_t *q, int status, void *data)
 {
         query_call_t *call = data;
-
         db_pool_t *pool = call->lease->pool;
 
         db_pool_release(call->lease); /* the rows are read: the connection is free */
@@ -264,7 +272,9 @@ static void on_lease(db_lease_t *lease, int status, void *data)
         http_request_t *req = call->req;
 
         if (status < 0) {
-                if (read_again_elsewhere(call, lease ? lease->pool : NULL, status == -ENOTCONN))
+                /* A replica that cannot be reached: the primary serves the read. */
+                if (status == -ENOTCONN && lease != NULL &&
+                    lease->pool != call->env->shared->pools[0] && read_on_primary(call, lease->pool))
                         return;
                 if (lease != NULL)
                         env_count_error(call->env, lease->pool);
