@@ -249,6 +249,10 @@ static unsigned ttl_of(env_t *env, http_request_t *req, const api_resource_t *re
         /* The answer depends on the Prefer header (a deadline of its own). */
         if (http_header(req, "Prefer") != NULL)
                 return 0;
+        /* A read that names the write it must see (Queryd-Position, or its
+         * cookie) asks the database, not an answer kept from before it. */
+        if (env->positioned || env->strong)
+                return 0;
         /* A request still on a replaced configuration neither reads nor keeps. */
         if (env->api != env->shared->tokens_api)
                 return 0;
