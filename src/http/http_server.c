@@ -13,10 +13,14 @@
  * - After every MHD_run the timer is re-armed from MHD_get_timeout.
  * - Suspended connections neither time out nor report disconnects: every
  *   suspended request has its own deadline timer (http_deadline.c).
+ * - The daemon has no listening socket: the wire gate (wire_gate.h) accepts
+ *   clients, refuses malformed requests itself, and gives the daemon one
+ *   end of a socketpair per client with MHD_add_connection.
  */
 #include "http/http_private.h"
 
 #include <errno.h>
+#include <stdarg.h>
 #include <netdb.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -28,9 +32,10 @@
 #include "core/log.h"
 #include "http/query_args.h"
 
-/* Request line and headers must fit in the connection's memory: longer ones
- * are refused with 414 or 431 by libmicrohttpd. */
-enum { CONNECTION_MEMORY_LIMIT = 64 * 1024, LISTEN_BACKLOG = 1024 };
+/* A head the gate lets through (at most WIRE_HEAD_MAX bytes, WIRE_ARGS_MAX
+ * query parameters) fits in the connection's memory with its header and
+ * argument records, and so does the answer's head. */
+enum { CONNECTION_MEMORY_LIMIT = 128 * 1024 };
 
 static bool run_daemon(http_server_t *s);
 static void finish_stop(http_server_t *s);
@@ -109,6 +114,14 @@ static bool run_daemon(http_server_t *s)
 }
 
 /* ---- libmicrohttpd callbacks ---- */
+
+int http_daemon_fd(struct MHD_Connection *connection)
+{
+        const union MHD_ConnectionInfo *info =
+                MHD_get_connection_info(connection, MHD_CONNECTION_INFO_CONNECTION_FD);
+
+        return info ? info->connect_fd : -1;
+}
 
 static enum MHD_Result queue_answer(http_request_t *req)
 {
@@ -189,6 +202,7 @@ static void completed_cb(void *cls, struct MHD_Connection *connection, void **co
         http_request_t *req = *con_cls;
 
         conn_guard_request_done(connection);
+        wire_gate_request_done(s->gate, http_daemon_fd(connection));
         if (req == NULL)
                 return;
         *con_cls = NULL;
@@ -205,9 +219,21 @@ static size_t unescape_cb(void *cls, struct MHD_Connection *connection, char *te
         return query_args_unescape(text);
 }
 
+/* libmicrohttpd's own complaints, timestamped like every other line. */
+static void daemon_log_cb(void *cls, const char *fmt, va_list ap)
+{
+        char text[512];
+
+        (void)cls;
+        vsnprintf(text, sizeof(text), fmt, ap);
+        text[strcspn(text, "\n")] = '\0';
+        log_warn("http: %s", text);
+}
+
 /* ---- start and stop ---- */
 
-static int resolve_listen(const http_options_t *o, struct sockaddr_storage *addr, bool *ret_ipv6)
+static int resolve_listen(const http_options_t *o, struct sockaddr_storage *addr,
+                          socklen_t *ret_len)
 {
         struct addrinfo hints = { .ai_flags = AI_PASSIVE | AI_NUMERICSERV,
                                   .ai_socktype = SOCK_STREAM };
@@ -218,25 +244,17 @@ static int resolve_listen(const http_options_t *o, struct sockaddr_storage *addr
         if (getaddrinfo(o->listen_host, port, &hints, &found) != 0)
                 return -EADDRNOTAVAIL;
         memcpy(addr, found->ai_addr, found->ai_addrlen);
-        *ret_ipv6 = found->ai_family == AF_INET6;
+        *ret_len = found->ai_addrlen;
         freeaddrinfo(found);
         return 0;
 }
 
 static struct MHD_Daemon *start_daemon(http_server_t *s, const http_options_t *o)
 {
-        struct sockaddr_storage addr;
-        bool ipv6;
-
-        if (resolve_listen(o, &addr, &ipv6) < 0) {
-                log_error("cannot resolve %s, the host to listen on", o->listen_host);
-                return NULL;
-        }
         unsigned flags = MHD_USE_EPOLL | MHD_ALLOW_SUSPEND_RESUME | MHD_USE_ERROR_LOG |
-                         (ipv6 ? MHD_USE_IPv6 : 0);
-        return MHD_start_daemon(flags, o->listen_port, NULL, NULL, access_cb, s,
-                                MHD_OPTION_SOCK_ADDR, (struct sockaddr *)&addr,
-                                MHD_OPTION_LISTENING_ADDRESS_REUSE, (unsigned)1,
+                         MHD_USE_NO_LISTEN_SOCKET;
+        return MHD_start_daemon(flags, 0, NULL, NULL, access_cb, s,
+                                MHD_OPTION_EXTERNAL_LOGGER, daemon_log_cb, NULL,
                                 MHD_OPTION_NOTIFY_COMPLETED, completed_cb, s,
                                 MHD_OPTION_NOTIFY_CONNECTION, conn_guard_notify_cb, s->guard,
                                 MHD_OPTION_UNESCAPE_CALLBACK, unescape_cb, NULL,
@@ -244,7 +262,6 @@ static struct MHD_Daemon *start_daemon(http_server_t *s, const http_options_t *o
                                 MHD_OPTION_CONNECTION_LIMIT, o->max_connections,
                                 MHD_OPTION_PER_IP_CONNECTION_LIMIT, o->max_connections_per_ip,
                                 MHD_OPTION_CONNECTION_MEMORY_LIMIT, (size_t)CONNECTION_MEMORY_LIMIT,
-                                MHD_OPTION_LISTEN_BACKLOG_SIZE, (unsigned)LISTEN_BACKLOG,
                                 MHD_OPTION_END);
 }
 
@@ -267,9 +284,20 @@ int http_server_new(http_server_t **ret_server, uv_loop_t *loop, const http_opti
                 free(s);
                 return -ENOMEM;
         }
+        struct sockaddr_storage addr;
+        socklen_t addrlen;
+        if (resolve_listen(options, &addr, &addrlen) < 0) {
+                log_error("cannot resolve %s, the host to listen on", options->listen_host);
+                conn_guard_close(s->guard);
+                free(s);
+                return -EADDRNOTAVAIL;
+        }
         s->daemon = start_daemon(s, options);
-        if (s->daemon == NULL) {
+        int r = s->daemon ? wire_gate_new(&s->gate, s, (struct sockaddr *)&addr, addrlen) : -ENOMEM;
+        if (r < 0) {
                 log_error("cannot listen on %s:%u", options->listen_host, options->listen_port);
+                if (s->daemon != NULL)
+                        MHD_stop_daemon(s->daemon);
                 conn_guard_close(s->guard);
                 free(s);
                 return -EADDRINUSE;
@@ -313,6 +341,7 @@ static void finish_stop(http_server_t *s)
         s->daemon = NULL;
         MHD_run(daemon); /* lets the daemon take back the connections just resumed */
         MHD_stop_daemon(daemon);
+        wire_gate_close(s->gate); /* after the daemon: what it wrote last is passed on */
         conn_guard_close(s->guard); /* after the daemon: closing connections still report */
         uv_close((uv_handle_t *)&s->daemon_poll, NULL);
         uv_close((uv_handle_t *)&s->daemon_timer, NULL);
@@ -344,9 +373,7 @@ void http_server_stop(http_server_t *s, unsigned drain_ms, void (*done_cb)(void 
         s->stopping = true;
         s->stopped_cb = done_cb;
         s->stopped_data = data;
-        MHD_socket listener = MHD_quiesce_daemon(s->daemon);
-        if (listener != MHD_INVALID_SOCKET)
-                close(listener);
+        wire_gate_stop_listening(s->gate);
         uv_timer_start(&s->drain_timer, drain_timer_cb, drain_ms, 0);
         maybe_finish_drain(s);
 }
