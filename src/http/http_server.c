@@ -35,7 +35,7 @@
 /* A head the gate lets through (at most WIRE_HEAD_MAX bytes, WIRE_ARGS_MAX
  * query parameters) fits in the connection's memory with its header and
  * argument records, and so does the answer's head. */
-enum { CONNECTION_MEMORY_LIMIT = 128 * 1024 };
+enum { CONNECTION_MEMORY_LIMIT = 256 * 1024 };
 
 static bool run_daemon(http_server_t *s);
 static void finish_stop(http_server_t *s);

@@ -13,8 +13,8 @@
 #include <stdint.h>
 
 enum {
-        WIRE_HEAD_MAX = 32 * 1024, /* request line and headers; longer: 431 */
-        WIRE_TARGET_MAX = 8 * 1024, /* request target; longer: 414 */
+        WIRE_HEAD_MAX = 96 * 1024, /* request line and headers; longer: 431 */
+        WIRE_TARGET_MAX = 64 * 1024, /* request target; longer: 414 */
         WIRE_HEADERS_MAX = 100,    /* header lines; more: 431 */
         WIRE_ARGS_MAX = 256,       /* query parameters; more: 400 */
         WIRE_TRAILER_MAX = 8 * 1024,
