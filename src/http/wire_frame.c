@@ -222,7 +222,8 @@ static int check_header(wire_frame_t *f, const char *buf, size_t p, size_t q, he
                         return refuse(f, 501, "not-implemented",
                                       "only the chunked transfer coding is accepted");
                 h->chunked = true;
-        } else if (value_is(name, name_len, "expect") && value_is(value, vlen, "100-continue")) {
+        } else if (value_is(name, name_len, "expect") && value_is(value, vlen, "100-continue") &&
+                   h->expect_end == 0) {
                 h->expect_at = p;
         }
         return 0;
@@ -240,6 +241,22 @@ static int check_framing(wire_frame_t *f, const head_facts_t *h)
         if (h->hosts > 1)
                 return bad(f, "more than one Host header");
         return 0;
+}
+
+/* No body follows: libmicrohttpd would still say 100 Continue, so every
+ * Expect line from the first at on goes. */
+static void drop_expect(char *buf, size_t *len, size_t *end, size_t from)
+{
+        size_t next;
+
+        for (size_t p = from; p < *end; p = next) {
+                size_t q = line_end(buf, p, *end, &next);
+                if (q - p > 7 && strncasecmp(buf + p, "expect:", 7) == 0) {
+                        drop(buf, len, p, next);
+                        *end -= next - p;
+                        next = p;
+                }
+        }
 }
 
 /*
@@ -266,16 +283,13 @@ static int check_head(wire_frame_t *f, char *buf, size_t *len, size_t *end)
                         return refuse(f, 431, "headers-too-large", "too many header lines");
                 if ((r = check_header(f, buf, p, q, &h)) < 0)
                         return r;
-                if (h.expect_at == p)
+                if (h.expect_at == p && h.expect_end == 0 && lines > 0)
                         h.expect_end = next;
         }
         if ((r = check_framing(f, &h)) < 0)
                 return r;
-        if (h.expect_end > 0 && !h.chunked && h.length == 0) {
-                /* No body follows: libmicrohttpd would still say 100 Continue. */
-                drop(buf, len, h.expect_at, h.expect_end);
-                *end -= h.expect_end - h.expect_at;
-        }
+        if (h.expect_end > 0 && !h.chunked && h.length == 0)
+                drop_expect(buf, len, end, h.expect_at);
         f->requests++;
         f->head_scanned = 0;
         f->state = h.chunked ? CHUNK_SIZE : h.length > 0 ? BODY : HEAD;
