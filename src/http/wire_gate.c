@@ -60,6 +60,7 @@ typedef struct gate_conn {
         bool waiting;                 /* the daemon's request waits with nothing sent */
         bool probed;
         bool refused;                 /* the gate's own answer went out: linger before closing */
+        bool discard_up;              /* the daemon stopped reading (it answered early and closed) */
         bool lingering;
         bool closed;
         char up[UP_BYTES];
@@ -289,7 +290,7 @@ static void flush_down(gate_conn_t *c)
         if (c->down_sent < c->down_len)
                 return;
         c->down_len = c->down_sent = 0;
-        if (c->pair_eof && c->refused && !c->client_eof && !c->lingering)
+        if (c->pair_eof && (c->refused || c->discard_up) && !c->client_eof && !c->lingering)
                 linger(c);
         else if (c->pair_eof && !c->lingering)
                 close_conn(c);
@@ -331,7 +332,10 @@ static void flush_up(gate_conn_t *c)
                 ssize_t n = send(c->pair_fd, c->up + c->up_sent, c->up_ready - c->up_sent,
                                  MSG_NOSIGNAL);
                 if (n < 0 && errno != EAGAIN && errno != EINTR) {
-                        pair_ended(c);
+                        /* Its answer (a 413 at the head) may still be unread:
+                         * the pair is read to its end all the same. */
+                        c->discard_up = true;
+                        c->up_len = c->up_ready = c->up_sent = 0;
                         return;
                 }
                 c->up_sent += n > 0 ? (size_t)n : 0;
@@ -452,7 +456,8 @@ static void update_polls(gate_conn_t *c)
                 client |= UV_WRITABLE;
         if (c->client_eof)
                 client |= UV_PRIORITIZED; /* nothing comes: errors and hang-ups still do */
-        else if (!c->refusing && !c->pair_eof && c->up_ready == 0 && c->up_len < UP_BYTES)
+        else if (!c->refusing && !c->discard_up && !c->pair_eof && c->up_ready == 0 &&
+                 c->up_len < UP_BYTES)
                 client |= UV_READABLE;
         if (!c->pair_eof && c->down_len == 0)
                 pair |= UV_READABLE;
