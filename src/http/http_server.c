@@ -32,10 +32,10 @@
 #include "core/log.h"
 #include "http/query_args.h"
 
-/* A head the gate lets through (at most WIRE_HEAD_MAX bytes, WIRE_ARGS_MAX
- * query parameters) fits in the connection's memory with its header and
- * argument records, and so does the answer's head. */
-enum { CONNECTION_MEMORY_LIMIT = 256 * 1024 };
+/* A head the gate lets through (wire_frame.h: WIRE_HEAD_MAX) fits in the
+ * connection's memory with its header and argument records, and so does the
+ * answer's head. Request bodies are read in pieces of about half of it. */
+enum { CONNECTION_MEMORY_LIMIT = 64 * 1024 };
 
 static bool run_daemon(http_server_t *s);
 static void finish_stop(http_server_t *s);

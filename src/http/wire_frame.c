@@ -288,6 +288,10 @@ static int check_head(wire_frame_t *f, char *buf, size_t *len, size_t *end)
         }
         if ((r = check_framing(f, &h)) < 0)
                 return r;
+        size_t target_end = (size_t)((const char *)memchr(buf, '\n', *end) - buf);
+        size_t records = lines + count_args(buf, target_end);
+        if (*end + WIRE_RECORD_COST * records > WIRE_HEAD_MAX)
+                return refuse(f, 431, "headers-too-large", "the request head is too large");
         if (h.expect_end > 0 && !h.chunked && h.length == 0)
                 drop_expect(buf, len, end, h.expect_at);
         f->requests++;

@@ -12,11 +12,18 @@
 #include <stddef.h>
 #include <stdint.h>
 
+/*
+ * What passes must fit in libmicrohttpd's connection memory (64 KiB, see
+ * http_server.c) with a record for every header line and query parameter
+ * and the answer's own head: a head's cost is its bytes plus
+ * WIRE_RECORD_COST per line and parameter, at most WIRE_HEAD_MAX.
+ */
 enum {
-        WIRE_HEAD_MAX = 96 * 1024, /* request line and headers; longer: 431 */
-        WIRE_TARGET_MAX = 64 * 1024, /* request target; longer: 414 */
-        WIRE_HEADERS_MAX = 100,    /* header lines; more: 431 */
-        WIRE_ARGS_MAX = 256,       /* query parameters; more: 400 */
+        WIRE_HEAD_MAX = 61 * 1024,   /* request line and headers, with their records; more: 431 */
+        WIRE_TARGET_MAX = 60 * 1024 + 512, /* request target; longer: 414 */
+        WIRE_HEADERS_MAX = 100,      /* header lines; more: 431 */
+        WIRE_ARGS_MAX = 256,         /* query parameters; more: 400 */
+        WIRE_RECORD_COST = 64,
         WIRE_TRAILER_MAX = 8 * 1024,
 };
 

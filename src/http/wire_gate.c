@@ -30,6 +30,7 @@ enum {
         DOWN_BYTES = 32 * 1024,     /* a daemon block (STREAM_BLOCK_BYTES) at a time */
         OWN_ANSWER_BYTES = 1024,    /* kept free in the down buffer for the gate's own answer */
         LINGER_MS = 2000,           /* reading what a refused client still sends, at most */
+        CLOSE_GRACE_MS = 2000,      /* passing on the stopped daemon's last answers, at most */
 };
 
 /*
@@ -75,6 +76,8 @@ struct wire_gate {
         bool listening;               /* the poll is running */
         bool stopped;                 /* no more accepting, ever */
         bool closing;
+        uv_timer_t grace;             /* while closing: ends the connections still passing on */
+        bool grace_open;
         unsigned connections;         /* open, counted against the limit */
         unsigned live;                /* not yet freed: their handles may still be closing */
         list_node_t conns;
@@ -84,6 +87,7 @@ struct wire_gate {
 
 static void update_polls(gate_conn_t *c);
 static void flush_down(gate_conn_t *c);
+static void grace_closed_cb(uv_handle_t *handle);
 static void maybe_free_gate(wire_gate_t *g);
 static void resume_listening(wire_gate_t *g);
 
@@ -117,6 +121,14 @@ static int remember_daemon_fd(wire_gate_t *g, int fd, gate_conn_t *c)
 
 /* ---- closing ---- */
 
+static void grace_closed_cb(uv_handle_t *handle)
+{
+        wire_gate_t *g = handle->data;
+
+        g->grace_open = false;
+        maybe_free_gate(g);
+}
+
 static void conn_closed_cb(uv_handle_t *handle)
 {
         gate_conn_t *c = handle->data;
@@ -149,6 +161,9 @@ static void close_conn(gate_conn_t *c)
         list_remove(&c->node);
         g->connections--;
         resume_listening(g);
+        if (g->closing && g->grace_open && list_is_empty(&g->conns) &&
+            !uv_is_closing((uv_handle_t *)&g->grace))
+                uv_close((uv_handle_t *)&g->grace, grace_closed_cb);
 }
 
 /* ---- the gate's own answers ---- */
@@ -629,25 +644,32 @@ void wire_gate_stop_listening(wire_gate_t *g)
 
 static void maybe_free_gate(wire_gate_t *g)
 {
-        if (!g->closing || g->listen_open || g->live > 0)
+        if (!g->closing || g->listen_open || g->grace_open || g->live > 0)
                 return;
         free(g->by_daemon_fd);
         free(g);
 }
 
-void wire_gate_close(wire_gate_t *g)
+static void grace_cb(uv_timer_t *timer)
 {
+        wire_gate_t *g = timer->data;
         list_node_t *node;
 
+        while ((node = list_first(&g->conns)) != NULL)
+                close_conn(list_entry(node, gate_conn_t, node));
+}
+
+/* The daemon has closed its ends: each connection reads what is left, passes
+ * it on and closes by itself, unless a slow client makes it wait too long. */
+void wire_gate_close(wire_gate_t *g)
+{
         wire_gate_stop_listening(g);
         g->closing = true;
-        while ((node = list_first(&g->conns)) != NULL) {
-                gate_conn_t *c = list_entry(node, gate_conn_t, node);
-                /* The daemon's last words, as far as the client takes them now. */
-                if (!c->pair_eof && c->down_len == 0)
-                        pair_read(c);
-                flush_down(c);
-                close_conn(c);
+        if (!list_is_empty(&g->conns)) {
+                uv_timer_init(g->server->loop, &g->grace);
+                g->grace.data = g;
+                g->grace_open = true;
+                uv_timer_start(&g->grace, grace_cb, CLOSE_GRACE_MS, 0);
         }
         maybe_free_gate(g);
 }

@@ -212,6 +212,23 @@ class StrictHttpTests(harness.DemoServiceTestCase):
         many = b"".join(b"X-H%d: v\r\n" % i for i in range(150))
         self.assert_refused(b"GET /users/1 HTTP/1.1\r\n" + HOST + many + b"\r\n", 431)
 
+    def test_largest_heads_let_through_are_served(self):
+        """What the gate passes fits in the HTTP library's connection memory:
+        the handlers answer (problem+json), never the library or a close."""
+        target = b"/users?select=" + b"a" * (60 * 1024 + 512 - 14)
+        lines = b"".join(b"X-H%d: %s\r\n" % (i, b"v" * 520) for i in range(99))
+        args = b"/users?" + b"&".join(b"p%d=v" % i for i in range(256))
+        for head in (b"GET " + target + b" HTTP/1.1\r\n" + HOST,
+                     b"GET /users/1 HTTP/1.1\r\n" + HOST + lines,
+                     b"GET " + args + b" HTTP/1.1\r\n" + HOST + lines[:len(lines) // 2]):
+            with self.subTest(size=len(head)):
+                answers = exchange(self.port, head + b"Connection: close\r\n\r\n")
+                self.assertEqual(len(answers), 1, answers)
+                status, headers, body = answers[0]
+                self.assertIn(status, (200, 400, 431), body[:300])
+                if status != 200:
+                    self.assertEqual(headers.get("content-type"), "application/problem+json")
+
     def test_malformed_header_lines_are_400(self):
         for line in (b"NoColon", b"Bad Name: v", b"Name : v", b" folded", b": empty-name"):
             with self.subTest(line=line):
