@@ -47,6 +47,12 @@ struct http_server {
 /** Runs the daemon on the next loop turn (after a resume, or to stop a drained server). */
 void http_kick(http_server_t *s);
 
+/**
+ * One round of the daemon now; never from inside a libmicrohttpd callback.
+ * Returns whether another round follows on the next loop turn.
+ */
+bool http_run_daemon(http_server_t *s);
+
 /** The daemon's socket of a connection (its end of the gate's socketpair), or -1. */
 int http_daemon_fd(struct MHD_Connection *connection);
 

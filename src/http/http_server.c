@@ -37,7 +37,6 @@
  * answer's head. Request bodies are read in pieces of about half of it. */
 enum { CONNECTION_MEMORY_LIMIT = 64 * 1024 };
 
-static bool run_daemon(http_server_t *s);
 static void finish_stop(http_server_t *s);
 
 /* ---- driving the daemon from the loop ---- */
@@ -51,7 +50,7 @@ static void kick_cb(uv_idle_t *idle)
         uv_idle_stop(idle);
         /* A daemon with bytes still buffered has requests to start: the
          * drain is over only once it has none and none is in flight. */
-        bool more = run_daemon(s);
+        bool more = http_run_daemon(s);
         if (!more && s->stopping && s->active_requests == 0 && s->daemon != NULL)
                 finish_stop(s);
 }
@@ -64,14 +63,14 @@ void http_kick(http_server_t *s)
 
 static void daemon_timer_cb(uv_timer_t *timer)
 {
-        run_daemon(timer->data);
+        http_run_daemon(timer->data);
 }
 
 static void daemon_poll_cb(uv_poll_t *poll, int status, int events)
 {
         (void)status;
         (void)events;
-        run_daemon(poll->data);
+        http_run_daemon(poll->data);
 }
 
 static unsigned connection_count(struct MHD_Daemon *daemon)
@@ -89,7 +88,7 @@ static unsigned connection_count(struct MHD_Daemon *daemon)
  * least every RUN_INTERVAL_MS whatever the daemon asks for. Returns whether
  * another round follows on the next loop turn.
  */
-static bool run_daemon(http_server_t *s)
+bool http_run_daemon(http_server_t *s)
 {
         enum { RUN_INTERVAL_MS = 1000 };
         MHD_UNSIGNED_LONG_LONG timeout;
@@ -219,12 +218,18 @@ static size_t unescape_cb(void *cls, struct MHD_Connection *connection, char *te
         return query_args_unescape(text);
 }
 
-/* libmicrohttpd's own complaints, timestamped like every other line. */
+/* libmicrohttpd's own complaints, timestamped like every other line. Its
+ * sockets are the gate's socketpairs, on which 0.9.75 tries TCP options
+ * before every answer and complains of their failure (EOPNOTSUPP is not
+ * among the errors it takes as "not TCP"): those complaints say nothing. */
 static void daemon_log_cb(void *cls, const char *fmt, va_list ap)
 {
         char text[512];
 
         (void)cls;
+        if (strstr(fmt, "option to %s state failed") != NULL ||
+            strncmp(fmt, "Failed to push the data", 23) == 0)
+                return;
         vsnprintf(text, sizeof(text), fmt, ap);
         text[strcspn(text, "\n")] = '\0';
         log_warn("http: %s", text);

@@ -22,7 +22,7 @@ enum {
         WIRE_HEAD_MAX = 61 * 1024,   /* request line and headers, with their records; more: 431 */
         WIRE_TARGET_MAX = 60 * 1024 + 512, /* request target; longer: 414 */
         WIRE_HEADERS_MAX = 100,      /* header lines; more: 431 */
-        WIRE_ARGS_MAX = 256,         /* query parameters; more: 400 */
+        WIRE_ARGS_MAX = 64,          /* query parameters; more: 400 (handlers take 32) */
         WIRE_RECORD_COST = 64,
         WIRE_TRAILER_MAX = 8 * 1024,
 };

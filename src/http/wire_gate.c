@@ -30,6 +30,7 @@ enum {
         DOWN_BYTES = 32 * 1024,     /* a daemon block (STREAM_BLOCK_BYTES) at a time */
         OWN_ANSWER_BYTES = 1024,    /* kept free in the down buffer for the gate's own answer */
         LINGER_MS = 2000,           /* reading what a refused client still sends, at most */
+        LINGER_BYTES = 1024 * 1024, /* and this much of it */
         CLOSE_GRACE_MS = 2000,      /* passing on the stopped daemon's last answers, at most */
 };
 
@@ -62,6 +63,7 @@ typedef struct gate_conn {
         bool probed;
         bool refused;                 /* the gate's own answer went out: linger before closing */
         bool discard_up;              /* the daemon stopped reading (it answered early and closed) */
+        size_t lingered;              /* bytes read and thrown away while lingering */
         bool lingering;
         bool closed;
         char up[UP_BYTES];
@@ -193,7 +195,8 @@ static void linger_read(gate_conn_t *c)
 {
         ssize_t n = recv(c->client_fd, c->up, UP_BYTES, 0);
 
-        if (n == 0 || (n < 0 && errno != EAGAIN && errno != EINTR))
+        c->lingered += n > 0 ? (size_t)n : 0;
+        if (n == 0 || (n < 0 && errno != EAGAIN && errno != EINTR) || c->lingered > LINGER_BYTES)
                 close_conn(c);
 }
 
@@ -305,7 +308,7 @@ static void flush_down(gate_conn_t *c)
         if (c->down_sent < c->down_len)
                 return;
         c->down_len = c->down_sent = 0;
-        if (c->pair_eof && (c->refused || c->discard_up) && !c->client_eof && !c->lingering)
+        if (c->pair_eof && c->refused && !c->client_eof && !c->lingering)
                 linger(c);
         else if (c->pair_eof && !c->lingering)
                 close_conn(c);
@@ -404,8 +407,16 @@ static void client_read(gate_conn_t *c)
         c->up_ready = ready;
         if (r < 0)
                 start_refusal(c);
-        if (!c->closed)
-                flush_up(c);
+        if (c->closed)
+                return;
+        flush_up(c);
+        if (ready == 0 || c->closed)
+                return;
+        /* The daemon takes the request now rather than on the next loop turn,
+         * and an answer it gives at once goes out in this same turn. */
+        http_run_daemon(c->gate->server);
+        if (!c->closed && !c->pair_eof && c->down_len == 0)
+                pair_read(c);
 }
 
 /* ---- polling ---- */
