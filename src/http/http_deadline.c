@@ -54,6 +54,8 @@ static void watch_client(http_request_t *req)
         scope_ref(req->scope);
         req->client_watch = watch;
         uv_poll_start(watch, UV_DISCONNECT, client_gone_cb);
+        /* A client that half-closed is asked now whether it is still there. */
+        wire_gate_request_waiting(req->server->gate, info->connect_fd);
 }
 
 void http_unwatch_client(http_request_t *req)

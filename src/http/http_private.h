@@ -11,6 +11,7 @@
 
 #include "http/conn_guard.h"
 #include "http/http.h"
+#include "http/wire_gate.h"
 
 /* A header a handler added to its answer (http_add_header). */
 struct http_header_line {
@@ -30,6 +31,7 @@ struct http_server {
         uv_idle_t kick;        /* runs MHD_run on the next loop turn */
         uv_timer_t drain_timer;
         conn_guard_t *guard;
+        wire_gate_t *gate;     /* the listener: requests reach the daemon through it */
         list_node_t suspended; /* requests parked while their answer waits */
         unsigned active_requests;
         bool stopping;         /* draining: answers carry Connection: close */
@@ -44,6 +46,15 @@ struct http_server {
 
 /** Runs the daemon on the next loop turn (after a resume, or to stop a drained server). */
 void http_kick(http_server_t *s);
+
+/**
+ * One round of the daemon now; never from inside a libmicrohttpd callback.
+ * Returns whether another round follows on the next loop turn.
+ */
+bool http_run_daemon(http_server_t *s);
+
+/** The daemon's socket of a connection (its end of the gate's socketpair), or -1. */
+int http_daemon_fd(struct MHD_Connection *connection);
 
 /* http_request.c */
 

@@ -13,10 +13,14 @@
  * - After every MHD_run the timer is re-armed from MHD_get_timeout.
  * - Suspended connections neither time out nor report disconnects: every
  *   suspended request has its own deadline timer (http_deadline.c).
+ * - The daemon has no listening socket: the wire gate (wire_gate.h) accepts
+ *   clients, refuses malformed requests itself, and gives the daemon one
+ *   end of a socketpair per client with MHD_add_connection.
  */
 #include "http/http_private.h"
 
 #include <errno.h>
+#include <stdarg.h>
 #include <netdb.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -28,11 +32,11 @@
 #include "core/log.h"
 #include "http/query_args.h"
 
-/* Request line and headers must fit in the connection's memory: longer ones
- * are refused with 414 or 431 by libmicrohttpd. */
-enum { CONNECTION_MEMORY_LIMIT = 64 * 1024, LISTEN_BACKLOG = 1024 };
+/* A head the gate lets through (wire_frame.h: WIRE_HEAD_MAX) fits in the
+ * connection's memory with its header and argument records, and so does the
+ * answer's head. Request bodies are read in pieces of about half of it. */
+enum { CONNECTION_MEMORY_LIMIT = 64 * 1024 };
 
-static bool run_daemon(http_server_t *s);
 static void finish_stop(http_server_t *s);
 
 /* ---- driving the daemon from the loop ---- */
@@ -46,7 +50,7 @@ static void kick_cb(uv_idle_t *idle)
         uv_idle_stop(idle);
         /* A daemon with bytes still buffered has requests to start: the
          * drain is over only once it has none and none is in flight. */
-        bool more = run_daemon(s);
+        bool more = http_run_daemon(s);
         if (!more && s->stopping && s->active_requests == 0 && s->daemon != NULL)
                 finish_stop(s);
 }
@@ -59,14 +63,14 @@ void http_kick(http_server_t *s)
 
 static void daemon_timer_cb(uv_timer_t *timer)
 {
-        run_daemon(timer->data);
+        http_run_daemon(timer->data);
 }
 
 static void daemon_poll_cb(uv_poll_t *poll, int status, int events)
 {
         (void)status;
         (void)events;
-        run_daemon(poll->data);
+        http_run_daemon(poll->data);
 }
 
 static unsigned connection_count(struct MHD_Daemon *daemon)
@@ -84,7 +88,7 @@ static unsigned connection_count(struct MHD_Daemon *daemon)
  * least every RUN_INTERVAL_MS whatever the daemon asks for. Returns whether
  * another round follows on the next loop turn.
  */
-static bool run_daemon(http_server_t *s)
+bool http_run_daemon(http_server_t *s)
 {
         enum { RUN_INTERVAL_MS = 1000 };
         MHD_UNSIGNED_LONG_LONG timeout;
@@ -109,6 +113,14 @@ static bool run_daemon(http_server_t *s)
 }
 
 /* ---- libmicrohttpd callbacks ---- */
+
+int http_daemon_fd(struct MHD_Connection *connection)
+{
+        const union MHD_ConnectionInfo *info =
+                MHD_get_connection_info(connection, MHD_CONNECTION_INFO_CONNECTION_FD);
+
+        return info ? info->connect_fd : -1;
+}
 
 static enum MHD_Result queue_answer(http_request_t *req)
 {
@@ -189,6 +201,7 @@ static void completed_cb(void *cls, struct MHD_Connection *connection, void **co
         http_request_t *req = *con_cls;
 
         conn_guard_request_done(connection);
+        wire_gate_request_done(s->gate, http_daemon_fd(connection));
         if (req == NULL)
                 return;
         *con_cls = NULL;
@@ -205,9 +218,27 @@ static size_t unescape_cb(void *cls, struct MHD_Connection *connection, char *te
         return query_args_unescape(text);
 }
 
+/* libmicrohttpd's own complaints, timestamped like every other line. Its
+ * sockets are the gate's socketpairs, on which 0.9.75 tries TCP options
+ * before every answer and complains of their failure (EOPNOTSUPP is not
+ * among the errors it takes as "not TCP"): those complaints say nothing. */
+static void daemon_log_cb(void *cls, const char *fmt, va_list ap)
+{
+        char text[512];
+
+        (void)cls;
+        if (strstr(fmt, "option to %s state failed") != NULL ||
+            strncmp(fmt, "Failed to push the data", 23) == 0)
+                return;
+        vsnprintf(text, sizeof(text), fmt, ap);
+        text[strcspn(text, "\n")] = '\0';
+        log_warn("http: %s", text);
+}
+
 /* ---- start and stop ---- */
 
-static int resolve_listen(const http_options_t *o, struct sockaddr_storage *addr, bool *ret_ipv6)
+static int resolve_listen(const http_options_t *o, struct sockaddr_storage *addr,
+                          socklen_t *ret_len)
 {
         struct addrinfo hints = { .ai_flags = AI_PASSIVE | AI_NUMERICSERV,
                                   .ai_socktype = SOCK_STREAM };
@@ -218,25 +249,17 @@ static int resolve_listen(const http_options_t *o, struct sockaddr_storage *addr
         if (getaddrinfo(o->listen_host, port, &hints, &found) != 0)
                 return -EADDRNOTAVAIL;
         memcpy(addr, found->ai_addr, found->ai_addrlen);
-        *ret_ipv6 = found->ai_family == AF_INET6;
+        *ret_len = found->ai_addrlen;
         freeaddrinfo(found);
         return 0;
 }
 
 static struct MHD_Daemon *start_daemon(http_server_t *s, const http_options_t *o)
 {
-        struct sockaddr_storage addr;
-        bool ipv6;
-
-        if (resolve_listen(o, &addr, &ipv6) < 0) {
-                log_error("cannot resolve %s, the host to listen on", o->listen_host);
-                return NULL;
-        }
         unsigned flags = MHD_USE_EPOLL | MHD_ALLOW_SUSPEND_RESUME | MHD_USE_ERROR_LOG |
-                         (ipv6 ? MHD_USE_IPv6 : 0);
-        return MHD_start_daemon(flags, o->listen_port, NULL, NULL, access_cb, s,
-                                MHD_OPTION_SOCK_ADDR, (struct sockaddr *)&addr,
-                                MHD_OPTION_LISTENING_ADDRESS_REUSE, (unsigned)1,
+                         MHD_USE_NO_LISTEN_SOCKET;
+        return MHD_start_daemon(flags, 0, NULL, NULL, access_cb, s,
+                                MHD_OPTION_EXTERNAL_LOGGER, daemon_log_cb, NULL,
                                 MHD_OPTION_NOTIFY_COMPLETED, completed_cb, s,
                                 MHD_OPTION_NOTIFY_CONNECTION, conn_guard_notify_cb, s->guard,
                                 MHD_OPTION_UNESCAPE_CALLBACK, unescape_cb, NULL,
@@ -244,7 +267,6 @@ static struct MHD_Daemon *start_daemon(http_server_t *s, const http_options_t *o
                                 MHD_OPTION_CONNECTION_LIMIT, o->max_connections,
                                 MHD_OPTION_PER_IP_CONNECTION_LIMIT, o->max_connections_per_ip,
                                 MHD_OPTION_CONNECTION_MEMORY_LIMIT, (size_t)CONNECTION_MEMORY_LIMIT,
-                                MHD_OPTION_LISTEN_BACKLOG_SIZE, (unsigned)LISTEN_BACKLOG,
                                 MHD_OPTION_END);
 }
 
@@ -267,9 +289,20 @@ int http_server_new(http_server_t **ret_server, uv_loop_t *loop, const http_opti
                 free(s);
                 return -ENOMEM;
         }
+        struct sockaddr_storage addr;
+        socklen_t addrlen;
+        if (resolve_listen(options, &addr, &addrlen) < 0) {
+                log_error("cannot resolve %s, the host to listen on", options->listen_host);
+                conn_guard_close(s->guard);
+                free(s);
+                return -EADDRNOTAVAIL;
+        }
         s->daemon = start_daemon(s, options);
-        if (s->daemon == NULL) {
+        int r = s->daemon ? wire_gate_new(&s->gate, s, (struct sockaddr *)&addr, addrlen) : -ENOMEM;
+        if (r < 0) {
                 log_error("cannot listen on %s:%u", options->listen_host, options->listen_port);
+                if (s->daemon != NULL)
+                        MHD_stop_daemon(s->daemon);
                 conn_guard_close(s->guard);
                 free(s);
                 return -EADDRINUSE;
@@ -313,6 +346,7 @@ static void finish_stop(http_server_t *s)
         s->daemon = NULL;
         MHD_run(daemon); /* lets the daemon take back the connections just resumed */
         MHD_stop_daemon(daemon);
+        wire_gate_close(s->gate); /* after the daemon: what it wrote last is passed on */
         conn_guard_close(s->guard); /* after the daemon: closing connections still report */
         uv_close((uv_handle_t *)&s->daemon_poll, NULL);
         uv_close((uv_handle_t *)&s->daemon_timer, NULL);
@@ -344,9 +378,7 @@ void http_server_stop(http_server_t *s, unsigned drain_ms, void (*done_cb)(void 
         s->stopping = true;
         s->stopped_cb = done_cb;
         s->stopped_data = data;
-        MHD_socket listener = MHD_quiesce_daemon(s->daemon);
-        if (listener != MHD_INVALID_SOCKET)
-                close(listener);
+        wire_gate_stop_listening(s->gate);
         uv_timer_start(&s->drain_timer, drain_timer_cb, drain_ms, 0);
         maybe_finish_drain(s);
 }

@@ -31,6 +31,11 @@ static const struct {
         { "busy", "Busy" },
         { "max-affected", "Too Many Rows Affected" },
         { "unsupported-media-type", "Unsupported Media Type" },
+        { "bad-request", "Bad Request" },
+        { "uri-too-long", "URI Too Long" },
+        { "headers-too-large", "Request Header Fields Too Large" },
+        { "not-implemented", "Not Implemented" },
+        { "http-version", "HTTP Version Not Supported" },
 };
 
 static const char *title_of(const char *slug)
