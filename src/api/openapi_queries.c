@@ -101,7 +101,7 @@ int oa_add_query(json_t *paths, json_t *schemas, const api_t *api, const api_que
                         "once a large answer has started), never a list cut silently.",
                         q->max_rows),
                 query_parameters(q),
-                oa_rows_response("The rows.", oa_ref("schemas", result), name),
+                oa_rows_response("The rows.", oa_ref("schemas", result), oa_ref("schemas", name)),
                 OA_COLLECTION_ERRORS | (api->auth ? OA_AUTH_ERRORS : 0u),
         };
         int r = oa_put(schemas, name, query_row_schema(q));
