@@ -324,7 +324,8 @@ class ContractTests(harness.DemoServiceTestCase):
                   headers=dict(rep, **{"Content-Type": "application/x-ndjson"}))
         self.send("POST", "/items", 201, body=b"name,qty\r\ne,5\r\n",
                   headers=dict(rep, **{"Content-Type": "text/csv"}))
-        self.send("PUT", "/items/7", 201, body=full, headers=rep)
+        resp, _ = self.send("PUT", "/items/7", None, body=full, headers=rep)
+        self.assertIn(resp.status, (200, 201))
         self.send("PUT", "/items/7", 200, body=dict(full, name="newer"), headers=rep)
         self.send("PATCH", "/items/7", 200, body={"qty": 4}, headers=rep)
         self.send("PATCH", "/items/7", 204, body={"qty": 5}, headers={"Prefer": "return=minimal"})
@@ -353,9 +354,13 @@ class ContractTests(harness.DemoServiceTestCase):
         # Answered at the head, before the body is read, and the connection
         # closed: Prism's client fails writing the rest (EPIPE) and never reads
         # that answer, so this one goes to queryd directly.
-        big = [{"name": "n" * 20, "qty": i} for i in range(40000)]  # about 1.3 MB
-        self.direct("POST", "/items", 413, headers=dict(self.auth_headers(), **JSON),
-                    body=json.dumps(big).encode())
+        big = json.dumps([{"name": "n" * 20, "qty": i} for i in range(40000)]).encode()
+        head = (f"POST /items HTTP/1.1\r\nHost: 127.0.0.1\r\nContent-Type: application/json"
+                f"\r\nAuthorization: Bearer {self.admin}\r\nContent-Length: {len(big)}"
+                f"\r\n\r\n").encode()
+        resp = harness.raw_request(self.port, head + big, method="POST", timeout=60)
+        self.assertEqual(resp.status, 413, resp.describe())
+        check_response(self, self.spec, "POST", "/items", resp)
 
 
 class CommittedDocumentTests(harness.DemoServiceTestCase):
