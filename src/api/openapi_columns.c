@@ -117,6 +117,26 @@ static json_t *column_schema(const api_column_t *c)
         return s;
 }
 
+/* A row of a resource: any of its columns (select= picks some), typed, and
+ * with relations, embedded rows under the names select gives them. */
+json_t *oa_resource_row_schema(json_t *description, const api_column_t *columns, size_t count,
+                               bool embeds)
+{
+        json_t *properties = json_object();
+        json_t *other = json_false();
+
+        for (size_t i = 0; i < count; i++)
+                properties = oa_with(properties, columns[i].name, column_schema(&columns[i]));
+        if (embeds) /* to-one: an object or null; to-many: an array of objects */
+                other = oa_object_of("description",
+                                     oa_str("An embedded relation (`select=...,name(columns)`): "
+                                            "a row, null, or an array of rows."),
+                                     "type", oa_strings_of("object", "array", "null", NULL),
+                                     "items", oa_object_of("type", oa_str("object"), NULL), NULL);
+        return oa_object_of("type", oa_str("object"), "description", description,
+                            "additionalProperties", other, "properties", properties, NULL);
+}
+
 /* An object with exactly these columns, all present. */
 json_t *oa_row_schema(json_t *description, const api_column_t *columns, size_t count)
 {

@@ -100,8 +100,15 @@ json_t *oa_with_position(json_t *response);
 /** A 200 response of one media type. */
 json_t *oa_ok_response(json_t *description, const char *media_type, json_t *schema);
 
-/** A 200 response of rows: JSON (schema), NDJSON (row, per line) or CSV. */
-json_t *oa_rows_response(const char *description, json_t *schema, const char *row);
+/** A 200 response of rows: JSON (schema), NDJSON (line: each line's schema, taken) or CSV. */
+json_t *oa_rows_response(const char *description, json_t *schema, json_t *line);
+
+/**
+ * The media type object of NDJSON: the body is text (what a validator sees),
+ * and x-item-schema gives each line's JSON value (line, taken). OpenAPI 3.2
+ * names this itemSchema; a 3.1 document carries it as an extension.
+ */
+json_t *oa_ndjson_media(json_t *line);
 
 /**
  * response (a 200 of an entry's GET) with the headers its caching adds:
@@ -141,6 +148,14 @@ void oa_sql_type(const api_column_t *c, char *out, size_t size);
 
 /** An object with exactly these columns, all present, each as the row writer writes it. */
 json_t *oa_row_schema(json_t *description, const api_column_t *columns, size_t count);
+
+/**
+ * A row of a resource: any subset of these columns (select), none required,
+ * no other key unless embeds (the resource has relations), when any other
+ * key is an embedded relation (an object, an array of objects or null).
+ */
+json_t *oa_resource_row_schema(json_t *description, const api_column_t *columns, size_t count,
+                               bool embeds);
 
 /** The schema of a row of a grouped answer: columns typed as in a row, none required,
  *  and aggregates under any other key (a number, a string, a boolean or null). */

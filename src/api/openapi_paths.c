@@ -342,7 +342,18 @@ json_t *oa_ok_response(json_t *description, const char *media_type, json_t *sche
  * Rows come in the format Accept asks for: JSON (schema), NDJSON (one
  * object of the row schema per line) or CSV (text with a header row).
  */
-json_t *oa_rows_response(const char *description, json_t *schema, const char *row)
+json_t *oa_ndjson_media(json_t *line)
+{
+        return oa_object_of("schema",
+                            oa_object_of("description",
+                                         oa_str("Newline-delimited JSON: one JSON object per "
+                                                "line, each line ended by a newline; "
+                                                "`x-item-schema` is the schema of a line."),
+                                         "type", oa_str("string"), NULL),
+                            "x-item-schema", line, NULL);
+}
+
+json_t *oa_rows_response(const char *description, json_t *schema, json_t *line)
 {
         return oa_object_of(
                 "description",
@@ -354,8 +365,7 @@ json_t *oa_rows_response(const char *description, json_t *schema, const char *ro
                 "headers", oa_x_request_id(), "content",
                 oa_object_of(
                         "application/json", oa_object_of("schema", schema, NULL),
-                        "application/x-ndjson",
-                        oa_object_of("schema", oa_ref("schemas", row), NULL), "text/csv",
+                        "application/x-ndjson", oa_ndjson_media(line), "text/csv",
                         oa_object_of("schema", oa_object_of("type", oa_str("string"), NULL), NULL),
                         NULL),
                 NULL);

@@ -102,7 +102,7 @@ int oa_add_query(json_t *paths, json_t *schemas, const api_t *api, const api_que
                         q->max_rows),
                 query_parameters(q),
                 oa_with_cache_headers(oa_rows_response("The rows.", oa_ref("schemas", result),
-                                                       name),
+                                                       oa_ref("schemas", name)),
                                       q->cache_ms, q->cache_control),
                 OA_COLLECTION_ERRORS | (api->auth ? OA_AUTH_ERRORS : 0u),
         };

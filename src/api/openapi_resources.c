@@ -268,10 +268,18 @@ static json_t *collection_parameters(const api_resource_t *res)
                 const api_column_t *c = &res->columns[i];
                 if (is_reserved(c->name)) /* the reserved meaning wins */
                         continue;
+                /* A column may be filtered several times (age=gte.30&age=lt.40):
+                 * form style, exploded, is the array of its filters. */
+                json_t *filters = oa_object_of(
+                        "type", oa_str("array"), "items",
+                        oa_object_of("type", oa_str("string"), "pattern", filter_pattern(c),
+                                     NULL),
+                        NULL);
                 params = oa_push(params,
-                                 oa_parameter(c->name, "query", false, filter_description(c),
-                                              oa_object_of("type", oa_str("string"), "pattern",
-                                                           filter_pattern(c), NULL)));
+                                 oa_with(oa_with(oa_parameter(c->name, "query", false,
+                                                              filter_description(c), filters),
+                                                 "style", oa_str("form")),
+                                         "explode", json_true()));
         }
         return oa_push_read_headers(params);
 }
@@ -356,6 +364,8 @@ int oa_add_resource(json_t *paths, json_t *schemas, const api_t *api, const api_
         char page[160], group[160], list_id[160], head_list_id[160], get_id[160],
                 head_get_id[160];
 
+        bool embeds = (res->base ? res->base : res)->relation_count > 0;
+
         snprintf(page, sizeof(page), "%sPage", name);
         snprintf(group, sizeof(group), "%sGroup", name);
         snprintf(list_id, sizeof(list_id), "list%s", name);
@@ -382,9 +392,14 @@ int oa_add_resource(json_t *paths, json_t *schemas, const api_t *api, const api_
                         "reserved ones are refused (400).",
                         res->table),
                 collection_parameters(res),
-                oa_with_cache_headers(oa_rows_response("A page of rows.",
-                                                       oa_ref("schemas", page), name),
-                                      res->cache_ms, res->cache_control),
+                oa_with_cache_headers(
+                        oa_rows_response("A page of rows.", oa_ref("schemas", page),
+                                         oa_object_of("anyOf",
+                                                      oa_push(oa_push(json_array(),
+                                                                      oa_ref("schemas", name)),
+                                                              oa_ref("schemas", group)),
+                                                      NULL)),
+                        res->cache_ms, res->cache_control),
                 OA_COLLECTION_ERRORS | (api->auth ? OA_AUTH_ERRORS : 0u),
         };
         oa_path_spec_t item = {
@@ -396,18 +411,20 @@ int oa_add_resource(json_t *paths, json_t *schemas, const api_t *api, const api_
                        "parameter."),
                 key_parameters(res),
                 oa_with_cache_headers(oa_rows_response("The row.", oa_ref("schemas", name),
-                                                       name),
+                                                       oa_ref("schemas", name)),
                                       res->cache_ms, res->cache_control),
                 OA_ITEM_ERRORS | (api->auth ? OA_AUTH_ERRORS : 0u),
         };
         int r = oa_put(
                 schemas, name,
-                oa_row_schema(oa_strf("A row of table `%s`, as `%s`%s%s%s answer%s it (with "
-                                      "`select`, only the selected columns).",
-                                      res->table, res->path, res->item_path ? " and `" : "",
-                                      res->item_path ? res->item_path : "",
-                                      res->item_path ? "`" : "", res->item_path ? "" : "s"),
-                              res->columns, res->column_count));
+                oa_resource_row_schema(
+                        oa_strf("A row of table `%s`, as `%s`%s%s%s answer%s it: every column, "
+                                "or with `select` only the selected ones%s.",
+                                res->table, res->path, res->item_path ? " and `" : "",
+                                res->item_path ? res->item_path : "", res->item_path ? "`" : "",
+                                res->item_path ? "" : "s",
+                                embeds ? ", and the relations it embeds" : ""),
+                        res->columns, res->column_count, embeds));
 
         r |= oa_put(schemas, group,
                     oa_group_schema(oa_strf("A row of a grouped answer of `%s` (aggregates in "

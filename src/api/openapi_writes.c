@@ -84,7 +84,7 @@ static json_t *post_body(const api_resource_t *res)
                                                                         many),
                                                        NULL),
                                           NULL),
-                             "application/x-ndjson", oa_object_of("schema", line, NULL),
+                             "application/x-ndjson", oa_ndjson_media(line),
                              "text/csv",
                              oa_object_of("schema", oa_object_of("type", oa_str("string"), NULL),
                                           NULL),
@@ -389,7 +389,8 @@ int oa_add_query_write(json_t *paths, const api_t *api, const api_query_t *q, co
                         "200",
                         q->column_count > 0
                                 ? oa_rows_response("The rows the statement returned.",
-                                                   oa_ref("schemas", result), name)
+                                                   oa_ref("schemas", result),
+                                                   oa_ref("schemas", name))
                                 : oa_ok_response(oa_str("How many rows the statement changed."),
                                                  "application/json", affected_rows()),
                         "400",

@@ -84,6 +84,8 @@ struct http_request {
         query_arg_t args[HTTP_MAX_QUERY_ARGS];
         size_t arg_count;
         bool too_many_args;
+        bool bad_escape_in_path;      /* the path holds a '%' that starts no escape */
+        const char *bad_escape_arg;   /* the first argument that does, or NULL */
         bool vary_accept;             /* the answer depends on the Accept header */
         bool vary_credentials;        /* and on Authorization and X-API-Key: no shared
                                          cache may keep it (Cache-Control: private) */
@@ -159,9 +161,16 @@ int http_add_header(http_request_t *req, const char *name, const char *value);
 
 /**
  * Checks the query string against allowed names (NULL-terminated): unknown
- * or repeated names get a 400 answer and false.
+ * or repeated names, and names without a value ("?select" rather than
+ * "?select=id"), get a 400 answer and false.
  */
 bool http_check_query_args(http_request_t *req, const char *const *allowed);
+
+/**
+ * Checks the request target before it is routed: a '%' not followed by two
+ * hex digits, in the path or in the query, gets a 400 answer and false.
+ */
+bool http_check_target(http_request_t *req);
 
 /**
  * Reads the request body and throws it away (within the body limit), then

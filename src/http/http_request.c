@@ -61,18 +61,42 @@ static void release_response(void *arg)
         req->response = NULL;
 }
 
+/* A copy of the len bytes of raw, percent-decoded, in the request's scope;
+ * an invalid escape is noted for http_check_target. */
+static const char *decoded_copy(http_request_t *req, const char *raw, bool *ret_bad)
+{
+        size_t len = strlen(raw);
+        char *text = scope_alloc(req->scope, len + 1);
+
+        if (!query_args_escapes_valid(raw, len))
+                *ret_bad = true;
+        if (text != NULL)
+                query_args_decode(raw, len, text);
+        return text;
+}
+
+/* libmicrohttpd hands the arguments over as sent (its unescape callback
+ * leaves them be, see http_server.c): they are checked and decoded here. */
 static enum MHD_Result collect_arg(void *cls, enum MHD_ValueKind kind, const char *key,
                                    const char *value)
 {
         http_request_t *req = cls;
+        bool bad = false;
 
         (void)kind;
         if (req->arg_count == HTTP_MAX_QUERY_ARGS) {
                 req->too_many_args = true;
                 return MHD_NO;
         }
-        req->args[req->arg_count].name = key;
-        req->args[req->arg_count].value = value;
+        query_arg_t *arg = &req->args[req->arg_count];
+        arg->name = decoded_copy(req, key, &bad);
+        arg->value = value != NULL ? decoded_copy(req, value, &bad) : NULL;
+        if (arg->name == NULL || (value != NULL && arg->value == NULL)) {
+                req->too_many_args = true; /* out of memory: refuse rather than drop it */
+                return MHD_NO;
+        }
+        if (bad && req->bad_escape_arg == NULL)
+                req->bad_escape_arg = arg->name;
         req->arg_count++;
         return MHD_YES;
 }
@@ -82,6 +106,7 @@ static enum MHD_Result collect_arg(void *cls, enum MHD_ValueKind kind, const cha
 static void read_head(http_server_t *s, http_request_t *req)
 {
         req->cors_origin = cors_allow_origin(s->options.cors_origins, http_header(req, "Origin"));
+        req->bad_escape_in_path = !query_args_escapes_valid(req->path, strlen(req->path));
         MHD_get_connection_values(req->connection, MHD_GET_ARGUMENT_KIND, collect_arg, req);
 }
 
@@ -175,13 +200,40 @@ bool http_check_query_args(http_request_t *req, const char *const *allowed)
                 return false;
         }
         const char *bad = query_args_check(req->args, req->arg_count, allowed, &repeated);
-        if (bad == NULL)
-                return true;
-        http_fail_param(req, bad,
-                        repeated ? "query parameter '%s' is given more than once"
-                                 : "unknown query parameter '%s'",
-                        bad);
-        return false;
+        if (bad != NULL) {
+                http_fail_param(req, bad,
+                                repeated ? "query parameter '%s' is given more than once"
+                                         : "unknown query parameter '%s'",
+                                bad);
+                return false;
+        }
+        for (size_t i = 0; i < req->arg_count; i++) {
+                if (req->args[i].value == NULL) {
+                        http_fail_param(req, req->args[i].name,
+                                        "query parameter '%s' needs a value ('%s=...')",
+                                        req->args[i].name, req->args[i].name);
+                        return false;
+                }
+        }
+        return true;
+}
+
+bool http_check_target(http_request_t *req)
+{
+        static const char why[] = "'%' must be followed by two hexadecimal digits";
+
+        if (req->bad_escape_in_path) {
+                http_fail(req, 400, "invalid-parameter",
+                          "the path holds an invalid percent-escape: %s", why);
+                return false;
+        }
+        if (req->bad_escape_arg != NULL) {
+                http_fail_param(req, req->bad_escape_arg,
+                                "query parameter '%s' holds an invalid percent-escape: %s",
+                                req->bad_escape_arg, why);
+                return false;
+        }
+        return true;
 }
 
 /* ---- the end of a request ---- */

@@ -211,11 +211,15 @@ static void completed_cb(void *cls, struct MHD_Connection *connection, void **co
                 maybe_finish_drain(s);
 }
 
+/* libmicrohttpd calls this for the path and for each query argument. It
+ * decodes nothing: the path is split into segments before they are decoded
+ * (router.c), so "/users%2F1" is not "/users/1", and the arguments are
+ * checked for invalid escapes and decoded with the request (http_request.c). */
 static size_t unescape_cb(void *cls, struct MHD_Connection *connection, char *text)
 {
         (void)cls;
         (void)connection;
-        return query_args_unescape(text);
+        return strlen(text);
 }
 
 /* libmicrohttpd's own complaints, timestamped like every other line. Its

@@ -38,27 +38,72 @@ static int hex_value(char c)
         return -1;
 }
 
-size_t query_args_unescape(char *text)
+bool query_args_escapes_valid(const char *text, size_t len)
 {
-        char *out = text;
+        for (size_t i = 0; i < len; i++) {
+                if (text[i] != '%')
+                        continue;
+                if (len - i < 3 || hex_value(text[i + 1]) < 0 || hex_value(text[i + 2]) < 0)
+                        return false;
+                i += 2;
+        }
+        return true;
+}
 
-        for (const char *in = text; *in != '\0'; in++) {
-                int hi = in[0] == '%' ? hex_value(in[1]) : -1;
-                int lo = hi >= 0 ? hex_value(in[2]) : -1;
-                if (lo < 0) {
-                        *out++ = *in;
+/* The byte the escape at in stands for, or -1 when in holds no valid escape
+ * (fewer than three bytes left count as none). */
+static int escaped_byte(const char *in, size_t left)
+{
+        int hi = left >= 3 && in[0] == '%' ? hex_value(in[1]) : -1;
+        int lo = hi >= 0 ? hex_value(in[2]) : -1;
+
+        return lo < 0 ? -1 : hi * 16 + lo;
+}
+
+size_t query_args_decode(const char *in, size_t len, char *out)
+{
+        char *start = out;
+
+        for (size_t i = 0; i < len; i++) {
+                int byte = escaped_byte(in + i, len - i);
+                if (byte < 0) {
+                        *out++ = in[i];
                         continue;
                 }
-                if (hi == 0 && lo == 0) { /* NUL cannot live in a C string: overlong NUL */
+                if (byte == 0) { /* NUL cannot live in a C string: overlong NUL */
                         *out++ = (char)0xC0;
                         *out++ = (char)0x80;
                 } else {
-                        *out++ = (char)(hi * 16 + lo);
+                        *out++ = (char)byte;
                 }
-                in += 2;
+                i += 2;
         }
         *out = '\0';
-        return (size_t)(out - text);
+        return (size_t)(out - start);
+}
+
+size_t query_args_unescape(char *text)
+{
+        /* In place is safe: an escape's three bytes become at most two. */
+        return query_args_decode(text, strlen(text), text);
+}
+
+bool query_args_decoded_equals(const char *raw, size_t raw_len, const char *text, size_t len)
+{
+        size_t n = 0;
+
+        for (size_t i = 0; i < raw_len; i++, n++) {
+                int byte = escaped_byte(raw + i, raw_len - i);
+                if (byte == 0) /* the overlong NUL of query_args_decode: two bytes */
+                        return false; /* never in a name the router compares against */
+                if (byte > 0)
+                        i += 2;
+                else
+                        byte = (unsigned char)raw[i];
+                if (n == len || (unsigned char)text[n] != byte)
+                        return false;
+        }
+        return n == len;
 }
 
 static bool is_allowed(const char *name, const char *const *allowed)

@@ -1,11 +1,14 @@
 /* Route matching by path segments. An empty segment never matches a {param},
  * so "/users/" is not "/users/{id}" with an empty id. When several templates
  * match, the one with the most literal segments wins: "/users/count" over
- * "/users/{id}", whatever their order in the table. */
+ * "/users/{id}", whatever their order in the table. The path is split at its
+ * slashes before anything is decoded, so "%2F" stays inside its segment. */
 #include "http/router.h"
 
 #include <stdio.h>
 #include <string.h>
+
+#include "http/query_args.h"
 
 static size_t segment_length(const char *s)
 {
@@ -28,7 +31,7 @@ static bool match_template(const char *template, const char *path, route_match_t
                                 return false;
                         m->params[m->param_count] = path;
                         m->param_lengths[m->param_count++] = plen;
-                } else if (tlen != plen || memcmp(template, path, tlen) != 0) {
+                } else if (!query_args_decoded_equals(path, plen, template, tlen)) {
                         return false;
                 } else {
                         (*ret_literals)++;

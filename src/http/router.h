@@ -38,7 +38,8 @@ struct route_match {
                                          the caller's view of it (request/access.c) */
         const route_method_t *method; /* set when the route answers the method */
         unsigned param_count;
-        const char *params[ROUTER_MAX_PARAMS]; /* point into the path, not NUL-terminated */
+        const char *params[ROUTER_MAX_PARAMS]; /* point into the path, not NUL-terminated,
+                                                  still percent-encoded */
         size_t param_lengths[ROUTER_MAX_PARAMS];
 };
 
@@ -49,7 +50,10 @@ typedef enum router_result {
 } router_result_t;
 
 /**
- * Finds the route for method and path (the path without its query string).
+ * Finds the route for method and path (the path without its query string, as
+ * the client sent it: percent-encoded). The path is split into segments
+ * first; a literal segment of a template matches the segment that decodes to
+ * it ("/caf%C3%A9" is "/café"), and a segment holding "%2F" is one segment.
  * A path matching no template is ROUTE_NOT_FOUND; one whose route does not
  * answer the method is ROUTE_METHOD_NOT_ALLOWED (router_allow() says what it
  * answers); otherwise ret_match->method is the route's entry for it.

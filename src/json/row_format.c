@@ -6,6 +6,7 @@
  */
 #include "json/row_format.h"
 
+#include <errno.h>
 #include <stdbool.h>
 #include <stdlib.h>
 #include <string.h>
@@ -101,8 +102,9 @@ static int range_quality(const char *params, const char *end)
 }
 
 /* Reads one media range [s, end) and updates the best match of each of the
- * count media types want (type, subtype pairs). */
-static void weigh_range(const char *s, const char *end, const char *const want[][2], int count,
+ * count media types want (type, subtype pairs). Returns false when its
+ * weight is malformed. */
+static bool weigh_range(const char *s, const char *end, const char *const want[][2], int count,
                         int specificity[], int quality[])
 {
         s = skip_space(s);
@@ -110,12 +112,12 @@ static void weigh_range(const char *s, const char *end, const char *const want[]
         const char *range_end = params ? params : end;
         const char *slash = memchr(s, '/', (size_t)(range_end - s));
         if (slash == NULL)
-                return; /* not a media range: ignored */
+                return true; /* not a media range: ignored */
         const char *sub = slash + 1;
         const char *sub_end = trim_end(sub, range_end);
         int q = range_quality(params ? params : end, end);
         if (q < 0)
-                return;
+                return false;
         for (int f = 0; f < count; f++) {
                 int m = match(s, (size_t)(slash - s), sub, (size_t)(sub_end - sub), want[f][0],
                               want[f][1]);
@@ -124,11 +126,13 @@ static void weigh_range(const char *s, const char *end, const char *const want[]
                         quality[f] = q;
                 }
         }
+        return true;
 }
 
 /* Each of the count media types' quality in the header: that of its most
- * specific range, 0 when none matches. */
-static void weigh(const char *accept, const char *const want[][2], int count, int quality[])
+ * specific range, 0 when none matches. Returns false when a range's weight
+ * is malformed (what the header asks for is then unknown). */
+static bool weigh(const char *accept, const char *const want[][2], int count, int quality[])
 {
         int specificity[FORMAT_COUNT];
 
@@ -139,9 +143,11 @@ static void weigh(const char *accept, const char *const want[][2], int count, in
         for (const char *s = accept; *s != '\0';) {
                 const char *comma = strchr(s, ',');
                 const char *end = comma ? comma : s + strlen(s);
-                weigh_range(s, end, want, count, specificity, quality);
+                if (!weigh_range(s, end, want, count, specificity, quality))
+                        return false;
                 s = comma ? comma + 1 : end;
         }
+        return true;
 }
 
 int row_format_negotiate(const char *accept, row_format_t *ret_format)
@@ -158,7 +164,8 @@ int row_format_negotiate(const char *accept, row_format_t *ret_format)
                 want[f][0] = formats[f].type;
                 want[f][1] = formats[f].subtype;
         }
-        weigh(accept, want, FORMAT_COUNT, quality);
+        if (!weigh(accept, want, FORMAT_COUNT, quality))
+                return -EINVAL;
         for (int f = 0; f < FORMAT_COUNT; f++)
                 if (quality[f] > 0 && (best < 0 || quality[f] > quality[best]))
                         best = f;
@@ -175,7 +182,8 @@ int row_format_quality(const char *accept, const char *type, const char *subtype
 
         if (accept == NULL || *skip_space(accept) == '\0')
                 return 1000;
-        weigh(accept, want, 1, quality);
+        if (!weigh(accept, want, 1, quality))
+                return 0;
         return quality[0];
 }
 

@@ -2,6 +2,8 @@
  * kind of configuration entry answers (api.h builds their routes). */
 #include "routes/routes.h"
 
+#include <errno.h>
+
 #include "http/http.h"
 
 /* The admin routes first: without them the rest is the public table's part. */
@@ -50,8 +52,16 @@ const api_handlers_t routes_public_handlers = {
 bool routes_row_format(http_request_t *req, row_format_t *ret_format)
 {
         req->vary_accept = true;
-        if (row_format_negotiate(http_header(req, "Accept"), ret_format) == 0)
+        int r = row_format_negotiate(http_header(req, "Accept"), ret_format);
+
+        if (r == 0)
                 return true;
+        if (r == -EINVAL) {
+                http_fail(req, 400, "invalid-parameter",
+                          "the Accept header is malformed: a weight is q= followed by 0 to 1 "
+                          "with at most three decimals");
+                return false;
+        }
         http_fail(req, 406, "not-acceptable",
                   "rows are written as application/json, application/x-ndjson or text/csv; "
                   "the Accept header allows none of them");

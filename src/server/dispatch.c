@@ -4,6 +4,8 @@
 
 #include <string.h>
 
+#include "http/query_args.h"
+
 #include "request/access.h"
 #include "request/read_cache.h"
 #include "server/worker.h"
@@ -42,6 +44,26 @@ static void route(http_request_t *req, void *data)
                   allow);
 }
 
+/* Runs once the body is read: a target with an invalid percent-escape. */
+static void refuse_target(http_request_t *req, void *data)
+{
+        (void)data;
+        http_check_target(req);
+}
+
+/* The router matched the path as sent; handlers get its captures decoded. */
+static bool decode_params(route_match_t *m, scope_t *scope)
+{
+        for (unsigned i = 0; i < m->param_count; i++) {
+                char *text = scope_alloc(scope, m->param_lengths[i] + 1);
+                if (text == NULL)
+                        return false;
+                m->param_lengths[i] = query_args_decode(m->params[i], m->param_lengths[i], text);
+                m->params[i] = text;
+        }
+        return true;
+}
+
 static void dispatch_in(worker_t *w, const route_t *routes, size_t count, http_request_t *req)
 {
         dispatch_t *d = scope_alloc(req->scope, sizeof(*d));
@@ -50,7 +72,15 @@ static void dispatch_in(worker_t *w, const route_t *routes, size_t count, http_r
                 http_fail(req, 500, "internal", "out of memory");
                 return;
         }
+        if (req->bad_escape_in_path || req->bad_escape_arg != NULL) {
+                http_after_body(req, refuse_target, d);
+                return;
+        }
         d->found = router_match(routes, count, req->method, req->path, &d->match);
+        if (!decode_params(&d->match, req->scope)) {
+                http_fail(req, 500, "internal", "out of memory");
+                return;
+        }
         if (d->match.route != NULL)
                 req->metrics_route = d->match.route->metrics_slot;
         if (d->found == ROUTE_FOUND && d->match.method->takes_body)

@@ -368,6 +368,11 @@ static int read_args(collection_plan_t *p, const query_arg_t *args, size_t n, sc
 
         for (size_t i = 0; r == 0 && i < n; i++) {
                 if (is_reserved(args[i].name)) {
+                        if (args[i].value == NULL) /* "?count" is no answer to "count what" */
+                                return collection_refuse(err, args[i].name,
+                                                         "query parameter '%s' needs a value "
+                                                         "('%s=...')",
+                                                         args[i].name, args[i].name);
                         for (size_t j = 0; j < i; j++)
                                 if (strcmp(args[j].name, args[i].name) == 0)
                                         return collection_refuse(

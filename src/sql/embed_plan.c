@@ -412,6 +412,10 @@ static int check_nested(parser_t *ps, const embed_node_t *node, const query_arg_
 {
         static const char *const refused[] = { "after", "offset", "count" };
 
+        if (arg->value == NULL)
+                return collection_refuse(ps->err, arg->name,
+                                         "query parameter '%s' needs a value ('%s=...')",
+                                         arg->name, arg->name);
         if (strcmp(rest, "select") == 0)
                 return collection_refuse(ps->err, arg->name,
                                          "the columns of an embedding go in its "

@@ -224,9 +224,53 @@ static void test_unescape(void)
         ASSERT_UNESCAPES("", "");
 }
 
+static void test_escapes_valid(void)
+{
+        static const char *const valid[] = { "", "abc", "%41", "a%2Fb", "%c3%A9", "%00", "%25zz" };
+        static const char *const invalid[] = { "%", "100%", "%zz", "%4", "%4g", "a%%20",
+                                               "%2", "x%G0" };
+
+        for (size_t i = 0; i < sizeof(valid) / sizeof(valid[0]); i++)
+                ASSERT_TRUE(query_args_escapes_valid(valid[i], strlen(valid[i])));
+        for (size_t i = 0; i < sizeof(invalid) / sizeof(invalid[0]); i++)
+                ASSERT_FALSE(query_args_escapes_valid(invalid[i], strlen(invalid[i])));
+        /* Only len bytes count: an escape cut at the end is invalid. */
+        ASSERT_FALSE(query_args_escapes_valid("%41", 2));
+        ASSERT_TRUE(query_args_escapes_valid("a%41", 1));
+}
+
+static void test_decode_reads_only_len_bytes(void)
+{
+        char out[16];
+
+        ASSERT_EQ_UINT(query_args_decode("a%2Fb%41", 5, out), 3);
+        ASSERT_EQ_STR(out, "a/b");
+        ASSERT_EQ_UINT(query_args_decode("%4142", 4, out), 2);
+        ASSERT_EQ_STR(out, "A4");
+        ASSERT_EQ_UINT(query_args_decode("x%41", 3, out), 3); /* a cut escape stays as is */
+        ASSERT_EQ_STR(out, "x%4");
+}
+
+static void test_decoded_equals(void)
+{
+        ASSERT_TRUE(query_args_decoded_equals("caf%C3%A9", 9, "caf\xC3\xA9", 5));
+        ASSERT_TRUE(query_args_decoded_equals("order%20items", 13, "order items", 11));
+        ASSERT_TRUE(query_args_decoded_equals("users", 5, "users", 5));
+        ASSERT_TRUE(query_args_decoded_equals("", 0, "", 0));
+        ASSERT_FALSE(query_args_decoded_equals("users", 5, "user", 4));
+        ASSERT_FALSE(query_args_decoded_equals("user", 4, "users", 5));
+        ASSERT_FALSE(query_args_decoded_equals("a%2Fb", 5, "a", 1));
+        ASSERT_FALSE(query_args_decoded_equals("%00", 3, "\xC0\x80", 2));
+        ASSERT_TRUE(query_args_decoded_equals("100%", 4, "100%", 4)); /* malformed: as is */
+        ASSERT_TRUE(query_args_decoded_equals("100%25", 6, "100%", 4));
+}
+
 int main(void)
 {
         RUN_TEST(test_unescape);
+        RUN_TEST(test_escapes_valid);
+        RUN_TEST(test_decode_reads_only_len_bytes);
+        RUN_TEST(test_decoded_equals);
         RUN_TEST(test_int64_accepted);
         RUN_TEST(test_int64_refused);
         RUN_TEST(test_int64_reads_only_len_bytes);

@@ -129,6 +129,26 @@ static void test_param_is_taken_raw(void)
         ASSERT_EQ_MEM(m.params[0], m.param_lengths[0], "%2F..%20x", 9);
 }
 
+/* The path is split at its slashes before anything is decoded: "%2F" is
+ * inside a segment, and literal segments match their encoded form. */
+static void test_encoded_path(void)
+{
+        route_match_t m;
+
+        ASSERT_EQ_INT(match("GET", "/users%2F1", &m), ROUTE_NOT_FOUND);
+        ASSERT_EQ_INT(match("GET", "/users%2f1", &m), ROUTE_NOT_FOUND);
+        ASSERT_EQ_INT(match("GET", "/%75sers", &m), ROUTE_FOUND);
+        ASSERT_EQ_PTR(m.route, &routes[1]);
+        ASSERT_EQ_INT(match("GET", "/%75sers/a%2Fb", &m), ROUTE_FOUND);
+        ASSERT_EQ_PTR(m.route, &routes[2]);
+        ASSERT_EQ_MEM(m.params[0], m.param_lengths[0], "a%2Fb", 5);
+        ASSERT_EQ_INT(match("GET", "/users%2F1/posts/2", &m), ROUTE_NOT_FOUND);
+        ASSERT_EQ_INT(match("GET", "/user%73%2F", &m), ROUTE_NOT_FOUND);
+        ASSERT_EQ_INT(match("GET", "/user%7", &m), ROUTE_NOT_FOUND);
+        ASSERT_EQ_INT(match("GET", "/users%00", &m), ROUTE_NOT_FOUND);
+        ASSERT_EQ_INT(match("GET", "/healthz%", &m), ROUTE_NOT_FOUND);
+}
+
 static void test_two_params(void)
 {
         static const char path[] = "/users/abc/posts/7";
@@ -336,6 +356,7 @@ int main(void)
         RUN_TEST(test_exact_paths);
         RUN_TEST(test_param_capture);
         RUN_TEST(test_param_is_taken_raw);
+        RUN_TEST(test_encoded_path);
         RUN_TEST(test_two_params);
         RUN_TEST(test_eight_params_fit);
         RUN_TEST(test_no_match);

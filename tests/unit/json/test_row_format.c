@@ -1,4 +1,7 @@
 /* Unit tests for row_format: which format an Accept header asks for. */
+#include <errno.h>
+#include <stddef.h>
+
 #include "json/row_format.h"
 #include "test.h"
 
@@ -48,11 +51,30 @@ static void test_quality(void)
         /* the most specific range decides: json refused, anything else welcome */
         ASSERT_EQ_INT(chosen("application/json;q=0, */*"), ROW_FORMAT_NDJSON);
         ASSERT_EQ_INT(chosen("application/*;q=0, */*"), ROW_FORMAT_CSV);
-        /* a malformed q drops its range */
-        ASSERT_EQ_INT(chosen("application/json;q=2, text/csv;q=0.1"), ROW_FORMAT_CSV);
-        ASSERT_EQ_INT(chosen("application/json;q=0.12345, text/csv;q=0.1"), ROW_FORMAT_CSV);
-        ASSERT_EQ_INT(chosen("application/json;q=1.5, text/csv;q=0.1"), ROW_FORMAT_CSV);
-        ASSERT_EQ_INT(chosen("application/json;q=, text/csv;q=0.1"), ROW_FORMAT_CSV);
+}
+
+/* A weight that is not a qvalue makes the whole header malformed. */
+static void test_malformed_weight(void)
+{
+        static const char *const malformed[] = {
+                "application/json;q=2, text/csv;q=0.1",
+                "application/json;q=0.12345, text/csv;q=0.1",
+                "application/json;q=1.5, text/csv;q=0.1",
+                "application/json;q=, text/csv;q=0.1",
+                "application/json;q=abc",
+                "text/csv;q=2",
+                "text/csv;q=1.001",
+                "text/csv;q=-0",
+                "text/csv;q=.5",
+                "*/*;q=0.5x",
+        };
+        row_format_t f;
+
+        for (size_t i = 0; i < sizeof(malformed) / sizeof(malformed[0]); i++)
+                ASSERT_EQ_INT(row_format_negotiate(malformed[i], &f), -EINVAL);
+        ASSERT_EQ_INT(row_format_negotiate("text/csv;q=1.000", &f), 0);
+        ASSERT_EQ_INT(f, ROW_FORMAT_CSV);
+        ASSERT_EQ_INT(row_format_negotiate("application/xml", &f), -1);
 }
 
 static void test_nothing_acceptable(void)
@@ -82,6 +104,7 @@ int main(void)
         RUN_TEST(test_exact_types);
         RUN_TEST(test_quality);
         RUN_TEST(test_nothing_acceptable);
+        RUN_TEST(test_malformed_weight);
         RUN_TEST(test_content_types);
         return test_report();
 }
