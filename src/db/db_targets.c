@@ -16,6 +16,9 @@
  * polls a second this spans 25 s of steady writes at least. */
 enum { RING_SIZE = 256, CONNECT_TIMEOUT_S = 1, READ_TIMEOUT_S = 2 };
 
+/* A lag too large to tell: above QUERYD_REPLICA_MAX_LAG_MS's highest value. */
+#define LAG_UNKNOWN_MS 3600001ULL
+
 typedef struct sample {
         unsigned long long at_ms;
         gtid_set_t position;
@@ -44,6 +47,7 @@ struct db_targets {
         pthread_mutex_t ring_lock;   /* guards the samples */
         sample_t ring[RING_SIZE];
         unsigned ring_start, ring_len;
+        bool ring_dropped;      /* older positions fell out: a lag may exceed the ring */
         pthread_mutex_t stop_lock;
         pthread_cond_t stop_cond;
         bool stopping;
@@ -111,6 +115,7 @@ static void record_primary(db_targets_t *set, const gtid_set_t *position)
                 if (set->ring_len == RING_SIZE) {
                         set->ring_start = (set->ring_start + 1) % RING_SIZE;
                         set->ring_len--;
+                        set->ring_dropped = true;
                 }
                 sample_t *s = &set->ring[(set->ring_start + set->ring_len++) % RING_SIZE];
                 s->at_ms = now_ms();
@@ -128,12 +133,15 @@ static unsigned lag_of(db_targets_t *set, const gtid_set_t *applied)
         for (unsigned i = 0; i < set->ring_len; i++) {
                 const sample_t *s = &set->ring[(set->ring_start + i) % RING_SIZE];
                 if (!gtid_covers(applied, &s->position)) {
-                        lag = now - s->at_ms;
+                        /* Lacking even the oldest kept position, when older ones
+                         * fell out, it may be any age: as far behind as can be
+                         * told, so that no bound lets it read. */
+                        lag = i == 0 && set->ring_dropped ? LAG_UNKNOWN_MS : now - s->at_ms;
                         break;
                 }
         }
         pthread_mutex_unlock(&set->ring_lock);
-        return lag > 3600000 ? 3600000 : (unsigned)lag;
+        return lag > LAG_UNKNOWN_MS ? LAG_UNKNOWN_MS : (unsigned)lag;
 }
 
 /* ---- the monitor ---- */

@@ -349,7 +349,9 @@ static int chunk_byte(wire_frame_t *f, unsigned char c)
                 }
                 if (f->chunk_digits == 0)
                         return bad(f, "a chunk size is malformed");
-                if (c == ';' || c == ' ' || c == '\t')
+                /* No whitespace before an extension: libmicrohttpd would refuse
+                 * it, and the two must agree on every byte of framing. */
+                if (c == ';')
                         f->state = CHUNK_EXT;
                 else if (c == '\r')
                         f->state = CHUNK_SIZE_LF;
@@ -363,8 +365,8 @@ static int chunk_byte(wire_frame_t *f, unsigned char c)
                         f->state = CHUNK_SIZE_LF;
                 else if (c == '\n')
                         break;
-                else if (c < 0x20 && c != '\t')
-                        return bad(f, "a chunk extension holds a control byte");
+                else if ((c < 0x20 && c != '\t') || c >= 0x7f)
+                        return bad(f, "a chunk extension holds a control or non-ASCII byte");
                 return 0;
         case CHUNK_SIZE_LF:
                 if (c != '\n')

@@ -446,8 +446,7 @@ int item_batch_lookup(env_t *env, http_request_t *req, const api_resource_t *res
         if (l->prefer_ms == entry_ms)
                 l->prefer_ms = 0;
         l->env = env;
-        int position = read_position_check(req);
-        if (position < 0)
+        if (read_position_check(req) < 0)
                 return 0; /* answered 400 */
         l->req = req;
         l->key = key;
@@ -458,7 +457,8 @@ int item_batch_lookup(env_t *env, http_request_t *req, const api_resource_t *res
                         return r;
         }
         join(b, l);
-        b->causal |= position > 0; /* the others' lookups waiting too costs them little */
+        /* The others' lookups waiting too costs them little. */
+        b->causal |= env->positioned || env->strong;
         if (scope_defer(req->scope, leave_cb, l, NULL) < 0) {
                 leave(l);
                 return -ENOMEM;

@@ -244,7 +244,9 @@ static void on_role(db_lease_t *lease, int status, const db_error_t *error, void
                 call->done(call, status);
                 return;
         }
-        if (call->intent == DB_READ && http_header(call->req, READ_POSITION_HEADER) != NULL &&
+        /* A position, from the header or its cookie (env.c), or strong
+         * consistency: on a Galera node the read waits for the cluster. */
+        if (call->intent == DB_READ && (call->env->positioned || call->env->strong) &&
             read_position_wait(&call->query, lease->conn, call->req->scope) < 0) {
                 db_pool_release(lease);
                 call->running = false;

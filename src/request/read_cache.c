@@ -35,7 +35,7 @@ typedef struct read_cache_lead {
         read_cache_t *cache;
         const char *key;
         size_t key_len;
-        const char *tag;        /* its entry's table; "*" for a named query */
+        const char *tag;        /* its entry's table; "*" for a named query or an embedding */
         unsigned ttl_ms;
         uint64_t epoch;         /* the cache's when it started: a later one keeps nothing */
         list_node_t followers;
@@ -366,7 +366,9 @@ static read_cache_lead_t *new_lead(env_t *env, http_request_t *req, const strbuf
         lead->cache = env->shared->cache;
         lead->key = copy;
         lead->key_len = key->len;
-        lead->tag = res ? res->table : "*";
+        /* An embedding reads other tables too: any write drops it, as a
+         * named query's answer. */
+        lead->tag = res && !may_embed(req) ? res->table : "*";
         lead->ttl_ms = ttl;
         list_init(&lead->followers);
         return lead;

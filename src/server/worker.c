@@ -186,8 +186,9 @@ static int start_pool(worker_t *w, unsigned size, unsigned queue_limit)
                 .queue_limit = queue_limit,
                 .state_cb = pool_state_cb,
                 .state_data = w,
-                /* Writes say where they committed when reads may go elsewhere. */
-                .track_position = w->config->replica_count > 0,
+                /* Writes say where they committed when reads may go elsewhere:
+                 * to a replica, or to another node of a host list (Galera). */
+                .track_position = w->config->replica_count > 0 || w->config->db.host_count > 1,
         };
         int r = db_pool_new(&w->pool, &w->loop, &options);
 

@@ -44,6 +44,7 @@ MAIN_CONFIG = {
          "cache_control": "public, max-age=2"},
         {"path": "/items", "table": "items", "key": "id", "cache_ms": 60000,
          "methods": ["GET", "POST", "PATCH", "PUT", "DELETE"]},
+        {"path": "/notes", "table": "notes", "key": "id", "methods": ["GET", "POST"]},
     ],
     "queries": [
         {"path": "/slow", "sql": "SELECT SLEEP(0.5) AS slept, :n AS n",
@@ -82,9 +83,12 @@ def setup_sql():
             "filler VARCHAR(200) NOT NULL);"
             f"INSERT INTO items VALUES {items};"
             "CREATE TABLE orders (id INT NOT NULL PRIMARY KEY, tenant INT NOT NULL);"
-            f"INSERT INTO orders VALUES {orders};" +
-            "".join(f"GRANT INSERT, UPDATE, DELETE ON queryd.items TO 'queryd'@'{host}';"
-                    for host in ("localhost", "127.0.0.1", "%")))
+            f"INSERT INTO orders VALUES {orders};"
+            "CREATE TABLE notes (id INT NOT NULL AUTO_INCREMENT PRIMARY KEY, "
+            "item_id INT NOT NULL, FOREIGN KEY (item_id) REFERENCES items (id));"
+            "INSERT INTO notes (item_id) VALUES (3);" +
+            "".join(f"GRANT INSERT, UPDATE, DELETE ON queryd.{table} TO 'queryd'@'{host}';"
+                    for host in ("localhost", "127.0.0.1", "%") for table in ("items", "notes")))
 
 
 def token(role, **claims):
@@ -299,6 +303,19 @@ class CacheTests(harness.DemoServiceTestCase):
         self.assertEqual(n, 1)
         self.request("PATCH", "/items/1", body=json.dumps({"name": "item 1"}),
                      headers={"Content-Type": "application/json"})
+
+    def test_write_to_an_embedded_table_drops_the_embedding(self):
+        path = "/items?id=eq.3&select=id,notes(id)"
+        before = assert_json_ok(self, self.get(path))
+        self.assertEqual(len(before["data"][0]["notes"]), 1, before)
+        _, n = self.counted(lambda: self.get(path))
+        self.assertEqual(n, 0, "the embedding is kept")
+        resp = self.request("POST", "/notes", body=json.dumps({"item_id": 3}),
+                            headers={"Content-Type": "application/json"})
+        self.assertEqual(resp.status, 201, resp.describe())
+        after = assert_json_ok(self, self.get(path))
+        self.assertEqual(len(after["data"][0]["notes"]), 2,
+                         "a write to an embedded table must drop the answers embedding it")
 
     def test_named_query_write_drops_everything(self):
         self.get("/users?id=eq.5")

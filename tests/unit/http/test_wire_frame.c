@@ -245,7 +245,11 @@ static void test_chunked_byte_by_byte(void)
 static void test_chunked_refused(void)
 {
         const char *bodies[] = { "zz\r\nhello\r\n0\r\n\r\n", "5\r\nhelloX\r\n0\r\n\r\n",
-                                 "5\rxhello\r\n0\r\n\r\n", "1234567890123456\r\n" };
+                                 "5\rxhello\r\n0\r\n\r\n", "1234567890123456\r\n",
+                                 /* what libmicrohttpd would refuse is refused first */
+                                 "5 \r\nhello\r\n0\r\n\r\n", "5\t;x\r\nhello\r\n0\r\n\r\n",
+                                 "5;x\x7f\r\nhello\r\n0\r\n\r\n",
+                                 "5;\xc3\xa9\r\nhello\r\n0\r\n\r\n" };
 
         for (size_t i = 0; i < sizeof(bodies) / sizeof(bodies[0]); i++) {
                 char buf[256];
