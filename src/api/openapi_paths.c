@@ -562,14 +562,59 @@ static json_t *refusal_id(const char *method, const char *base, const char *path
  * generated client then know the 405 (and its Allow) rather than call the request unknown.
  * The router refuses it before any credential is looked at, hence no security.
  */
-static json_t *refusal_operation(json_t *id)
+static json_t *refusal_operation(json_t *id, json_t *path_parameters)
 {
-        return oa_object_of(
+        json_t *op = oa_object_of(
                 "operationId", id, "tags", oa_strings_of(OA_REFUSED_TAG, NULL), "summary",
                 oa_str("Not served here: 405."), "description",
                 oa_str("This path does not answer this method; `Allow` lists those it does."),
                 "security", json_array(), "responses",
                 oa_object_of("405", oa_ref("responses", "MethodNotAllowed"), NULL), NULL);
+
+        return json_array_size(path_parameters) > 0 ? oa_with(op, "parameters", path_parameters)
+                                                    : (json_decref(path_parameters), op);
+}
+
+static bool has_path_parameter(json_t *parameters)
+{
+        size_t i;
+        json_t *p;
+
+        json_array_foreach (parameters, i, p) {
+                if (json_is_string(json_object_get(p, "in")) &&
+                    strcmp(json_string_value(json_object_get(p, "in")), "path") == 0)
+                        return true;
+        }
+        return false;
+}
+
+/*
+ * The path parameters a refusal must declare itself: none when the path item does, else
+ * those of the path's first real operation that has them (writes keep theirs per operation).
+ */
+static json_t *refusal_path_parameters(json_t *item)
+{
+        static const char *const real[] = { "get", "post", "put", "patch", "delete" };
+        json_t *copy = json_array();
+
+        if (has_path_parameter(json_object_get(item, "parameters")))
+                return copy;
+        for (size_t i = 0; i < sizeof(real) / sizeof(real[0]); i++) {
+                json_t *params = json_object_get(json_object_get(item, real[i]), "parameters");
+                size_t k;
+                json_t *p;
+
+                if (!has_path_parameter(params))
+                        continue;
+                json_array_foreach (params, k, p) {
+                        json_t *in = json_object_get(p, "in");
+
+                        if (json_is_string(in) && strcmp(json_string_value(in), "path") == 0)
+                                json_array_append(copy, p);
+                }
+                break;
+        }
+        return copy;
 }
 
 int oa_add_refusals(json_t *paths, const api_t *api)
@@ -589,7 +634,8 @@ int oa_add_refusals(json_t *paths, const api_t *api)
                             router_method(route, upper[i]) != NULL)
                                 continue;
                         if (oa_put(item, REFUSABLE[i],
-                                   refusal_operation(refusal_id(REFUSABLE[i], copy, path))) < 0) {
+                                   refusal_operation(refusal_id(REFUSABLE[i], copy, path),
+                                                     refusal_path_parameters(item))) < 0) {
                                 free(copy);
                                 return -ENOMEM;
                         }
