@@ -120,11 +120,17 @@ function rowSchema(item) {
   return Array.isArray(items.anyOf) ? deref(items.anyOf[0]) : items;
 }
 
+/* An operation that serves something: not one the document lists only to say
+ * the path refuses the method (405). */
+function usable(op) {
+  return !!op && Object.keys(op.responses || {}).some((status) => status !== '405');
+}
+
 /* Entries: paths whose GET answers {data: [rows]}; a resource's has "after". */
 function readEntries(doc) {
   const entries = [];
   for (const [path, item] of Object.entries(doc.paths || {})) {
-    if (!item.get) continue;
+    if (!usable(item.get)) continue;
     const row = rowSchema(item);
     if (!row) continue;
     const params = parametersOf(item);

@@ -101,6 +101,14 @@ static char *unique_name(name_set_t *set, const char *path)
 
 /* ------------------------------------------------------------------ the document */
 
+static json_t *tags(void)
+{
+        return oa_push(json_array(),
+                       oa_object_of("name", oa_str(OA_REFUSED_TAG), "description",
+                                    oa_str("Methods a path does not answer: 405 with `Allow`."),
+                                    NULL));
+}
+
 static json_t *info(void)
 {
         return oa_object_of(
@@ -113,10 +121,22 @@ static json_t *info(void)
                        "an entry's `methods` say so, each write in one transaction.\n\n"
                        "**Methods.** A path answers the operations listed for it (`GET` comes "
                        "with `HEAD`: the same status and headers, no body); any other method "
-                       "answers 405 with `Allow` (`x-other-methods`), an unknown path 404 "
+                       "answers 405 with `Allow` (listed as operations tagged `" OA_REFUSED_TAG "`), "
+                       "`OPTIONS` is the CORS preflight, an unknown path 404 "
                        "(`x-unknown-paths`).\n\n"
                        "**Errors** are RFC 9457 problem documents (`application/problem+json`) "
-                       "whose `type` is `urn:queryd:problem:<slug>`.\n\n"
+                       "whose `type` is `urn:queryd:problem:<slug>`. Slugs: `invalid-parameter`, "
+                       "`not-found`, `method-not-allowed`, `not-acceptable`, `unauthorized`, "
+                       "`forbidden`, `too-many-requests`, `conflict`, `constraint-violation`, "
+                       "`invalid-body`, `body-too-large`, `unsupported-media-type`, "
+                       "`max-affected`, `busy`, `cors-rejected`, `client-closed`, "
+                       "`database-error`, `internal`, `too-many-rows`, `database-unavailable`, "
+                       "`overloaded`, `timeout`, and those any request can get before it is "
+                       "routed: 400 `bad-request` (a malformed request line, header, target or "
+                       "percent-escape, a control byte, a missing or repeated `Host`, "
+                       "`Content-Length` with `Transfer-Encoding`), 414 `uri-too-long`, 431 "
+                       "`headers-too-large`, 501 `not-implemented` (a transfer coding other than "
+                       "chunked) and 505 `http-version`.\n\n"
                        "**Column types** follow one mapping, given on each row schema: integers "
                        "are numbers except `BIGINT` values beyond ±2^53, which are strings of "
                        "exact digits; `DECIMAL` is a string of exact digits; dates and times are "
@@ -246,6 +266,8 @@ char *openapi_gen_document(const api_t *api, const openapi_audience_t *audience,
         if (r == 0)
                 r = oa_add_builtin_paths(paths, api);
         if (r == 0)
+                r = oa_add_refusals(paths, api);
+        if (r == 0)
                 r = oa_add_fixed_schemas(schemas, oa_document_errors(api));
         if (r < 0) {
                 json_decref(paths);
@@ -257,7 +279,7 @@ char *openapi_gen_document(const api_t *api, const openapi_audience_t *audience,
                 oa_push(json_array(),
                         oa_object_of("url", oa_str("/"), "description",
                                      oa_str("The server that serves this document."), NULL)),
-                "security", security(api->auth), "x-unknown-paths",
+                "security", security(api->auth), "tags", tags(), "x-unknown-paths",
                 oa_ref("responses", "NotFound"), "paths", paths, "components",
                 components(api, allow, schemas), NULL);
         if (doc != NULL)

@@ -141,6 +141,17 @@ int oa_add_fixed_schemas(json_t *schemas, unsigned errors);
  */
 int oa_add_builtin_paths(json_t *paths, const api_t *api);
 
+/** The tag of the operations oa_add_refusals() adds. */
+#define OA_REFUSED_TAG "not-allowed"
+
+/**
+ * Adds to every path item of paths, for each of GET, PUT, POST, DELETE and PATCH it has no
+ * operation for and api's router does not serve there, an operation whose only answer is
+ * 405 (what the router then sends).
+ * Call once every path is in. 0 or -ENOMEM.
+ */
+int oa_add_refusals(json_t *paths, const api_t *api);
+
 /* ------------------------------------------------------------------ openapi_columns.c */
 
 /** The SQL type as the metadata tells it: "BIGINT UNSIGNED", "DECIMAL(12,2)", "TIMESTAMP(3)". */

@@ -5,7 +5,10 @@
  */
 #include "api/openapi_parts.h"
 
+#include <errno.h>
+#include <stdbool.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 
 #include "http/router.h"
@@ -156,9 +159,12 @@ json_t *oa_with_position(json_t *response)
 {
         json_t *headers = json_object_get(response, "headers");
 
-        if (headers != NULL)
+        if (headers != NULL) {
                 json_object_set_new(headers, "Queryd-Position",
                                     oa_ref("headers", "Queryd-Position"));
+                json_object_set_new(headers, "Preference-Applied",
+                                    oa_ref("headers", "Preference-Applied"));
+        }
         return response;
 }
 
@@ -222,6 +228,7 @@ static json_t *representation_headers(json_t *headers)
 {
         headers = oa_with(headers, "ETag", oa_ref("headers", "ETag"));
         headers = oa_with(headers, "Content-Encoding", oa_ref("headers", "Content-Encoding"));
+        headers = oa_with(headers, "Preference-Applied", oa_ref("headers", "Preference-Applied"));
         return oa_with(headers, "Vary", oa_ref("headers", "Vary"));
 }
 
@@ -259,6 +266,12 @@ json_t *oa_headers_components(const char *allow, bool auth)
                              oa_object_of("type", oa_str("string"), "pattern",
                                           oa_str(POSITION_PATTERN), NULL),
                              NULL),
+                "Preference-Applied",
+                oa_object_of("description",
+                             oa_str("The `Prefer` preferences honoured (RFC 7240): "
+                                    "`consistency=strong`, `timeout=<seconds>` on reads; "
+                                    "`return=`, `max-affected=`, `timeout=` on writes."),
+                             "schema", oa_object_of("type", oa_str("string"), NULL), NULL),
                 NULL);
         headers = encoding_headers(headers);
         return auth ? auth_headers(headers) : headers;
@@ -487,8 +500,7 @@ int oa_add_path(json_t *paths, const api_t *api, oa_path_spec_t *spec)
                 spec->parameters = NULL;
                 return 0;
         }
-        json_t *item =
-                oa_object_of("x-other-methods", oa_ref("responses", "MethodNotAllowed"), NULL);
+        json_t *item = json_object();
         unsigned methods = path_methods(api, spec);
 
         if (spec->parameters != NULL && json_array_size(spec->parameters) == 0)
@@ -503,4 +515,134 @@ int oa_add_path(json_t *paths, const api_t *api, oa_path_spec_t *spec)
         json_decref(spec->ok);
         json_decref(spec->description);
         return oa_put(paths, spec->path, item);
+}
+
+/* The methods documented as refused where the router does not serve them: HEAD follows GET,
+ * OPTIONS is the CORS preflight, and other methods are nobody's API. */
+static const char *const REFUSABLE[] = { "get", "put", "post", "delete", "patch" };
+
+/* The operationId a path's first real operation has, or NULL. */
+static const char *base_id(json_t *item)
+{
+        static const char *const real[] = { "get", "post", "put", "patch", "delete" };
+
+        for (size_t i = 0; i < sizeof(real) / sizeof(real[0]); i++) {
+                json_t *id = json_object_get(json_object_get(item, real[i]), "operationId");
+
+                if (json_is_string(id))
+                        return json_string_value(id);
+        }
+        return NULL;
+}
+
+/*
+ * "refusePut_listUsers": made of an operationId of the same path, so as unique as those;
+ * a path with none of its own is spelled out ("refusePut_users_id_").
+ */
+static json_t *refusal_id(const char *method, const char *base, const char *path)
+{
+        char id[256];
+        size_t n = (size_t)snprintf(id, sizeof(id), "refuse%c%s_", method[0] - 'a' + 'A',
+                                    method + 1);
+
+        if (base != NULL)
+                return oa_strf("%s%s", id, base);
+        for (const char *p = path + (*path == '/'); *p != '\0' && n + 1 < sizeof(id); p++) {
+                bool alnum = (*p >= 'a' && *p <= 'z') || (*p >= 'A' && *p <= 'Z') ||
+                             (*p >= '0' && *p <= '9');
+
+                id[n++] = alnum ? *p : '_';
+        }
+        id[n] = '\0';
+        return oa_str(id);
+}
+
+/*
+ * A method the path does not serve, as an operation of its own: a validating proxy and a
+ * generated client then know the 405 (and its Allow) rather than call the request unknown.
+ * The router refuses it before any credential is looked at, hence no security.
+ */
+static json_t *refusal_operation(json_t *id, json_t *path_parameters)
+{
+        json_t *op = oa_object_of(
+                "operationId", id, "tags", oa_strings_of(OA_REFUSED_TAG, NULL), "summary",
+                oa_str("Not served here: 405."), "description",
+                oa_str("This path does not answer this method; `Allow` lists those it does."),
+                "security", json_array(), "responses",
+                oa_object_of("405", oa_ref("responses", "MethodNotAllowed"), NULL), NULL);
+
+        return json_array_size(path_parameters) > 0 ? oa_with(op, "parameters", path_parameters)
+                                                    : (json_decref(path_parameters), op);
+}
+
+static bool has_path_parameter(json_t *parameters)
+{
+        size_t i;
+        json_t *p;
+
+        json_array_foreach (parameters, i, p) {
+                if (json_is_string(json_object_get(p, "in")) &&
+                    strcmp(json_string_value(json_object_get(p, "in")), "path") == 0)
+                        return true;
+        }
+        return false;
+}
+
+/*
+ * The path parameters a refusal must declare itself: none when the path item does, else
+ * those of the path's first real operation that has them (writes keep theirs per operation).
+ */
+static json_t *refusal_path_parameters(json_t *item)
+{
+        static const char *const real[] = { "get", "post", "put", "patch", "delete" };
+        json_t *copy = json_array();
+
+        if (has_path_parameter(json_object_get(item, "parameters")))
+                return copy;
+        for (size_t i = 0; i < sizeof(real) / sizeof(real[0]); i++) {
+                json_t *params = json_object_get(json_object_get(item, real[i]), "parameters");
+                size_t k;
+                json_t *p;
+
+                if (!has_path_parameter(params))
+                        continue;
+                json_array_foreach (params, k, p) {
+                        json_t *in = json_object_get(p, "in");
+
+                        if (json_is_string(in) && strcmp(json_string_value(in), "path") == 0)
+                                json_array_append(copy, p);
+                }
+                break;
+        }
+        return copy;
+}
+
+int oa_add_refusals(json_t *paths, const api_t *api)
+{
+        static const char *const upper[] = { "GET", "PUT", "POST", "DELETE", "PATCH" };
+        const char *path;
+        json_t *item;
+
+        json_object_foreach (paths, path, item) {
+                const route_t *route = api_route(api, path);
+                const char *base = base_id(item);
+                char *copy = base != NULL ? strdup(base) : NULL; /* item changes below */
+
+                for (size_t i = 0; route != NULL && i < sizeof(REFUSABLE) / sizeof(REFUSABLE[0]);
+                     i++) {
+                        if (json_object_get(item, REFUSABLE[i]) != NULL ||
+                            router_method(route, upper[i]) != NULL)
+                                continue;
+                        if (oa_put(item, REFUSABLE[i],
+                                   refusal_operation(refusal_id(REFUSABLE[i], copy, path),
+                                                     refusal_path_parameters(item))) < 0) {
+                                free(copy);
+                                return -ENOMEM;
+                        }
+                }
+                free(copy);
+                if (base != NULL && copy == NULL)
+                        return -ENOMEM;
+        }
+        return 0;
 }

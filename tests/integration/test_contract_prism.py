@@ -17,10 +17,11 @@ the document itself refuses (a parameter outside its schema, a body of a type
 it does not list) is sent on purpose for some 400s and the 415: for those
 Prism must report the request violation, and the answer must still fit.
 
-Prism cannot route what a document has no operation for: an unknown path
-(the document's x-unknown-paths) and another method on a known path
-(x-other-methods, 405). Those are sent to queryd directly and checked
-against the same document with the JSON Schema validator of test_openapi.
+A method a path does not serve is an operation of its own answering only
+405 (tag not-allowed), so those go through Prism too. Prism cannot route
+what a document has no operation for: an unknown path (the document's
+x-unknown-paths, 404). That is sent to queryd directly and checked against
+the same document with the JSON Schema validator of test_openapi.
 
 Last, the committed openapi.yaml is checked the same way against queryd
 running the demo configuration (a few reads: it must stay equal to what
@@ -302,9 +303,16 @@ class ContractTests(harness.DemoServiceTestCase):
 
     def test_not_routable(self):
         self.direct("GET", "/nope", 404)
-        self.direct("DELETE", "/users", 405)
-        self.direct("POST", "/users/1", 405)
-        self.direct("PUT", "/teams", 405)
+
+    def test_method_not_allowed(self):
+        # Each method a path does not serve is a 405-only operation: Prism
+        # routes it, and the answer (problem+json, Allow) must fit.
+        for method, path in (("DELETE", "/users"), ("PUT", "/users"), ("PATCH", "/users"),
+                             ("POST", "/users/1"), ("PUT", "/teams")):
+            with self.subTest(method=method, path=path):
+                resp, _ = self.send(method, path, 405, request_violation=False)
+                self.assertEqual(resp.status, 405)
+                self.assertIn("GET", resp.headers.get("Allow", ""))
 
     # ------------------------------------------------------------ writes
 

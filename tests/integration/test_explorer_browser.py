@@ -416,6 +416,13 @@ class ExplorerBrowserTests(harness.DemoServiceTestCase):
             lambda d: d.find_elements(By.CSS_SELECTOR, "nav#entries a[data-entry]"))
         shown = sorted((a.get_attribute("data-entry"), a.get_attribute("data-kind")) for a in links)
         self.assertEqual(shown, sorted((e["path"], e["kind"]) for e in entries))
+        # The document lists each method a path refuses as a 405-only
+        # operation: such a GET is no entry, a real one next to it still is.
+        listed = self.driver.execute_script(
+            "const doc = {paths: {'/users': state.doc.paths['/users'],"
+            " '/refused': {get: {responses: {'405': {description: 'no'}}}}}};"
+            "return readEntries(doc).map((e) => e.path);")
+        self.assertEqual(listed, ["/users"])
         self.driver.find_element(By.CSS_SELECTOR, 'nav#entries a[data-entry="/users"]').click()
         self.wait(lambda s: hash_parts(s["hash"])[0] == "/users", "the users view")
         doc = self.expect_table("/users")

@@ -377,8 +377,23 @@ static void test_paths_and_operations(void)
                 ASSERT_NOT_NULL(at(item, "head", "responses", "200", NULL));
                 ASSERT_NOT_NULL(at(item, "get", "operationId", NULL));
                 ASSERT_NOT_NULL(at(item, "get", "summary", NULL));
-                ASSERT_EQ_STR(string_at(at(item, "x-other-methods", "$ref", NULL)),
-                              "#/components/responses/MethodNotAllowed");
+                ASSERT_NULL(at(item, "x-other-methods", NULL));
+                /* A method the path does not serve is an operation answering only 405. */
+                const char *refused[] = { "put", "post", "delete", "patch" };
+                for (size_t m = 0; m < 4; m++) {
+                        json_t *responses = at(item, refused[m], "responses", NULL);
+                        ASSERT_EQ_UINT(json_object_size(responses), 1);
+                        ASSERT_EQ_STR(string_at(at(responses, "405", "$ref", NULL)),
+                                      "#/components/responses/MethodNotAllowed");
+                        ASSERT_EQ_STR(string_at(at(item, refused[m], "tags", NULL) != NULL
+                                                        ? json_array_get(at(item, refused[m],
+                                                                            "tags", NULL),
+                                                                         0)
+                                                        : NULL),
+                                      "not-allowed");
+                        ASSERT_EQ_UINT(json_array_size(at(item, refused[m], "security", NULL)),
+                                       0);
+                }
         }
         /* Error statuses of each kind of path, GET and HEAD alike. */
         json_t *users = at(doc, "paths", "/users", "get", "responses", NULL);
@@ -770,8 +785,8 @@ static void test_unique_names(void)
         const char *path;
         json_t *item;
         json_object_foreach (at(doc, "paths", NULL), path, item) {
-                const char *methods[] = { "get", "head" };
-                for (size_t m = 0; m < 2; m++) {
+                const char *methods[] = { "get", "head", "put", "post", "delete", "patch" };
+                for (size_t m = 0; m < 6; m++) {
                         const char *id = string_at(at(item, methods[m], "operationId", NULL));
                         ASSERT_NOT_NULL(id);
                         if (id == NULL)
@@ -780,7 +795,7 @@ static void test_unique_names(void)
                         json_object_set_new(seen, id, json_true());
                 }
         }
-        ASSERT_EQ_UINT(json_object_size(seen), 2 * json_object_size(at(doc, "paths", NULL)));
+        ASSERT_EQ_UINT(json_object_size(seen), 6 * json_object_size(at(doc, "paths", NULL)));
         json_decref(seen);
         json_decref(doc);
         api_free(api);
@@ -890,7 +905,7 @@ static void test_out_of_memory(void)
 }
 
 /* The operations come from the route table: a route that does not answer
- * GET gets no get or head operation, and an Allow header that differs from
+ * GET gets a 405-only get and no head operation, and an Allow header that differs from
  * path to path is described without a fixed value. */
 static void test_operations_follow_the_routes(void)
 {
@@ -905,7 +920,11 @@ static void test_operations_follow_the_routes(void)
         json_t *doc = generate(api);
         json_t *item = at(doc, "paths", "/users/{id}", NULL);
         ASSERT_NOT_NULL(item);
-        ASSERT_NULL(at(item, "get", NULL));
+        /* GET is refused there (405 only), DELETE is served: not listed as refused. */
+        ASSERT_EQ_UINT(json_object_size(at(item, "get", "responses", NULL)), 1);
+        ASSERT_NOT_NULL(at(item, "get", "responses", "405", NULL));
+        ASSERT_EQ_STR(string_at(at(item, "get", "operationId", NULL)), "refuseGet_users__id_");
+        ASSERT_NULL(at(item, "delete", NULL));
         ASSERT_NULL(at(item, "head", NULL));
         ASSERT_NOT_NULL(at(doc, "paths", "/users", "get", NULL));
         ASSERT_NULL(at(doc, "components", "headers", "Allow", "schema", "const", NULL));
