@@ -30,7 +30,6 @@
 #include <unistd.h>
 
 #include "core/log.h"
-#include "http/query_args.h"
 
 /* A head the gate lets through (wire_frame.h: WIRE_HEAD_MAX) fits in the
  * connection's memory with its header and argument records, and so does the
